@@ -1,0 +1,275 @@
+"""The controller: wires config, credentials, the service and the windows.
+
+It owns the flow enrol → log in → work records, and is the only place that
+persists anything (the identity in the keyring, the config copy on disk),
+always on the GUI thread.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QClipboard
+
+from agent_client.config import DeploymentConfig, load_deployment_config, save_user_copy
+from agent_client.credentials import CredentialStore, DeviceIdentity
+from agent_client.errors import ClientError, DeploymentConfigError
+from agent_client.messages import user_message
+from agent_client.service import AgentService
+from agent_client.views.enrolment_dialog import EnrolmentDialog
+from agent_client.views.login_window import LoginWindow
+from agent_client.views.record_window import RecordWindow
+from shared.errors import ErrorCode
+from shared.protocol import LoginResponse, RecordView
+
+__all__ = ["AppController", "Connection", "StartOptions"]
+
+log = logging.getLogger(__name__)
+
+_SESSION_ENDING = frozenset(
+    {ErrorCode.UNAUTHORIZED, ErrorCode.TOKEN_EXPIRED, ErrorCode.DEVICE_REVOKED, ErrorCode.ACCOUNT_SUSPENDED}
+)
+_ERROR_POLL_S = 10
+
+
+@dataclass(frozen=True)
+class Connection:
+    """What the controller needs for one deployment."""
+
+    config: DeploymentConfig
+    store: CredentialStore
+    service: AgentService
+
+
+@dataclass(frozen=True)
+class StartOptions:
+    """What the command line supplied."""
+
+    config_path: Path | None = None
+    enrol_code: str | None = None
+    login: str | None = None
+    password: str | None = None
+
+
+class AppController(QObject):
+    """Drives the windows through enrolment, login and record work.
+
+    Args:
+        clipboard: The application clipboard (for the record window's guard).
+        connect: Builds the store and service of a deployment; may raise
+            :class:`agent_client.errors.ClientError` (e.g. no keyring).
+        config_dir: Where to keep the config copy; the default per-user dir if None.
+        parent: Qt parent.
+
+    Signals:
+        failed_fatally(str): The client cannot go on; the message says why.
+    """
+
+    failed_fatally = Signal(str)
+
+    def __init__(
+        self,
+        clipboard: QClipboard,
+        connect: Callable[[DeploymentConfig], Connection],
+        *,
+        config_dir: Path | None = None,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._clipboard = clipboard
+        self._connect = connect
+        self._config_dir = config_dir
+        self._connection: Connection | None = None
+        self._identity: DeviceIdentity | None = None
+        self._enrolment: EnrolmentDialog | None = None
+        self._login_window: LoginWindow | None = None
+        self.record_window: RecordWindow | None = None
+        self._reporting_ok = True
+        self._config_path: Path | None = None
+        self._login_override: str | None = None
+
+    @property
+    def service(self) -> AgentService | None:
+        """The service of the current deployment, once connected."""
+        return self._connection.service if self._connection else None
+
+    def start(self, config: DeploymentConfig | None, raw_config: bytes | None, options: StartOptions) -> None:
+        """Begin the flow with what the command line gave."""
+        self._config_path = options.config_path
+        self._login_override = options.login
+        if config is None or raw_config is None:
+            self._show_enrolment(options.config_path)
+            return
+        if not self._use_config(config, raw_config):
+            return
+        assert self._connection is not None  # noqa: S101 - set by _use_config
+        try:
+            self._identity = self._connection.store.load()
+        except ClientError as exc:
+            self.failed_fatally.emit(user_message(exc.code) + "\n" + exc.message)
+            return
+        if self._identity is not None:
+            self._show_login(options.password)
+        elif options.enrol_code:
+            self._connection.service.enrol(options.enrol_code)
+        else:
+            self._show_enrolment(options.config_path)
+
+    def shutdown(self) -> None:
+        """Take any record off screen and send what can still be sent."""
+        if self.record_window is not None:
+            self.record_window.close()
+        if self._connection is not None:
+            self._connection.service.shutdown()
+
+    def _use_config(self, config: DeploymentConfig, raw: bytes) -> bool:
+        try:
+            connection = self._connect(config)
+        except ClientError as exc:
+            self.failed_fatally.emit(user_message(exc.code) + "\n" + exc.message)
+            return False
+        try:
+            save_user_copy(raw, self._config_dir)
+        except DeploymentConfigError as exc:
+            log.warning("%s", exc.message)
+        self._connection = connection
+        service = connection.service
+        service.enrolled.connect(self.on_service_enrolled)
+        service.logged_in.connect(self.on_service_logged_in)
+        service.record_received.connect(self.on_service_record_received)
+        service.disposition_recorded.connect(self.on_service_disposition_recorded)
+        service.events_delivered.connect(self.on_service_events_delivered)
+        service.reporting_failed.connect(self.on_service_reporting_failed)
+        service.failed.connect(self.on_service_failed)
+        return True
+
+    def _show_enrolment(self, config_path: Path | None, message: str = "") -> None:
+        if self._enrolment is None:
+            self._enrolment = EnrolmentDialog(config_path)
+            self._enrolment.enrolment_submitted.connect(self.on_enrolment_submitted)
+        self._enrolment.show_error(message)
+        self._enrolment.show()
+
+    def _show_login(self, password: str | None = None, message: str = "") -> None:
+        assert self._connection is not None and self._identity is not None  # noqa: S101 - flow order
+        login = self._login_override or self._identity.login
+        if self._login_window is None:
+            self._login_window = LoginWindow(self._connection.config.organisation, login)
+            self._login_window.login_submitted.connect(self.on_login_submitted)
+        if message:
+            self._login_window.show_error(message)
+        self._login_window.show()
+        if password:
+            self._login_window.set_busy(True)
+            self._connection.service.login(self._identity, login, password)
+
+    def on_enrolment_submitted(self, path: str, code: str) -> None:
+        """Load the chosen config (once) and enrol with the code."""
+        assert self._enrolment is not None  # noqa: S101 - the dialog sent this
+        if self._connection is None:
+            try:
+                config, raw = load_deployment_config(Path(path))
+            except DeploymentConfigError as exc:
+                self._enrolment.show_error(user_message(exc.code) + "\n" + exc.message)
+                return
+            if not self._use_config(config, raw):
+                return
+        assert self._connection is not None  # noqa: S101 - set above
+        self._connection.service.enrol(code)
+
+    def on_service_enrolled(self, identity: DeviceIdentity) -> None:
+        """Store the new identity, then ask for the password."""
+        assert self._connection is not None  # noqa: S101 - flow order
+        try:
+            self._connection.store.save(identity)
+        except ClientError as exc:
+            self.failed_fatally.emit(user_message(exc.code) + "\n" + exc.message)
+            return
+        self._identity = identity
+        if self._enrolment is not None:
+            self._enrolment.hide()
+        self._show_login()
+
+    def on_login_submitted(self, login: str, password: str) -> None:
+        """Log in with the stored device identity."""
+        assert self._connection is not None and self._identity is not None  # noqa: S101 - flow order
+        self._connection.service.login(self._identity, login, password)
+
+    def on_service_logged_in(self, response: LoginResponse) -> None:
+        """Open the record window and ask for the first record."""
+        assert self._connection is not None  # noqa: S101 - flow order
+        window = RecordWindow(response.agent_login, self._connection.config.organisation, self._clipboard)
+        window.record_shown.connect(self._connection.service.report_displayed)
+        window.record_hidden.connect(self._connection.service.report_hidden)
+        window.disposition_chosen.connect(self._connection.service.dispose)
+        window.next_record_requested.connect(self._connection.service.request_next_record)
+        window.logout_requested.connect(self.on_record_window_logout_requested)
+        self.record_window = window
+        self._reporting_ok = True
+        window.show()
+        if self._login_window is not None:
+            self._login_window.hide()
+            self._login_window.show_error("")
+        window.set_busy(window.tr("Asking for a record…"))
+        self._connection.service.request_next_record()
+
+    def on_service_record_received(self, record: RecordView | None, retry_after_s: int) -> None:
+        """Show the record, or wait and ask again."""
+        if self.record_window is None:
+            return
+        if record is None:
+            self.record_window.show_waiting("", poll_after_s=retry_after_s)
+        elif self._reporting_ok:
+            self.record_window.show_record(record)
+        else:
+            self.record_window.set_busy(user_message("reporting"))
+
+    def on_service_disposition_recorded(self, _response: object) -> None:
+        """The record is closed; ask for the next one."""
+        if self._connection is not None:
+            self._connection.service.request_next_record()
+
+    def on_service_reporting_failed(self, code: str, message: str) -> None:
+        """No record may stay on screen while displays cannot be reported."""
+        self._reporting_ok = False
+        if code in _SESSION_ENDING:
+            self._end_session(user_message(code))
+        elif self.record_window is not None:
+            self.record_window.set_busy(message)
+
+    def on_service_events_delivered(self, _count: int) -> None:
+        """Reporting works again; bring the record back."""
+        if not self._reporting_ok and self._connection is not None and self.record_window is not None:
+            self._reporting_ok = True
+            self._connection.service.request_next_record()
+
+    def on_service_failed(self, code: str, message: str) -> None:
+        """Route a failure to the window the agent is looking at."""
+        if self.record_window is not None:
+            if code in _SESSION_ENDING:
+                self._end_session(message)
+            else:
+                self.record_window.show_waiting(message, poll_after_s=_ERROR_POLL_S)
+        elif self._login_window is not None and self._identity is not None:
+            self._login_window.show_error(message)
+        elif self._identity is None:
+            self._show_enrolment(self._config_path, message)
+        else:
+            self._show_login(message=message)
+
+    def on_record_window_logout_requested(self) -> None:
+        """Take the record off screen and return to the login window."""
+        self._end_session("")
+
+    def _end_session(self, message: str) -> None:
+        assert self._connection is not None  # noqa: S101 - flow order
+        window, self.record_window = self.record_window, None
+        self._show_login(message=message)
+        if window is not None:
+            window.close()
+            window.deleteLater()
+        self._connection.service.logout()

@@ -1,0 +1,208 @@
+"""Deployment config: which server to talk to and the only CA to trust.
+
+IT hands each agent machine a TOML file made by the server's ``init``::
+
+    server_url = "https://127.0.0.1:8443"
+    organisation = "Example Telco"
+    ca_certificate = \"\"\"-----BEGIN CERTIFICATE-----...\"\"\"
+
+The file holds no secrets; a validated copy is kept in the per-user config
+directory so later starts need no ``--config``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import ssl
+import sys
+import tempfile
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from cryptography import x509
+
+from agent_client.errors import DeploymentConfigError
+
+__all__ = [
+    "CONFIG_FILE_NAME",
+    "DeploymentConfig",
+    "build_ssl_context",
+    "load_deployment_config",
+    "parse_deployment_config",
+    "save_user_copy",
+    "user_config_dir",
+]
+
+log = logging.getLogger(__name__)
+
+#: Name of the saved copy inside the per-user config directory.
+CONFIG_FILE_NAME = "deployment.toml"
+_APP_DIR = "custos-agent"
+_MAX_CONFIG_BYTES = 256 * 1024
+_REQUIRED = ("server_url", "organisation", "ca_certificate")
+
+
+@dataclass(frozen=True, slots=True)
+class DeploymentConfig:
+    """A validated deployment config.
+
+    Attributes:
+        server_url: Base URL of the owner server (``https://host:port``, no path).
+        organisation: Name of the owner organisation, shown to the agent.
+        ca_certificate: PEM text of the CA that alone is trusted for TLS.
+    """
+
+    server_url: str
+    organisation: str
+    ca_certificate: str
+
+    @property
+    def api_base_url(self) -> str:
+        """The agent API root, ending with a slash."""
+        return f"{self.server_url}/api/v1/agent/"
+
+
+def user_config_dir() -> Path:
+    """Return the per-user config directory of the client (not created)."""
+    if sys.platform == "win32":
+        base = os.environ.get("APPDATA") or str(Path.home() / "AppData" / "Roaming")
+    else:
+        base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / _APP_DIR
+
+
+def load_deployment_config(path: Path) -> tuple[DeploymentConfig, bytes]:
+    """Read and validate a deployment config file.
+
+    Args:
+        path: The TOML file.
+
+    Returns:
+        The config and the raw bytes that were validated (to save a copy).
+
+    Raises:
+        DeploymentConfigError: The file is missing, too large or invalid.
+    """
+    try:
+        with path.open("rb") as handle:
+            raw = handle.read(_MAX_CONFIG_BYTES + 1)
+    except OSError as exc:
+        raise DeploymentConfigError(f"cannot read deployment config {path}: {exc.strerror}") from exc
+    if len(raw) > _MAX_CONFIG_BYTES:
+        raise DeploymentConfigError(f"deployment config {path} is larger than {_MAX_CONFIG_BYTES} bytes")
+    return parse_deployment_config(raw), raw
+
+
+def parse_deployment_config(raw: bytes) -> DeploymentConfig:
+    """Validate deployment config TOML bytes.
+
+    Args:
+        raw: The file content.
+
+    Returns:
+        The config.
+
+    Raises:
+        DeploymentConfigError: The TOML is malformed, a key is missing or a value is invalid.
+    """
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise DeploymentConfigError(f"deployment config is not valid UTF-8 TOML: {exc}") from exc
+    missing = [key for key in _REQUIRED if key not in data]
+    if missing:
+        raise DeploymentConfigError(f"deployment config lacks required keys: {', '.join(missing)}")
+    for key in _REQUIRED:
+        if not isinstance(data[key], str) or not data[key].strip():
+            raise DeploymentConfigError(f"deployment config key {key!r} must be a non-empty string")
+    unknown = sorted(set(data) - set(_REQUIRED))
+    if unknown:
+        log.warning("deployment config has unknown keys, ignored: %s", ", ".join(unknown))
+    config = DeploymentConfig(
+        server_url=_check_url(data["server_url"]),
+        organisation=data["organisation"].strip(),
+        ca_certificate=data["ca_certificate"].strip() + "\n",
+    )
+    build_ssl_context(config.ca_certificate)
+    return config
+
+
+def _check_url(url: str) -> str:
+    parts = urlsplit(url.strip())
+    if parts.scheme != "https":
+        raise DeploymentConfigError("deployment config server_url must start with https://")
+    if not parts.hostname:
+        raise DeploymentConfigError("deployment config server_url has no host name")
+    if parts.path.strip("/") or parts.query or parts.fragment or parts.username or parts.password:
+        raise DeploymentConfigError("deployment config server_url must be scheme, host and port only")
+    try:
+        parts.port  # noqa: B018 - parsing the port validates it
+    except ValueError as exc:
+        raise DeploymentConfigError("deployment config server_url has an invalid port") from exc
+    return f"https://{parts.netloc}"
+
+
+def build_ssl_context(ca_pem: str) -> ssl.SSLContext:
+    """Build a TLS client context that trusts only the given CA.
+
+    No system store is loaded; hostnames are checked; TLS 1.2 is the minimum.
+
+    Args:
+        ca_pem: PEM text of one or more CA certificates.
+
+    Returns:
+        The context.
+
+    Raises:
+        DeploymentConfigError: The PEM holds no valid certificate.
+    """
+    try:
+        certificates = x509.load_pem_x509_certificates(ca_pem.encode("ascii"))
+    except (ValueError, UnicodeEncodeError) as exc:
+        raise DeploymentConfigError("deployment config ca_certificate is not a valid PEM certificate") from exc
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.check_hostname = True
+    context.verify_mode = ssl.CERT_REQUIRED
+    try:
+        context.load_verify_locations(cadata=ca_pem)
+    except ssl.SSLError as exc:
+        raise DeploymentConfigError("deployment config ca_certificate cannot be used as a trust anchor") from exc
+    if len(certificates) != len(context.get_ca_certs()):
+        log.warning("deployment config ca_certificate holds certificates that are not CAs")
+    return context
+
+
+def save_user_copy(raw: bytes, directory: Path | None = None) -> Path:
+    """Save validated config bytes into the per-user config directory, atomically.
+
+    Args:
+        raw: Bytes already validated by :func:`parse_deployment_config`.
+        directory: Target directory; defaults to :func:`user_config_dir`.
+
+    Returns:
+        The path written.
+
+    Raises:
+        DeploymentConfigError: The directory or file cannot be written.
+    """
+    target_dir = directory or user_config_dir()
+    target = target_dir / CONFIG_FILE_NAME
+    try:
+        target_dir.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(dir=target_dir, prefix=".deployment-", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(raw)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp_name, target)
+        except BaseException:
+            Path(tmp_name).unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        raise DeploymentConfigError(f"cannot save deployment config copy in {target_dir}: {exc.strerror}") from exc
+    return target

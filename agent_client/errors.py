@@ -1,0 +1,73 @@
+"""The closed tree of errors the agent client raises on purpose.
+
+Every error carries a ``code`` string: a :class:`shared.errors.ErrorCode` for
+errors the server reported, or one of the client codes below. The user sees
+a translated message chosen by code (:mod:`agent_client.messages`), never a
+raw body or a traceback.
+"""
+
+from __future__ import annotations
+
+from shared.errors import ErrorCode
+
+__all__ = [
+    "ApiError",
+    "ClientError",
+    "CredentialStoreUnavailable",
+    "DeploymentConfigError",
+    "NetworkError",
+    "ProtocolError",
+]
+
+
+class ClientError(Exception):
+    """Base of every error the client raises on purpose.
+
+    Args:
+        message: A sentence for logs and developers; no personal data.
+    """
+
+    code: str = "client_error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class DeploymentConfigError(ClientError):
+    """The deployment config file is missing, unreadable or invalid."""
+
+    code = "deployment_config"
+
+
+class CredentialStoreUnavailable(ClientError):  # noqa: N818 - the name the project uses
+    """No secure OS keyring is available, or it refused to work."""
+
+    code = "credential_store"
+
+
+class NetworkError(ClientError):
+    """The server could not be reached (connection, TLS, timeout)."""
+
+    code = "network"
+
+
+class ProtocolError(ClientError):
+    """The server answered something the protocol does not allow (bad or oversized body)."""
+
+    code = "protocol"
+
+
+class ApiError(ClientError):
+    """The server refused the request with an error body.
+
+    Args:
+        code: The wire error code.
+        message: The server's message (no personal data by contract).
+        status: The HTTP status code.
+    """
+
+    def __init__(self, code: ErrorCode, message: str, *, status: int) -> None:
+        super().__init__(message)
+        self.code = code
+        self.status = status

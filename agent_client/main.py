@@ -1,0 +1,112 @@
+"""Console entry point ``custos-agent``: arguments, then the Qt application."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from agent_client.api import AgentApi
+from agent_client.app import AppController, Connection, StartOptions
+from agent_client.config import (
+    CONFIG_FILE_NAME,
+    DeploymentConfig,
+    build_ssl_context,
+    load_deployment_config,
+    user_config_dir,
+)
+from agent_client.credentials import CredentialStore, MemoryKeyring
+from agent_client.errors import ClientError
+from agent_client.messages import user_message
+from agent_client.service import AgentService
+from shared.limits import LIMITS
+
+__all__ = ["main"]
+
+log = logging.getLogger("agent_client")
+
+
+def _parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="custos-agent", description="Custos agent desktop client.")
+    parser.add_argument("--config", type=Path, help="deployment config file (TOML) provided by IT")
+    parser.add_argument("--enrol-code", help="one-time enrolment code, to enrol this computer")
+    parser.add_argument("--login", help="agent login to use (defaults to the one the device is enrolled for)")
+    parser.add_argument("--password-stdin", action="store_true", help="read the password from stdin and log in")
+    parser.add_argument(
+        "--ephemeral-keyring", action="store_true", help="keep the device identity in memory only (demo, tests)"
+    )
+    parser.add_argument("--verbose", action="store_true", help="log progress to stderr (never personal data)")
+    return parser.parse_args(argv)
+
+
+def _read_password() -> str:
+    line = sys.stdin.readline(LIMITS.max_password_chars + 2).rstrip("\r\n")
+    if not line:
+        raise SystemExit("custos-agent: --password-stdin given but stdin held no password")
+    return line
+
+
+def _load_config(path: Path | None) -> tuple[DeploymentConfig | None, bytes | None]:
+    if path is None:
+        saved = user_config_dir() / CONFIG_FILE_NAME
+        if not saved.is_file():
+            return None, None
+        path = saved
+    return load_deployment_config(path)
+
+
+def _report_fatal(app: QApplication, message: str) -> None:
+    print(f"custos-agent: {message}", file=sys.stderr)  # noqa: T201 - the console user needs it
+    if app.platformName() not in ("offscreen", "minimal"):
+        QMessageBox.critical(None, app.translate("Main", "Custos"), message)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the agent client.
+
+    Args:
+        argv: Arguments without the program name; ``sys.argv[1:]`` if None.
+
+    Returns:
+        The process exit status.
+    """
+    args = _parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr)
+    password = _read_password() if args.password_stdin else None
+    app = QApplication(sys.argv[:1])
+    app.setApplicationName("custos-agent")
+    try:
+        config, raw = _load_config(args.config)
+    except ClientError as exc:
+        _report_fatal(app, f"{user_message(exc.code)}\n{exc.message}")
+        return 2
+    backend = MemoryKeyring() if args.ephemeral_keyring else None
+
+    def connect(deployment: DeploymentConfig) -> Connection:
+        store = CredentialStore(deployment.server_url, backend)
+        api = AgentApi(deployment.api_base_url, ssl_context=build_ssl_context(deployment.ca_certificate))
+        return Connection(config=deployment, store=store, service=AgentService(api))
+
+    controller = AppController(app.clipboard(), connect)
+    exit_code = 0
+
+    def on_controller_failed_fatally(message: str) -> None:
+        nonlocal exit_code
+        exit_code = 1
+        _report_fatal(app, message)
+        app.exit(1)
+
+    controller.failed_fatally.connect(on_controller_failed_fatally)
+    app.aboutToQuit.connect(controller.shutdown)
+    options = StartOptions(config_path=args.config, enrol_code=args.enrol_code, login=args.login, password=password)
+    QTimer.singleShot(0, lambda: controller.start(config, raw, options))
+    status = app.exec()
+    return exit_code or status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Qt widgets of the agent client; they never talk to the network."""

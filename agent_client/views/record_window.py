@@ -1,0 +1,250 @@
+"""The record window: one record, read-only, uncopyable, watermarked."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import datetime
+
+import shiboken6
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QClipboard, QCloseEvent, QKeySequence, QShortcut, QShowEvent
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from agent_client.views.capture import exclude_from_capture
+from agent_client.views.copy_guard import CopyGuard
+from agent_client.views.watermark import WatermarkOverlay
+from shared.protocol import DispositionOption, RecordView
+
+__all__ = ["MIN_POLL_S", "RecordWindow"]
+
+#: Shortest wait before asking again for a record.
+MIN_POLL_S = 3
+
+
+def locked_label(text: str, accessible_name: str) -> QLabel:
+    """A plain-text label that cannot be selected, dragged, focused or context-clicked."""
+    label = QLabel()
+    label.setTextFormat(Qt.TextFormat.PlainText)
+    label.setText(text)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.NoTextInteraction)
+    label.setContextMenuPolicy(Qt.ContextMenuPolicy.PreventContextMenu)
+    label.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+    label.setAccessibleName(accessible_name)
+    label.setAccessibleDescription(accessible_name)
+    return label
+
+
+class RecordWindow(QWidget):
+    """Shows the one leased record and the outcome buttons.
+
+    Args:
+        agent_login: The logged-in agent, shown in the header and the watermark.
+        organisation: The owner organisation, shown in the header.
+        clipboard: The application clipboard, wiped on copy attempts.
+        clock: Local time for the watermark (injected for tests).
+        monotonic: Monotonic seconds for display durations (injected for tests).
+        parent: Qt parent.
+
+    Signals:
+        record_shown(str): A record with this lease id is now on screen.
+        record_hidden(str, int): The record left the screen after that many milliseconds.
+        disposition_chosen(str, str): The agent chose an outcome (lease id, code).
+        next_record_requested(): Time (or the agent) asks for the next record.
+        logout_requested(): The agent asked to log out.
+        attempt_blocked(str): A copy/print/save/select-all/capture attempt was blocked.
+        closed(): The window was closed.
+    """
+
+    record_shown = Signal(str)
+    record_hidden = Signal(str, int)
+    disposition_chosen = Signal(str, str)
+    next_record_requested = Signal()
+    logout_requested = Signal()
+    attempt_blocked = Signal(str)
+    closed = Signal()
+
+    def __init__(
+        self,
+        agent_login: str,
+        organisation: str,
+        clipboard: QClipboard,
+        *,
+        clock: Callable[[], datetime] = datetime.now,
+        monotonic: Callable[[], float] = time.monotonic,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._monotonic = monotonic
+        self._record: RecordView | None = None
+        self._shown_at = 0.0
+        self._content: QWidget | None = None
+        self._retired: list[QWidget] = []
+        self.setWindowTitle(self.tr("Custos — {organisation}").format(organisation=organisation))
+        self.setContextMenuPolicy(Qt.ContextMenuPolicy.PreventContextMenu)
+        self.resize(720, 560)
+
+        self._guard = CopyGuard(clipboard, self)
+        self._guard.attempt_blocked.connect(self.attempt_blocked)
+        self._poll_timer = QTimer(self)
+        self._poll_timer.setSingleShot(True)
+        self._poll_timer.timeout.connect(self.next_record_requested)
+
+        header = QHBoxLayout()
+        header.addWidget(locked_label(self.tr("Agent: {login}").format(login=agent_login), self.tr("Agent")))
+        header.addStretch(1)
+        self._logout_button = QPushButton(self.tr("Log out"))
+        self._logout_button.clicked.connect(self.logout_requested)
+        header.addWidget(self._logout_button)
+
+        self._area = QFrame()
+        self._area.setFrameShape(QFrame.Shape.StyledPanel)
+        self._area_layout = QVBoxLayout(self._area)
+        self._waiting = self._build_waiting_panel()
+        self._area_layout.addWidget(self._waiting)
+        self._watermark = WatermarkOverlay(self._area, agent_login, clock)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(header)
+        layout.addWidget(self._area, 1)
+        self._guard.guard(self)
+
+    @property
+    def current_lease_id(self) -> str | None:
+        """The lease id of the record on screen, if any."""
+        return self._record.lease_id if self._record else None
+
+    @property
+    def watermark_text(self) -> str:
+        """The text of the watermark drawn over the record area."""
+        return self._watermark.text()
+
+    def show_record(self, record: RecordView) -> None:
+        """Put ``record`` on screen (replacing any other) and emit ``record_shown``."""
+        self._poll_timer.stop()
+        self._remove_record()
+        self._waiting.hide()
+        self._guard.wipe_clipboard()
+        self._record = record
+        self._content = self._build_record_panel(record)
+        self._area_layout.addWidget(self._content)
+        self._shown_at = self._monotonic()
+        self.record_shown.emit(record.lease_id)
+
+    def show_waiting(self, message: str = "", poll_after_s: int | None = None) -> None:
+        """Take any record off screen and show ``message``.
+
+        Args:
+            message: What the agent reads; a default waiting text if empty.
+            poll_after_s: Ask for the next record after this many seconds (at
+                least :data:`MIN_POLL_S`); never by itself if None.
+        """
+        self._remove_record()
+        self._waiting_label.setText(message or self.tr("Waiting for the next record…"))
+        self._waiting.show()
+        self._next_button.setEnabled(True)
+        self._poll_timer.stop()
+        if poll_after_s is not None:
+            self._poll_timer.start(max(poll_after_s, MIN_POLL_S) * 1000)
+
+    def set_busy(self, message: str) -> None:
+        """Show ``message`` with no record and no way to ask for one until told otherwise."""
+        self.show_waiting(message)
+        self._next_button.setEnabled(False)
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        """Take the record off screen, then report the close."""
+        self._poll_timer.stop()
+        self._remove_record()
+        self.closed.emit()
+        super().closeEvent(event)
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
+        """Ask the OS to exclude the window from capture."""
+        super().showEvent(event)
+        exclude_from_capture(self)
+
+    def _build_waiting_panel(self) -> QWidget:
+        panel = QWidget()
+        layout = QVBoxLayout(panel)
+        self._waiting_label = locked_label(self.tr("Waiting for the next record…"), self.tr("Status"))
+        self._waiting_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._waiting_label.setWordWrap(True)
+        self._next_button = QPushButton(self.tr("Next record"))
+        self._next_button.clicked.connect(self._on_next_button_clicked)
+        layout.addStretch(1)
+        layout.addWidget(self._waiting_label)
+        layout.addWidget(self._next_button, 0, Qt.AlignmentFlag.AlignCenter)
+        layout.addStretch(1)
+        return panel
+
+    def _build_record_panel(self, record: RecordView) -> QWidget:
+        panel = QWidget()
+        layout = QVBoxLayout(panel)
+        layout.addWidget(locked_label(record.campaign, self.tr("Campaign")))
+        form = QFormLayout()
+        for field in record.fields:
+            form.addRow(locked_label(field.label, self.tr("Field name")), locked_label(field.value, self.tr("Field")))
+        phone = locked_label(record.phone_mask, self.tr("Phone"))
+        form.addRow(locked_label(self.tr("Phone"), self.tr("Field name")), phone)
+        layout.addLayout(form)
+        if record.script:
+            script = locked_label(record.script, self.tr("Script"))
+            script.setWordWrap(True)
+            layout.addWidget(script, 1)
+        buttons = QHBoxLayout()
+        for index, option in enumerate(record.dispositions):
+            buttons.addWidget(self._disposition_button(panel, option, index))
+        layout.addLayout(buttons)
+        return panel
+
+    def _disposition_button(self, panel: QWidget, option: DispositionOption, index: int) -> QPushButton:
+        key = option.shortcut or (str(index + 1) if index < 9 else "")
+        text = f"{option.label} [{key}]" if key else option.label
+        button = QPushButton(text, panel)
+        button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        button.setAccessibleName(option.label)
+        button.clicked.connect(lambda: self._choose(option.code))
+        if key:
+            shortcut = QShortcut(QKeySequence(key), panel)
+            shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
+            shortcut.activated.connect(lambda: self._choose(option.code))
+        return button
+
+    def _choose(self, code: str) -> None:
+        lease_id = self.current_lease_id
+        if lease_id is None:
+            return
+        self.set_busy(self.tr("Saving the outcome…"))
+        self.disposition_chosen.emit(lease_id, code)
+
+    def _on_next_button_clicked(self) -> None:
+        self._next_button.setEnabled(False)
+        self.next_record_requested.emit()
+
+    def _remove_record(self) -> None:
+        record, content = self._record, self._content
+        self._record, self._content = None, None
+        if content is not None:
+            for shortcut in content.findChildren(QShortcut):
+                shortcut.setEnabled(False)
+            for label in content.findChildren(QLabel):
+                label.clear()
+            content.hide()
+            content.setParent(None)
+            # Out of the tree now; kept referenced until Qt deletes it, since a
+            # child of it may be mid-signal (the button or shortcut that was used).
+            self._retired = [widget for widget in self._retired if shiboken6.isValid(widget)]
+            self._retired.append(content)
+            content.deleteLater()
+        if record is not None:
+            duration_ms = int((self._monotonic() - self._shown_at) * 1000)
+            self.record_hidden.emit(record.lease_id, duration_ms)

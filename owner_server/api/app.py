@@ -1,0 +1,88 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from sqlalchemy.engine import Engine
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from owner_server.api.errors import error_response, install_error_handlers
+from owner_server.api.routes import agent
+from owner_server.api.state import ServerState
+from owner_server.crypto.kek import make_kek_provider
+from owner_server.db import make_engine
+from owner_server.services.keys import KeyService
+from owner_server.settings import Settings
+from shared.errors import ErrorCode
+from shared.limits import LIMITS
+from shared.version import __version__
+
+__all__ = ["BodyLimit", "create_app"]
+
+
+class BodyLimit:
+    """ASGI middleware refusing request bodies over ``limit`` bytes (413), streamed or not.
+
+    Args:
+        app: The wrapped application.
+        limit: Largest body in bytes.
+    """
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:  # noqa: D102
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
+            await error_response(ErrorCode.PAYLOAD_TOO_LARGE, "request body too large")(scope, receive, send)
+            return
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.limit:
+                raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, limited, send)
+        except _TooLarge:
+            await error_response(ErrorCode.PAYLOAD_TOO_LARGE, "request body too large")(scope, receive, send)
+
+
+class _TooLarge(Exception):  # noqa: N818 - control flow inside BodyLimit only
+    pass
+
+
+def create_app(settings: Settings, *, engine: Engine | None = None, keys: KeyService | None = None) -> FastAPI:
+    """Build the server application.
+
+    Args:
+        settings: The installation's settings.
+        engine: A ready engine (tests); built from the settings when None.
+        keys: A key service (tests); built from the settings' KEK provider when None.
+
+    Returns:
+        The FastAPI app, with the agent API and no interactive docs.
+
+    Raises:
+        KekError: No usable key-encryption key (checked at start, not first use).
+    """
+    keys = keys or KeyService(make_kek_provider(settings))
+    keys.check_kek()
+    state = ServerState(settings=settings, engine=engine or make_engine(settings.effective_database_url), keys=keys)
+    app = FastAPI(title="Custos owner server", version=__version__, docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.custos = state
+    install_error_handlers(app)
+    app.include_router(agent.router)
+    wrapped: Any = BodyLimit
+    app.add_middleware(wrapped, limit=LIMITS.max_body_bytes)
+    return app

@@ -1,0 +1,36 @@
+"""Request dependencies: server state and the agent's bearer token."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from owner_server.api.state import ServerState
+from shared.errors import AuthError
+
+__all__ = ["BearerToken", "StateDep"]
+
+
+def get_state(request: Request) -> ServerState:
+    """The app's :class:`ServerState`."""
+    state: ServerState = request.app.state.custos
+    return state
+
+
+def bearer_token(request: Request) -> str:
+    """The bearer token of the request.
+
+    Raises:
+        AuthError: No or malformed ``Authorization: Bearer`` header.
+    """
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token or len(token) > 128:
+        raise AuthError("not logged in")
+    return token
+
+
+StateDep = Annotated[ServerState, Depends(get_state)]
+BearerToken = Annotated[str, Depends(bearer_token)]

@@ -1,0 +1,76 @@
+"""Map domain errors to HTTP responses with an :class:`ErrorBody`.
+
+Validation errors never echo the input back (it may hold a password or a
+personal value); unexpected errors answer ``internal`` with no detail.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from owner_server.crypto.kek import KekError
+from shared.errors import CustosError, ErrorCode
+from shared.protocol import ErrorBody
+
+__all__ = ["STATUS_BY_CODE", "error_response", "install_error_handlers"]
+
+log = logging.getLogger("custos.api")
+
+STATUS_BY_CODE: dict[ErrorCode, int] = {
+    ErrorCode.BAD_REQUEST: 400,
+    ErrorCode.PAYLOAD_TOO_LARGE: 413,
+    ErrorCode.UNAUTHORIZED: 401,
+    ErrorCode.TOKEN_EXPIRED: 401,
+    ErrorCode.BAD_SIGNATURE: 401,
+    ErrorCode.NONCE_INVALID: 401,
+    ErrorCode.ENROLMENT_INVALID: 401,
+    ErrorCode.DEVICE_REVOKED: 401,
+    ErrorCode.FORBIDDEN: 403,
+    ErrorCode.ACCOUNT_SUSPENDED: 403,
+    ErrorCode.NOT_FOUND: 404,
+    ErrorCode.NO_LEASE: 409,
+    ErrorCode.CONFLICT: 409,
+    ErrorCode.RATE_LIMITED: 429,
+    ErrorCode.UNSUPPORTED_PROTOCOL: 400,
+    ErrorCode.INTERNAL: 500,
+}
+
+
+def error_response(code: ErrorCode, message: str) -> JSONResponse:
+    """A JSON error response for a code."""
+    body = ErrorBody(code=code, message=message).model_dump(mode="json")
+    headers = {"WWW-Authenticate": "Bearer"} if STATUS_BY_CODE[code] == 401 else None
+    return JSONResponse(body, status_code=STATUS_BY_CODE[code], headers=headers)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the handlers on an app."""
+
+    @app.exception_handler(CustosError)
+    async def _custos(_request: Request, exc: CustosError) -> JSONResponse:
+        if isinstance(exc, KekError):
+            log.error("key-encryption key problem: %s", exc.message)
+            return error_response(ErrorCode.INTERNAL, "server key problem")
+        return error_response(exc.code, exc.message)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        where = sorted({".".join(str(p) for p in err.get("loc", ())[1:]) or "body" for err in exc.errors()})
+        return error_response(ErrorCode.BAD_REQUEST, "invalid request: " + ", ".join(where)[:300])
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: ErrorCode.NOT_FOUND, 405: ErrorCode.BAD_REQUEST, 413: ErrorCode.PAYLOAD_TOO_LARGE}.get(
+            exc.status_code, ErrorCode.BAD_REQUEST
+        )
+        return error_response(code, "not found" if exc.status_code == 404 else "request refused")
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        log.error("unexpected %s while serving a request", type(exc).__name__)
+        return error_response(ErrorCode.INTERNAL, "internal error")

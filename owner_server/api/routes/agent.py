@@ -1,0 +1,75 @@
+"""Agent API (``/api/v1/agent/``): enrol, log in, next record, outcome, events.
+
+Routes parse, authenticate inside the request's one transaction, call a
+service and return a wire model from :mod:`shared.protocol`. There is no
+search, list or export here, by design.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from owner_server.api.deps import BearerToken, StateDep
+from owner_server.services import distribution, identity, work
+from shared.protocol import (
+    DispositionRequest,
+    DispositionResponse,
+    EnrolRequest,
+    EnrolResponse,
+    EventBatch,
+    EventBatchResult,
+    LoginRequest,
+    LoginResponse,
+    NextRecordResponse,
+    NonceRequest,
+    NonceResponse,
+)
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api/v1/agent", tags=["agent"])
+
+
+@router.post("/enrol")
+def enrol(body: EnrolRequest, state: StateDep) -> EnrolResponse:
+    """Bind a device key using a one-time enrolment code."""
+    with state.transaction() as session:
+        return identity.enrol_device(session, request=body)
+
+
+@router.post("/nonce")
+def nonce(body: NonceRequest, state: StateDep) -> NonceResponse:
+    """Issue a single-use login challenge."""
+    with state.transaction() as session:
+        return identity.issue_nonce(session, device_id=body.device_id)
+
+
+@router.post("/login")
+def login(body: LoginRequest, state: StateDep) -> LoginResponse:
+    """Exchange password plus device signature for a bearer token."""
+    with state.transaction() as session:
+        return identity.login(session, request=body)
+
+
+@router.post("/next")
+def next_record(state: StateDep, token: BearerToken) -> NextRecordResponse:
+    """The agent's current record (leasing the next one if none is open)."""
+    with state.transaction() as session:
+        agent = identity.authenticate(session, token=token)
+        return distribution.next_record(session, agent=agent, keys=state.keys)
+
+
+@router.post("/dispositions")
+def dispositions(body: DispositionRequest, state: StateDep, token: BearerToken) -> DispositionResponse:
+    """Record the outcome of the leased record and close the lease."""
+    with state.transaction() as session:
+        agent = identity.authenticate(session, token=token)
+        return work.record_disposition(session, agent=agent, request=body)
+
+
+@router.post("/events")
+def events(body: EventBatch, state: StateDep, token: BearerToken) -> EventBatchResult:
+    """Store display events once each."""
+    with state.transaction() as session:
+        agent = identity.authenticate(session, token=token)
+        return work.record_events(session, agent=agent, batch=body)

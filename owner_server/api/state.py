@@ -1,0 +1,43 @@
+"""What one running server holds: its engine, key service and settings."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from owner_server.services.identity import DeferredError
+from owner_server.services.keys import KeyService
+from owner_server.settings import Settings
+
+__all__ = ["ServerState"]
+
+
+@dataclass(frozen=True, slots=True)
+class ServerState:
+    """Dependencies of every request, built once by ``create_app``."""
+
+    settings: Settings
+    engine: Engine
+    keys: KeyService
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """One request's transaction: committed before the response is sent.
+
+        A :class:`DeferredError` commits (its audit entry must survive) and
+        then raises the error it carries; any other error rolls back.
+        """
+        with Session(self.engine, expire_on_commit=False) as session:
+            try:
+                yield session
+                session.commit()
+            except DeferredError as deferred:
+                session.commit()
+                raise deferred.error from None
+            except BaseException:
+                session.rollback()
+                raise

@@ -1,0 +1,1 @@
+"""The ``custos-server`` command line (Typer)."""

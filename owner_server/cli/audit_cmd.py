@@ -1,0 +1,50 @@
+"""``audit verify`` and ``audit checkpoint``."""
+
+from __future__ import annotations
+
+import typer
+
+from owner_server.cli.common import DataDirOpt, DbUrlOpt, JsonOpt, err_console, installation, out, print_json
+from owner_server.db import session_scope
+from owner_server.services import audit
+
+__all__ = ["audit_app"]
+
+audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
+
+
+@audit_app.command("verify")
+def verify(data_dir: DataDirOpt = None, database_url: DbUrlOpt = None, json_out: JsonOpt = False) -> None:
+    """Check every entry and signed checkpoint; exit 1 naming the first bad entry."""
+    with installation(data_dir, database_url) as inst:
+        public = inst.audit_signing_key().public_key()
+        with session_scope(inst.engine) as session:
+            result = audit.verify_chain(session, public_key=public)
+    if json_out:
+        print_json(
+            {
+                "ok": result.ok,
+                "entries": result.entries,
+                "checkpoints": result.checkpoints,
+                "bad_seq": result.bad_seq,
+                "reason": result.reason,
+            }
+        )
+    elif result.ok:
+        out.print(f"audit log intact: {result.entries} entries, {result.checkpoints} signed checkpoints")
+    else:
+        err_console.print(f"[bold red]audit log BROKEN[/] at entry {result.bad_seq}: {result.reason}")
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+@audit_app.command("checkpoint")
+def checkpoint(data_dir: DataDirOpt = None, database_url: DbUrlOpt = None, json_out: JsonOpt = False) -> None:
+    """Sign the current head of the log."""
+    with installation(data_dir, database_url) as inst, session_scope(inst.engine) as session:
+        cp = audit.sign_checkpoint(session, key=inst.audit_signing_key())
+    seq = cp.seq if cp else None
+    if json_out:
+        print_json({"checkpoint_seq": seq})
+    else:
+        out.print(f"signed checkpoint at entry {seq}" if seq else "head already checkpointed")

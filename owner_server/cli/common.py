@@ -1,0 +1,70 @@
+"""Options and error handling every command shares."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from owner_server.datadir import Installation, open_installation
+from owner_server.settings import DATA_DIR_ENV, resolve_data_dir
+from shared.errors import CustosError
+
+__all__ = ["DataDirOpt", "DbUrlOpt", "JsonOpt", "err_console", "fail", "installation", "out", "read_secret_stdin"]
+
+out = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+DataDirOpt = Annotated[
+    Path | None,
+    typer.Option("--data-dir", envvar=DATA_DIR_ENV, help="Installation data dir (default ./custos-data)."),
+]
+DbUrlOpt = Annotated[
+    str | None,
+    typer.Option("--database-url", envvar="CUSTOS_DATABASE_URL", help="Override the database URL (e.g. PostgreSQL)."),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print a JSON report for machines.")]
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    """Print a clear error (no traceback) and return the exit to raise."""
+    err_console.print(f"[bold red]error:[/] {message}")
+    return typer.Exit(code)
+
+
+@contextmanager
+def installation(data_dir: Path | None, database_url: str | None = None) -> Iterator[Installation]:
+    """Open the data dir for one command; domain errors become clear messages."""
+    inst: Installation | None = None
+    try:
+        inst = open_installation(resolve_data_dir(data_dir), database_url=database_url)
+        yield inst
+    except CustosError as exc:
+        raise fail(exc.message) from None
+    finally:
+        if inst is not None:
+            inst.close()
+
+
+def read_secret_stdin() -> str:
+    """Read one line from standard input (a password), without echo when a TTY."""
+    if sys.stdin.isatty():
+        return typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    line = sys.stdin.readline().rstrip("\r\n")
+    if not line:
+        raise fail("no password on standard input")
+    return line
+
+
+def print_json(data: Any) -> None:
+    """Print JSON to standard output."""
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+__all__ += ["print_json"]

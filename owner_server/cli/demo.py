@@ -1,0 +1,169 @@
+"""``demo``: a complete local installation with sample data and a running client."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from owner_server.cli.common import fail, out
+from owner_server.datadir import DEPLOYMENT_FILE, init_data_dir, open_installation
+from owner_server.db import session_scope
+from owner_server.demo.sample import write_sample
+from owner_server.importing.pipeline import open_rows
+from owner_server.services import admin, importer
+from owner_server.services.passwords import generate_password
+from shared.errors import CustosError
+from shared.policy import CampaignPolicy
+
+__all__ = ["demo", "prepare_demo"]
+
+MARKER = ".custos-demo"
+DEMO_CAMPAIGN = "Oferta jesienna"
+DEMO_OUTSOURCER = "Demo Call Center"
+DEMO_AGENT = "agent.demo"
+
+
+def _free_port(preferred: int) -> int:
+    for port in (preferred, 0):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return int(sock.getsockname()[1])
+    raise fail("no free TCP port on 127.0.0.1")
+
+
+def prepare_demo(data_dir: Path, *, port: int, contacts: int = 1000) -> tuple[str, str]:
+    """Create a demo installation: sample list imported, outsourcer, campaign, agent.
+
+    Args:
+        data_dir: Directory for the demo (recreated if it is an earlier demo's).
+        port: Port the server will listen on.
+        contacts: Size of the generated sample list.
+
+    Returns:
+        The agent's enrolment code and password.
+
+    Raises:
+        typer.Exit: The directory exists and is not a demo directory.
+    """
+    if data_dir.exists():
+        if not (data_dir / MARKER).exists():
+            raise fail(f"{data_dir} exists and is not a Custos demo dir; choose another --data-dir")
+        shutil.rmtree(data_dir)
+    init_data_dir(
+        data_dir,
+        organisation="Custos Demo Telecom",
+        host_names=["localhost", "127.0.0.1"],
+        public_url=f"https://127.0.0.1:{port}",
+    )
+    (data_dir / MARKER).write_text("demo\n", encoding="ascii")
+    sample = data_dir / "sample-contacts.csv"
+    write_sample(sample, contacts)
+    policy = CampaignPolicy.model_validate(_demo_policy())
+    password = generate_password()
+    inst = open_installation(data_dir)
+    try:
+        with session_scope(inst.engine) as session:
+            admin.add_outsourcer(session, name=DEMO_OUTSOURCER, actor="admin:demo")
+            admin.create_campaign(session, name=DEMO_CAMPAIGN, policy=policy, keys=inst.keys, actor="admin:demo")
+            new = admin.add_agent(
+                session,
+                login=DEMO_AGENT,
+                outsourcer=DEMO_OUTSOURCER,
+                campaign=DEMO_CAMPAIGN,
+                password=password,
+                actor="admin:demo",
+            )
+        rows, sha = open_rows(sample, region="PL")
+        report = importer.import_rows(
+            inst.engine, keys=inst.keys, campaign_name=DEMO_CAMPAIGN, rows=rows, source_sha256=sha, actor="admin:demo"
+        )
+        counts = f"{len(report.rejected)} rejected, {len(report.duplicates)} duplicates"
+        out.print(f"Imported {report.imported} contacts ({counts})")
+    finally:
+        inst.close()
+    return new.enrolment_code, password
+
+
+def _demo_policy() -> dict[str, object]:
+    text = resources.files("owner_server.demo").joinpath("policy.toml").read_text(encoding="utf-8")
+    return tomllib.loads(text)
+
+
+def _wait_listening(port: int, proc: subprocess.Popen[bytes], timeout_s: float = 30) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise fail("the server stopped during start-up")
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+    raise fail("the server did not start listening in time")
+
+
+def demo(
+    data_dir: Annotated[Path, typer.Option("--data-dir", help="Demo data dir (recreated each run).")] = Path(
+        "custos-demo-data"
+    ),
+    port: Annotated[int, typer.Option(help="Preferred port (a free one is taken if busy).")] = 8443,
+    contacts: Annotated[int, typer.Option(help="Sample contacts to generate.")] = 1000,
+    no_client: Annotated[bool, typer.Option("--no-client", help="Only run the server.")] = False,
+) -> None:
+    """Set up a demo installation, start the server and the agent client already enrolled."""
+    data_dir = data_dir.resolve()
+    port = _free_port(port)
+    try:
+        code, password = prepare_demo(data_dir, port=port, contacts=contacts)
+    except CustosError as exc:
+        raise fail(exc.message) from None
+    out.print(f"Demo data dir: {data_dir}")
+    out.print(f"Agent login: [bold]{DEMO_AGENT}[/]  password: [bold]{password}[/]  (enrolment code {code})")
+    server = subprocess.Popen(  # noqa: S603 - our own entry point
+        [sys.executable, "-m", "owner_server", "serve", "--data-dir", str(data_dir), "--port", str(port)]
+    )
+    try:
+        _wait_listening(port, server)
+        out.print(f"Server: https://127.0.0.1:{port} (TLS, demo CA)")
+        if no_client:
+            server.wait()
+            return
+        client = subprocess.Popen(  # noqa: S603 - our own entry point
+            [
+                sys.executable,
+                "-m",
+                "agent_client",
+                "--config",
+                str(data_dir / DEPLOYMENT_FILE),
+                "--enrol-code",
+                code,
+                "--login",
+                DEMO_AGENT,
+                "--password-stdin",
+                "--ephemeral-keyring",
+            ],
+            stdin=subprocess.PIPE,
+        )
+        assert client.stdin is not None
+        client.stdin.write(password.encode() + b"\n")
+        client.stdin.close()
+        client.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()

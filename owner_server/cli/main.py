@@ -1,0 +1,41 @@
+"""Entry point of ``custos-server``."""
+
+from __future__ import annotations
+
+import typer
+
+from owner_server.cli import audit_cmd, manage, setup
+
+__all__ = ["build_app", "main"]
+
+
+def build_app() -> typer.Typer:
+    """Assemble the command tree."""
+    app = typer.Typer(
+        name="custos-server",
+        help="Custos owner server: keep customer lists with their owner.",
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        add_completion=False,
+    )
+    app.command()(setup.init)
+    app.command()(setup.serve)
+    app.add_typer(manage.admin_app, name="admin")
+    app.add_typer(manage.outsourcer_app, name="outsourcer")
+    app.add_typer(manage.campaign_app, name="campaign")
+    app.add_typer(manage.agent_app, name="agent")
+    app.add_typer(audit_cmd.audit_app, name="audit")
+    _add_optional(app)
+    return app
+
+
+def _add_optional(app: typer.Typer) -> None:
+    from owner_server.cli import demo, imports
+
+    app.command("import")(imports.import_file)
+    app.command()(demo.demo)
+
+
+def main() -> None:
+    """Run the CLI."""
+    build_app()()

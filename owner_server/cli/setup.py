@@ -1,0 +1,98 @@
+"""``init`` and ``serve``."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from owner_server.api.app import create_app
+from owner_server.cli.common import DataDirOpt, DbUrlOpt, JsonOpt, fail, installation, out, print_json
+from owner_server.datadir import DEPLOYMENT_FILE, Installation, init_data_dir
+from owner_server.db import session_scope
+from owner_server.services import audit
+from owner_server.settings import resolve_data_dir
+from shared.errors import CustosError
+
+__all__ = ["init", "serve"]
+
+log = logging.getLogger("custos.server")
+CHECKPOINT_EVERY_S = 300.0
+
+
+def init(
+    data_dir: DataDirOpt = None,
+    organisation: Annotated[str, typer.Option(help="The data owner's name.")] = "Custos owner",
+    host: Annotated[
+        list[str] | None, typer.Option("--host", help="Host name or IP for the TLS certificate (repeat).")
+    ] = None,
+    public_url: Annotated[str, typer.Option(help="URL agents connect to.")] = "https://127.0.0.1:8443",
+    database_url: DbUrlOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Create a data dir: settings, database, keys, CA and server certificate, deployment config."""
+    target = resolve_data_dir(data_dir)
+    try:
+        settings = init_data_dir(
+            target,
+            organisation=organisation,
+            host_names=host or ["localhost", "127.0.0.1"],
+            public_url=public_url,
+            database_url=database_url or "",
+        )
+    except CustosError as exc:
+        raise fail(exc.message) from None
+    report = {
+        "data_dir": str(target),
+        "deployment_config": str(target / DEPLOYMENT_FILE),
+        "host_names": settings.host_names,
+    }
+    if json_out:
+        print_json(report)
+        return
+    out.print(f"Initialised [bold]{target}[/]")
+    out.print(f"Deployment config for IT: {target / DEPLOYMENT_FILE}")
+
+
+def _checkpointer(inst: Installation, stop: threading.Event) -> None:
+    key = inst.audit_signing_key()
+    while not stop.wait(CHECKPOINT_EVERY_S):
+        try:
+            with session_scope(inst.engine) as session:
+                audit.sign_checkpoint(session, key=key)
+        except Exception:  # noqa: BLE001 - keep serving; the next round retries
+            log.exception("audit checkpoint failed")
+
+
+def serve(
+    data_dir: DataDirOpt = None,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8443,
+    database_url: DbUrlOpt = None,
+) -> None:
+    """Serve the agent API over HTTPS only."""
+    with installation(data_dir, database_url) as inst:
+        tls_dir = inst.settings.tls_dir
+        with session_scope(inst.engine) as session:
+            audit.sign_checkpoint(session, key=inst.audit_signing_key())
+        app = create_app(inst.settings, engine=inst.engine, keys=inst.keys)
+        stop = threading.Event()
+        threading.Thread(target=_checkpointer, args=(inst, stop), daemon=True, name="audit-checkpoint").start()
+        try:
+            uvicorn.run(
+                app,
+                host=host,
+                port=port,
+                ssl_certfile=str(tls_dir / "server.pem"),
+                ssl_keyfile=str(tls_dir / "server-key.pem"),
+                log_level="info",
+                server_header=False,
+                date_header=False,
+            )
+        finally:
+            stop.set()
+            with session_scope(inst.engine) as session:
+                audit.sign_checkpoint(session, key=inst.audit_signing_key())

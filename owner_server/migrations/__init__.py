@@ -1,0 +1,1 @@
+"""Alembic migrations of the owner server's database."""

@@ -1,0 +1,63 @@
+"""Imported contacts: encrypted personal fields plus a keyed blind index."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Column, Index
+from sqlmodel import Field, SQLModel
+
+from owner_server.models._common import UtcDateTime, utcnow
+
+__all__ = ["Contact", "ContactState", "ImportBatch"]
+
+
+class ContactState(StrEnum):
+    """Where a contact is in its life."""
+
+    STAGED = "staged"
+    NEW = "new"
+    LEASED = "leased"
+    DONE = "done"
+    SUPPRESSED = "suppressed"
+    ERASED = "erased"
+
+
+class ImportBatch(SQLModel, table=True):
+    """One import run; its contacts stay staged until it is published."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id", index=True)
+    file_sha256: str = Field(max_length=64)
+    status: str = Field(default="staging", max_length=16)
+    imported: int = 0
+    rejected: int = 0
+    duplicates: int = 0
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime, nullable=False))
+
+
+class Contact(SQLModel, table=True):
+    """A contact of a campaign.
+
+    ``payload`` is the encoded map of field name to AES-256-GCM ciphertext
+    (see :mod:`owner_server.crypto.fields`); the phone is inside it too.
+    ``phone_bidx`` is HMAC-SHA256 of the E.164 number under the installation's
+    blind-index key, so duplicates and DNC matches need no decryption.
+    """
+
+    __table_args__ = (
+        Index("ix_contact_campaign_bidx", "campaign_id", "phone_bidx"),
+        Index("ix_contact_campaign_state", "campaign_id", "state", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    ref: str = Field(unique=True, max_length=32)
+    campaign_id: int = Field(foreign_key="campaign.id")
+    batch_id: int | None = Field(default=None, foreign_key="importbatch.id", index=True)
+    data_key_id: int = Field(foreign_key="datakey.id")
+    payload: bytes
+    phone_bidx: bytes
+    state: ContactState = Field(default=ContactState.NEW, max_length=16)
+    attempts: int = 0
+    source_record: int = 0

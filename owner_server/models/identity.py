@@ -1,0 +1,87 @@
+"""Organisations, users, devices and the short-lived secrets of login."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Column
+from sqlmodel import Field, SQLModel
+
+from owner_server.models._common import UtcDateTime, new_ref, utcnow
+
+__all__ = ["AccessToken", "Device", "EnrolmentCode", "LoginNonce", "Outsourcer", "Role", "User"]
+
+
+class Role(StrEnum):
+    """A user's role (see DESIGN.md, actors and roles)."""
+
+    ADMIN = "admin"
+    AUDITOR = "auditor"
+    SUPERVISOR = "supervisor"
+    AGENT = "agent"
+
+
+class Outsourcer(SQLModel, table=True):
+    """An outsourced call-center organisation."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, max_length=120)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime, nullable=False))
+
+
+class User(SQLModel, table=True):
+    """A person who logs in: owner staff, supervisor or agent."""
+
+    __tablename__ = "app_user"
+
+    id: int | None = Field(default=None, primary_key=True)
+    ref: str = Field(default_factory=new_ref, unique=True, max_length=32)
+    login: str = Field(unique=True, max_length=64)
+    role: Role = Field(max_length=16)
+    outsourcer_id: int | None = Field(default=None, foreign_key="outsourcer.id")
+    campaign_id: int | None = Field(default=None, foreign_key="campaign.id")
+    password_hash: str = Field(max_length=255)
+    suspended: bool = False
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime, nullable=False))
+
+
+class EnrolmentCode(SQLModel, table=True):
+    """A one-time code that binds the agent's first device; stored hashed."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="app_user.id", index=True)
+    code_hash: str = Field(unique=True, max_length=64)
+    expires_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
+    used_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime, nullable=True))
+
+
+class Device(SQLModel, table=True):
+    """An agent's enrolled device: the Ed25519 public key that proves logins."""
+
+    id: str = Field(default_factory=new_ref, primary_key=True, max_length=32)
+    user_id: int = Field(foreign_key="app_user.id", index=True)
+    public_key: bytes
+    name: str = Field(max_length=64)
+    revoked: bool = False
+    enrolled_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime, nullable=False))
+
+
+class LoginNonce(SQLModel, table=True):
+    """A single-use login challenge for one device."""
+
+    nonce: str = Field(primary_key=True, max_length=64)
+    device_id: str = Field(foreign_key="device.id", index=True)
+    expires_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
+    used: bool = False
+
+
+class AccessToken(SQLModel, table=True):
+    """A bearer token, stored as its SHA-256 so a database copy holds no token."""
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    user_id: int = Field(foreign_key="app_user.id", index=True)
+    device_id: str = Field(foreign_key="device.id")
+    session_id: str = Field(default_factory=new_ref, max_length=32, index=True)
+    expires_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
+    revoked: bool = False

@@ -1,0 +1,63 @@
+"""Leases, dispositions and display events: the agent's work."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Column, Index, UniqueConstraint, text
+from sqlmodel import Field, SQLModel
+
+from owner_server.models._common import UtcDateTime, new_ref, utcnow
+
+__all__ = ["DisplayEventRow", "Disposition", "Lease"]
+
+
+class Lease(SQLModel, table=True):
+    """The one record an agent holds now. At most one open lease per agent."""
+
+    __table_args__ = (
+        Index(
+            "ux_lease_open_per_agent",
+            "user_id",
+            unique=True,
+            sqlite_where=text("closed_at IS NULL"),
+            postgresql_where=text("closed_at IS NULL"),
+        ),
+    )
+
+    id: str = Field(default_factory=new_ref, primary_key=True, max_length=32)
+    user_id: int = Field(foreign_key="app_user.id")
+    contact_id: int = Field(foreign_key="contact.id", index=True)
+    campaign_id: int = Field(foreign_key="campaign.id")
+    issued_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime, nullable=False))
+    expires_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
+    closed_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime, nullable=True))
+
+
+class Disposition(SQLModel, table=True):
+    """The outcome an agent recorded for a lease."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    lease_id: str = Field(foreign_key="lease.id", unique=True)
+    contact_id: int = Field(foreign_key="contact.id", index=True)
+    user_id: int = Field(foreign_key="app_user.id")
+    code: str = Field(max_length=32)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime, nullable=False))
+
+
+class DisplayEventRow(SQLModel, table=True):
+    """A display event reported by a client; unique per (agent, event id)."""
+
+    __tablename__ = "display_event"
+    __table_args__ = (UniqueConstraint("user_id", "event_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="app_user.id")
+    event_id: str = Field(max_length=64)
+    session_id: str = Field(max_length=32)
+    lease_id: str = Field(foreign_key="lease.id", index=True)
+    kind: str = Field(max_length=32)
+    session_seq: int
+    duration_ms: int | None = None
+    occurred_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
+    received_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime, nullable=False))

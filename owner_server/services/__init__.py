@@ -1,0 +1,1 @@
+"""Domain services: keyword-only, HTTP-free, raising :mod:`shared.errors`."""

@@ -1,0 +1,93 @@
+"""The closed tree of protocol errors and their wire codes.
+
+Every error a Custos server returns carries one :class:`ErrorCode`; clients map
+codes, never message text. Messages never hold personal data.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+__all__ = [
+    "AuthError",
+    "ConflictError",
+    "CustosError",
+    "ErrorCode",
+    "ForbiddenError",
+    "NotFoundError",
+    "RateLimitedError",
+    "ValidationError",
+]
+
+
+class ErrorCode(StrEnum):
+    """Stable machine-readable error codes carried in every error body."""
+
+    BAD_REQUEST = "bad_request"
+    PAYLOAD_TOO_LARGE = "payload_too_large"
+    UNAUTHORIZED = "unauthorized"
+    TOKEN_EXPIRED = "token_expired"  # noqa: S105 - an error code, not a secret
+    BAD_SIGNATURE = "bad_signature"
+    NONCE_INVALID = "nonce_invalid"
+    ENROLMENT_INVALID = "enrolment_invalid"
+    DEVICE_REVOKED = "device_revoked"
+    FORBIDDEN = "forbidden"
+    ACCOUNT_SUSPENDED = "account_suspended"
+    NOT_FOUND = "not_found"
+    NO_LEASE = "no_lease"
+    CONFLICT = "conflict"
+    RATE_LIMITED = "rate_limited"
+    UNSUPPORTED_PROTOCOL = "unsupported_protocol"
+    INTERNAL = "internal"
+
+
+class CustosError(Exception):
+    """Base of every error Custos raises on purpose.
+
+    Args:
+        message: A human-readable sentence without personal data.
+        code: The wire code; subclasses fix a default.
+    """
+
+    default_code: ErrorCode = ErrorCode.BAD_REQUEST
+
+    def __init__(self, message: str, *, code: ErrorCode | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code or self.default_code
+
+
+class ValidationError(CustosError):
+    """Input was malformed or out of bounds; nothing was changed."""
+
+    default_code = ErrorCode.BAD_REQUEST
+
+
+class AuthError(CustosError):
+    """Authentication failed (credentials, device proof, token)."""
+
+    default_code = ErrorCode.UNAUTHORIZED
+
+
+class ForbiddenError(CustosError):
+    """The caller is authenticated but may not do this."""
+
+    default_code = ErrorCode.FORBIDDEN
+
+
+class NotFoundError(CustosError):
+    """The object does not exist or is not visible to the caller."""
+
+    default_code = ErrorCode.NOT_FOUND
+
+
+class ConflictError(CustosError):
+    """The request conflicts with the current state (e.g. closed lease)."""
+
+    default_code = ErrorCode.CONFLICT
+
+
+class RateLimitedError(CustosError):
+    """The caller exceeded a quota."""
+
+    default_code = ErrorCode.RATE_LIMITED

@@ -1,0 +1,42 @@
+"""Every size, count and time limit of the protocol, in one frozen object."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["LIMITS", "Limits"]
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Bounds both sides enforce.
+
+    Attributes:
+        max_body_bytes: Largest request body the server reads, in bytes.
+        max_event_batch: Most display events in one upload batch.
+        max_field_chars: Longest value a contact field may hold, in characters.
+        max_login_chars: Longest login name, in characters.
+        max_password_chars: Longest password accepted, in characters.
+        nonce_ttl_s: Lifetime of a login challenge nonce, in seconds.
+        token_ttl_s: Lifetime of an agent bearer token, in seconds.
+        lease_ttl_s: How long an agent may hold one record, in seconds.
+        clock_skew_s: Tolerated difference between client and server clocks, in seconds.
+        enrolment_code_ttl_s: Lifetime of a one-time enrolment code, in seconds.
+        max_response_bytes: Largest response body the client reads, in bytes.
+    """
+
+    max_body_bytes: int = 64 * 1024
+    max_event_batch: int = 200
+    max_field_chars: int = 2000
+    max_login_chars: int = 64
+    max_password_chars: int = 256
+    nonce_ttl_s: int = 60
+    token_ttl_s: int = 15 * 60
+    lease_ttl_s: int = 30 * 60
+    clock_skew_s: int = 300
+    enrolment_code_ttl_s: int = 7 * 24 * 3600
+    max_response_bytes: int = 256 * 1024
+
+
+#: The limits in force.
+LIMITS = Limits()

@@ -1,0 +1,165 @@
+"""Campaign field policy: which fields an agent sees, masked, or never.
+
+The owner writes a policy per campaign; the server applies it to every record
+before it leaves. Fields the policy does not name are hidden (safe default),
+and phone fields are hidden whatever the policy says.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from shared.protocol import DispositionOption, FieldView
+
+__all__ = [
+    "PHONE_MASK",
+    "CampaignPolicy",
+    "FieldMode",
+    "FieldRule",
+    "MaskRule",
+    "apply_policy",
+    "is_phone_field",
+    "mask_value",
+]
+
+#: What an agent sees instead of any phone number: no digit at all.
+PHONE_MASK = "••• ••• •••"
+_MASK = "•"
+
+
+class FieldMode(StrEnum):
+    """How a field is shown to an agent."""
+
+    VISIBLE = "visible"
+    MASKED = "masked"
+    HIDDEN = "hidden"
+
+
+class MaskRule(StrEnum):
+    """How a masked field is rendered.
+
+    ``first_letter`` keeps the first character of each word, ``last4`` keeps
+    the last four characters, ``full`` keeps nothing but the length class.
+    """
+
+    FIRST_LETTER = "first_letter"
+    LAST4 = "last4"
+    FULL = "full"
+
+
+def is_phone_field(name: str) -> bool:
+    """Tell whether a field name holds a phone number (always hidden)."""
+    lowered = name.lower()
+    return lowered.startswith(("phone", "tel", "mobile")) or lowered in {"ext", "extension"}
+
+
+def mask_value(value: str, rule: MaskRule) -> str:
+    """Render a value under a mask rule.
+
+    Args:
+        value: The clear value.
+        rule: The mask rule.
+
+    Returns:
+        The masked text; never longer than 64 characters.
+    """
+    if rule is MaskRule.FIRST_LETTER:
+        words = value.split()
+        return " ".join(w[0] + _MASK * min(len(w) - 1, 8) for w in words)[:64]
+    if rule is MaskRule.LAST4:
+        tail = value[-4:] if len(value) > 4 else ""
+        return _MASK * min(max(len(value) - 4, 4), 12) + tail
+    return _MASK * 6
+
+
+class FieldRule(BaseModel):
+    """The rule for one field."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    mode: FieldMode = FieldMode.HIDDEN
+    mask: MaskRule = MaskRule.FIRST_LETTER
+    label: str | None = None
+
+
+Code = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,32}$")]
+
+
+class DispositionSpec(BaseModel):
+    """An outcome code offered to agents."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    code: Code
+    label: str = Field(min_length=1, max_length=40)
+    shortcut: str = Field(default="", max_length=12)
+
+
+class CampaignPolicy(BaseModel):
+    """A campaign's field policy, script and dispositions (the policy file).
+
+    Raises:
+        pydantic.ValidationError: A field rule, code or shortcut is malformed,
+            or disposition codes repeat.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    fields: dict[str, FieldRule | FieldMode] = Field(default_factory=dict)
+    script: str = Field(default="", max_length=4000)
+    dispositions: tuple[DispositionSpec, ...] = Field(min_length=1, max_length=12)
+
+    @model_validator(mode="after")
+    def _unique_codes(self) -> CampaignPolicy:
+        codes = [d.code for d in self.dispositions]
+        if len(set(codes)) != len(codes):
+            raise ValueError("disposition codes must be unique")
+        return self
+
+    def rule_for(self, name: str) -> FieldRule:
+        """Return the effective rule of a field; phones and unknowns are hidden."""
+        if is_phone_field(name):
+            return FieldRule(mode=FieldMode.HIDDEN)
+        rule = self.fields.get(name, FieldMode.HIDDEN)
+        return rule if isinstance(rule, FieldRule) else FieldRule(mode=rule)
+
+    def disposition_options(self) -> tuple[DispositionOption, ...]:
+        """The dispositions as wire options."""
+        return tuple(DispositionOption(code=d.code, label=d.label, shortcut=d.shortcut) for d in self.dispositions)
+
+    def disposition_codes(self) -> frozenset[str]:
+        """The set of allowed outcome codes."""
+        return frozenset(d.code for d in self.dispositions)
+
+
+def apply_policy(
+    policy: CampaignPolicy, values: Mapping[str, str], order: Iterable[str] | None = None
+) -> tuple[FieldView, ...]:
+    """Filter a contact's clear values down to what an agent may see.
+
+    Args:
+        policy: The campaign policy.
+        values: Field name to clear value (decrypted, never sent as is).
+        order: Field order to present; defaults to the policy's order.
+
+    Returns:
+        Visible fields in clear and masked fields masked; hidden fields and
+        phones are absent.
+    """
+    names = list(order) if order is not None else list(policy.fields)
+    views: list[FieldView] = []
+    for name in names:
+        value = values.get(name)
+        rule = policy.rule_for(name)
+        if value is None or value == "" or rule.mode is FieldMode.HIDDEN:
+            continue
+        label = rule.label or name.replace("_", " ").capitalize()
+        if rule.mode is FieldMode.VISIBLE:
+            views.append(FieldView(name=name, label=label, value=value))
+        else:
+            views.append(FieldView(name=name, label=label, value=mask_value(value, rule.mask), masked=True))
+    return tuple(views)

@@ -1,0 +1,237 @@
+"""Wire models of the agent API (``/api/v1/agent/``).
+
+Every model is frozen and rejects unknown fields, so a client cannot smuggle
+extra parameters and a server cannot silently grow a response. Binary values
+travel as unpadded-safe standard base64 strings.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+from shared.errors import ErrorCode, ValidationError
+from shared.limits import LIMITS
+
+__all__ = [
+    "DisplayEvent",
+    "DisplayEventKind",
+    "DispositionOption",
+    "DispositionRequest",
+    "DispositionResponse",
+    "EnrolRequest",
+    "EnrolResponse",
+    "ErrorBody",
+    "EventBatch",
+    "EventBatchResult",
+    "FieldView",
+    "LoginRequest",
+    "LoginResponse",
+    "NextRecordResponse",
+    "NonceRequest",
+    "NonceResponse",
+    "RecordView",
+    "b64decode_strict",
+    "b64encode",
+    "login_challenge",
+]
+
+Login = Annotated[str, StringConstraints(min_length=1, max_length=LIMITS.max_login_chars)]
+Ident = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+B64 = Annotated[str, StringConstraints(min_length=1, max_length=512, pattern=r"^[A-Za-z0-9+/=]+$")]
+
+
+class WireModel(BaseModel):
+    """Base of every wire model: immutable, unknown fields rejected."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def b64encode(data: bytes) -> str:
+    """Encode bytes as standard base64 text (RFC 4648 section 4)."""
+    return base64.b64encode(data).decode("ascii")
+
+
+def b64decode_strict(text: str, *, expected_len: int | None = None) -> bytes:
+    """Decode standard base64, rejecting non-alphabet characters.
+
+    Args:
+        text: Base64 text.
+        expected_len: If given, the decoded length in bytes that is required.
+
+    Returns:
+        The decoded bytes.
+
+    Raises:
+        ValidationError: The text is not valid base64 or has the wrong length.
+    """
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ValidationError("value is not valid base64") from exc
+    if expected_len is not None and len(raw) != expected_len:
+        raise ValidationError(f"value must decode to {expected_len} bytes")
+    return raw
+
+
+def login_challenge(*, login: str, device_id: str, nonce: str) -> bytes:
+    """Build the exact bytes a device signs to prove itself at login.
+
+    Domain-separated so a signature made for login can never be replayed as
+    anything else. Ed25519 (RFC 8032) signs these bytes.
+
+    Args:
+        login: The agent's login name.
+        device_id: The device id issued at enrolment.
+        nonce: The single-use server nonce.
+
+    Returns:
+        The message bytes (UTF-8).
+    """
+    return f"custos-login-v1\n{login}\n{device_id}\n{nonce}".encode()
+
+
+class EnrolRequest(WireModel):
+    """First contact of a new device: a one-time code and its public key."""
+
+    enrolment_code: Annotated[str, StringConstraints(min_length=8, max_length=64)]
+    device_public_key: B64 = Field(description="Ed25519 raw public key, 32 bytes, base64")
+    device_name: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+class EnrolResponse(WireModel):
+    """The device id the server assigned and the login it is bound to."""
+
+    device_id: Ident
+    login: Login
+
+
+class NonceRequest(WireModel):
+    """Ask for a login challenge for this device."""
+
+    device_id: Ident
+
+
+class NonceResponse(WireModel):
+    """A fresh single-use login challenge."""
+
+    nonce: Ident
+    expires_in_s: int
+
+
+class LoginRequest(WireModel):
+    """Password plus the device's signature over :func:`login_challenge`."""
+
+    login: Login
+    password: Annotated[str, StringConstraints(min_length=1, max_length=LIMITS.max_password_chars)]
+    device_id: Ident
+    nonce: Ident
+    signature: B64 = Field(description="Ed25519 signature, 64 bytes, base64")
+    protocol_version: int = 1
+
+
+class LoginResponse(WireModel):
+    """A short-lived bearer token for the agent API."""
+
+    access_token: Annotated[str, StringConstraints(min_length=16, max_length=128)]
+    expires_in_s: int
+    session_id: Ident
+    agent_login: Login
+    agent_id: Ident
+    campaign: str
+
+
+class FieldView(WireModel):
+    """One field as the agent may see it: clear when visible, masked otherwise."""
+
+    name: str
+    label: str
+    value: str
+    masked: bool = False
+
+
+class DispositionOption(WireModel):
+    """An outcome the agent can choose, with its keyboard shortcut."""
+
+    code: Ident
+    label: str
+    shortcut: str = ""
+
+
+class RecordView(WireModel):
+    """The one record leased to the agent, filtered by the campaign policy."""
+
+    lease_id: Ident
+    contact_ref: Ident
+    campaign: str
+    script: str
+    fields: tuple[FieldView, ...]
+    phone_mask: str
+    dispositions: tuple[DispositionOption, ...]
+    issued_at: datetime
+    expires_at: datetime
+
+
+class NextRecordResponse(WireModel):
+    """The agent's current record, or none with a hint when to ask again."""
+
+    record: RecordView | None
+    retry_after_s: int = 0
+
+
+class DispositionRequest(WireModel):
+    """The outcome of the leased record; closes the lease."""
+
+    lease_id: Ident
+    code: Ident
+
+
+class DispositionResponse(WireModel):
+    """Acknowledges a closed lease."""
+
+    lease_id: Ident
+    code: Ident
+    closed_at: datetime
+
+
+class DisplayEventKind(StrEnum):
+    """What the client reports about what was on screen."""
+
+    RECORD_DISPLAYED = "record_displayed"
+    RECORD_HIDDEN = "record_hidden"
+
+
+class DisplayEvent(WireModel):
+    """One client-side event; ``event_id`` is made by the client for idempotency."""
+
+    event_id: Ident
+    kind: DisplayEventKind
+    lease_id: Ident
+    occurred_at: AwareDatetime
+    session_seq: int = Field(ge=0)
+    duration_ms: int | None = Field(default=None, ge=0)
+
+
+class EventBatch(WireModel):
+    """A batch of events; uploading the same batch twice stores each event once."""
+
+    events: tuple[DisplayEvent, ...] = Field(min_length=1, max_length=LIMITS.max_event_batch)
+
+
+class EventBatchResult(WireModel):
+    """How many events were newly stored and how many were already known."""
+
+    accepted: int
+    duplicates: int
+
+
+class ErrorBody(WireModel):
+    """Body of every error response; ``message`` never holds personal data."""
+
+    code: ErrorCode
+    message: str
