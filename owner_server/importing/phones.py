@@ -22,7 +22,7 @@ from phonenumbers import NumberParseException, PhoneNumber, PhoneNumberFormat
 from owner_server.importing.errors import ImportFileError
 from owner_server.importing.plvalid import pl_national_is_valid
 
-__all__ = ["PhoneOk", "PhoneRejected", "normalise_phone"]
+__all__ = ["PhoneOk", "PhoneRejected", "check_region", "normalise_phone"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +57,7 @@ def _reject(code: str) -> PhoneRejected:
 
 _REASONS = {
     "empty": "The phone number is empty.",
-    "no_number": "The phone cell holds a placeholder instead of a number.",
+    "no_number": "The phone cell holds a placeholder (such as 'brak' or only zeros) instead of a number.",
     "scientific_notation": (
         "The digits of the phone number were lost to Excel's scientific notation; "
         "re-export the phone column formatted as text."
@@ -96,10 +96,21 @@ _LEGACY_TRUNK_ZERO = frozenset({"PL"})
 
 
 @lru_cache(maxsize=32)
-def _country_code(region: str) -> int:
-    code: int = phonenumbers.country_code_for_valid_region(region)
+def check_region(region: str) -> int:
+    """The country calling code of a region, checking the region exists.
+
+    Args:
+        region: ISO 3166 region code, e.g. ``"PL"``.
+
+    Returns:
+        The calling code, e.g. 48.
+
+    Raises:
+        ImportFileError: If phonenumbers does not know the region.
+    """
+    code: int = phonenumbers.country_code_for_region(region)
     if code == 0:
-        raise ImportFileError("The phone region is not a known region code.")
+        raise ImportFileError("The phone region is not a region code phonenumbers knows (e.g. PL).")
     return code
 
 
@@ -121,6 +132,7 @@ def normalise_phone(raw: str, region: str = "PL") -> PhoneOk | PhoneRejected:
         fast = _fast_pl(raw)
         if fast is not None:
             return fast
+    check_region(region)
     return _slow(raw, region)
 
 
@@ -189,13 +201,13 @@ def _to_number(digits: str, plus: bool, region: str) -> PhoneNumber | None:
     national = _national(digits, region)
     if national is not None:
         return national
-    if digits.startswith(str(_country_code(region))):
+    if digits.startswith(str(check_region(region))):
         return _international(digits)
     return None
 
 
 def _national(digits: str, region: str) -> PhoneNumber | None:
-    code = _country_code(region)
+    code = check_region(region)
     if region in _LEGACY_TRUNK_ZERO:
         # Explicit: phonenumbers.parse would itself strip a leading country code.
         number = PhoneNumber(country_code=code, national_number=int(digits))

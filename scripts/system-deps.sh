@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Install the Debian packages Custos' tests and demo need (Qt runtime libraries,
+# Xvfb, PostgreSQL server binaries). Does nothing when they are already present;
+# needs root (or sudo) only when something is missing.
+set -eu
+
+need=()
+have_lib() { ldconfig -p 2>/dev/null | grep -q "$1"; }
+have_lib libEGL.so.1 || need+=(libegl1)
+have_lib libxkbcommon.so.0 || need+=(libxkbcommon0)
+have_lib libxkbcommon-x11.so.0 || need+=(libxkbcommon-x11-0)
+have_lib libfontconfig.so.1 || need+=(libfontconfig1)
+have_lib libdbus-1.so.3 || need+=(libdbus-1-3)
+have_lib libxcb-cursor.so.0 || need+=(libxcb-cursor0)
+have_lib libxcb-icccm.so.4 || need+=(libxcb-icccm4)
+have_lib libxcb-keysyms.so.1 || need+=(libxcb-keysyms1)
+have_lib libxcb-shape.so.0 || need+=(libxcb-shape0)
+have_lib libxcb-randr.so.0 || need+=(libxcb-randr0)
+have_lib libxcb-render-util.so.0 || need+=(libxcb-render-util0)
+have_lib libxcb-image.so.0 || need+=(libxcb-image0)
+have_lib libxcb-xinerama.so.0 || need+=(libxcb-xinerama0)
+have_lib libGL.so.1 || need+=(libgl1)
+command -v Xvfb >/dev/null 2>&1 || need+=(xvfb xauth)
+[ -d /usr/share/fonts/truetype/dejavu ] || need+=(fonts-dejavu-core)
+if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  need+=(postgresql)
+fi
+
+if [ ${#need[@]} -eq 0 ]; then
+  exit 0
+fi
+echo "Installing system packages: ${need[*]}"
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null 2>&1 || { echo "need root to install: ${need[*]}" >&2; exit 1; }
+  SUDO="sudo"
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null

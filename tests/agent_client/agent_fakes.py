@@ -1,0 +1,167 @@
+"""A fake at the edge: an in-memory implementation of the agent API contract.
+
+Served through ``httpx.MockTransport`` for unit tests of the client; the real
+server is exercised by the end-to-end tests, not here.
+"""
+
+import datetime
+import json
+import uuid
+
+import httpx
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.x509.oid import NameOID
+
+from shared.errors import ErrorCode
+from shared.protocol import (
+    DispositionOption,
+    EnrolRequest,
+    EventBatch,
+    FieldView,
+    LoginRequest,
+    NonceRequest,
+    RecordView,
+    b64decode_strict,
+    login_challenge,
+)
+
+BASE_URL = "https://custos.test:8443/api/v1/agent/"
+ENROL_CODE = "enrol-code-1234"
+AGENT_LOGIN = "agent.one"
+PASSWORD = "correct horse battery"
+
+
+def make_ca_pem(common_name="Test Custos CA"):
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now)
+        .not_valid_after(now + datetime.timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    return cert.public_bytes(serialization.Encoding.PEM).decode("ascii")
+
+
+def make_record(lease_id="lease-1"):
+    now = datetime.datetime.now(datetime.UTC)
+    return RecordView(
+        lease_id=lease_id,
+        contact_ref=f"c-{lease_id}",
+        campaign="Autumn upgrade",
+        script="Hello, I am calling about your contract.",
+        fields=(
+            FieldView(name="first_name", label="First name", value="Zofia"),
+            FieldView(name="city", label="City", value="Gdańsk"),
+            FieldView(name="customer_id", label="Customer id", value="•••••••4821", masked=True),
+        ),
+        phone_mask="••• ••• •••",
+        dispositions=(
+            DispositionOption(code="sale", label="Sale"),
+            DispositionOption(code="no_answer", label="No answer"),
+            DispositionOption(code="callback", label="Callback", shortcut="C"),
+        ),
+        issued_at=now,
+        expires_at=now + datetime.timedelta(minutes=30),
+    )
+
+
+class FakeAgentServer:
+    """In-memory agent API implementing the contract (a fake at the edge)."""
+
+    def __init__(self):
+        self.public_key = None
+        self.device_id = None
+        self.nonces = set()
+        self.token = None
+        self.records = [make_record("lease-1"), make_record("lease-2")]
+        self.events = {}
+        self.dispositions = []
+        self.fail_events = 0
+        self.requests = []
+
+    def transport(self):
+        return httpx.MockTransport(self.handle)
+
+    @staticmethod
+    def _error(status, code, message="refused"):
+        return httpx.Response(status, json={"code": code.value, "message": message})
+
+    def handle(self, request):
+        path = request.url.path.removeprefix("/api/v1/agent/")
+        self.requests.append((path, request.headers.get("Authorization")))
+        body = request.content
+        if path == "enrol":
+            enrol = EnrolRequest.model_validate_json(body)
+            if enrol.enrolment_code != ENROL_CODE or self.device_id:
+                return self._error(400, ErrorCode.ENROLMENT_INVALID)
+            self.public_key = Ed25519PublicKey.from_public_bytes(
+                b64decode_strict(enrol.device_public_key, expected_len=32)
+            )
+            self.device_id = "dev-1"
+            return httpx.Response(200, json={"device_id": self.device_id, "login": AGENT_LOGIN})
+        if path == "nonce":
+            NonceRequest.model_validate_json(body)
+            nonce = uuid.uuid4().hex
+            self.nonces.add(nonce)
+            return httpx.Response(200, json={"nonce": nonce, "expires_in_s": 60})
+        if path == "login":
+            return self._login(LoginRequest.model_validate_json(body))
+        if request.headers.get("Authorization") != f"Bearer {self.token}" or self.token is None:
+            return self._error(401, ErrorCode.UNAUTHORIZED)
+        if path == "next":
+            record = self.records[0] if self.records else None
+            return httpx.Response(
+                200, json={"record": record and record.model_dump(mode="json"), "retry_after_s": 0 if record else 7}
+            )
+        if path == "dispositions":
+            data = json.loads(body)
+            if not self.records or self.records[0].lease_id != data["lease_id"]:
+                return self._error(409, ErrorCode.NO_LEASE)
+            self.records.pop(0)
+            self.dispositions.append((data["lease_id"], data["code"]))
+            closed = datetime.datetime.now(datetime.UTC).isoformat()
+            return httpx.Response(200, json={**data, "closed_at": closed})
+        if path == "events":
+            if self.fail_events:
+                self.fail_events -= 1
+                return self._error(500, ErrorCode.INTERNAL)
+            batch = EventBatch.model_validate_json(body)
+            new = [e for e in batch.events if e.event_id not in self.events]
+            self.events.update({e.event_id: e for e in batch.events})
+            return httpx.Response(200, json={"accepted": len(new), "duplicates": len(batch.events) - len(new)})
+        return self._error(404, ErrorCode.NOT_FOUND)
+
+    def _login(self, login):
+        if login.nonce not in self.nonces:
+            return self._error(401, ErrorCode.NONCE_INVALID)
+        self.nonces.discard(login.nonce)
+        try:
+            challenge = login_challenge(login=login.login, device_id=login.device_id, nonce=login.nonce)
+            self.public_key.verify(b64decode_strict(login.signature, expected_len=64), challenge)
+        except InvalidSignature:
+            return self._error(401, ErrorCode.BAD_SIGNATURE)
+        if login.login != AGENT_LOGIN or login.password != PASSWORD:
+            return self._error(401, ErrorCode.UNAUTHORIZED)
+        self.token = uuid.uuid4().hex
+        return httpx.Response(
+            200,
+            json={
+                "access_token": self.token,
+                "expires_in_s": 900,
+                "session_id": "sess-1",
+                "agent_login": AGENT_LOGIN,
+                "agent_id": "agent-1",
+                "campaign": "Autumn upgrade",
+            },
+        )

@@ -1,0 +1,83 @@
+import pytest
+from PySide6.QtCore import QThreadPool
+
+from agent_client.credentials import DeviceIdentity
+from agent_client.service import AgentService
+from tests.agent_client.agent_fakes import AGENT_LOGIN, ENROL_CODE, PASSWORD
+
+TIMEOUT = 5000
+
+
+@pytest.fixture
+def service(qtbot, api):
+    pool = QThreadPool()
+    pool.setMaxThreadCount(1)
+    agent_service = AgentService(api, pool=pool, retry_delays_ms=(50,), device_name="test-pc")
+    yield agent_service
+    pool.waitForDone(TIMEOUT)
+
+
+def login(qtbot, service):
+    with qtbot.waitSignal(service.enrolled, timeout=TIMEOUT) as enrolled:
+        service.enrol(ENROL_CODE)
+    identity = enrolled.args[0]
+    assert isinstance(identity, DeviceIdentity)
+    with qtbot.waitSignal(service.logged_in, timeout=TIMEOUT) as logged_in:
+        service.login(identity, AGENT_LOGIN, PASSWORD)
+    return logged_in.args[0]
+
+
+def test_enrol_login_and_next_record(qtbot, service):
+    assert login(qtbot, service).agent_login == AGENT_LOGIN
+    with qtbot.waitSignal(service.record_received, timeout=TIMEOUT) as received:
+        service.request_next_record()
+    record, retry = received.args
+    assert record.lease_id == "lease-1"
+    assert retry == 0
+
+
+def test_no_record_carries_retry_hint(qtbot, service, fake_server):
+    fake_server.records.clear()
+    login(qtbot, service)
+    with qtbot.waitSignal(service.record_received, timeout=TIMEOUT) as received:
+        service.request_next_record()
+    assert received.args == [None, 7]
+
+
+def test_disposition_recorded(qtbot, service, fake_server):
+    login(qtbot, service)
+    with qtbot.waitSignal(service.disposition_recorded, timeout=TIMEOUT):
+        service.dispose("lease-1", "sale")
+    assert fake_server.dispositions == [("lease-1", "sale")]
+
+
+def test_failure_is_code_and_translated_message(qtbot, service):
+    with qtbot.waitSignal(service.failed, timeout=TIMEOUT) as failed:
+        service.enrol("wrong-code-0000")
+    code, message = failed.args
+    assert code == "enrolment_invalid"
+    assert "enrolment code" in message
+
+
+def test_display_events_are_delivered_in_order(qtbot, service, fake_server):
+    login(qtbot, service)
+    service.report_displayed("lease-1")
+    service.report_hidden("lease-1", 1200)
+    qtbot.waitUntil(lambda: service.pending_events == 0, timeout=TIMEOUT)
+    events = sorted(fake_server.events.values(), key=lambda e: e.session_seq)
+    assert [(e.kind, e.session_seq, e.duration_ms) for e in events] == [
+        ("record_displayed", 0, None),
+        ("record_hidden", 1, 1200),
+    ]
+
+
+def test_failed_upload_is_reported_and_retried(qtbot, service, fake_server):
+    login(qtbot, service)
+    fake_server.fail_events = 1
+    with qtbot.waitSignal(service.reporting_failed, timeout=TIMEOUT) as failed:
+        service.report_displayed("lease-1")
+    assert failed.args[0] == "internal"
+    with qtbot.waitSignal(service.events_delivered, timeout=TIMEOUT) as delivered:
+        pass
+    assert delivered.args == [1]
+    assert len(fake_server.events) == 1

@@ -1,0 +1,71 @@
+"""Helpers that build a small working installation for server tests."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from owner_server.db import session_scope
+from owner_server.models import Contact, ContactState
+from owner_server.services import admin
+from shared.policy import CampaignPolicy
+from shared.protocol import b64encode, login_challenge
+
+POLICY = CampaignPolicy.model_validate(
+    {
+        "script": "Hello",
+        "fields": {"first_name": "visible", "last_name": {"mode": "masked"}, "city": "visible", "pesel": "hidden"},
+        "dispositions": [{"code": "sale", "label": "Sale", "shortcut": "F1"}, {"code": "no_answer", "label": "No answer"}],
+    }
+)
+PASSWORD = "correct horse battery"
+
+CONTACTS = [
+    {"first_name": "Łucja", "last_name": "Żółkiewicz", "city": "Łódź", "pesel": "90010112345", "phone": "+48500000001"},
+    {"first_name": "Jan", "last_name": "Kowalski", "city": "Gdańsk", "pesel": "80020254321", "phone": "+48600000002"},
+    {"first_name": "Ewa", "last_name": "Nowak", "city": "Kraków", "pesel": "70030398765", "phone": "+48220000004"},
+]
+
+
+@dataclass
+class Setup:
+    campaign: str
+    agent_login: str
+    enrolment_code: str
+
+
+def seed(inst, *, agents=("agent1",), contacts=CONTACTS, campaign="Camp") -> dict[str, Setup]:
+    out = {}
+    with session_scope(inst.engine) as session:
+        admin.add_outsourcer(session, name="BPO", actor="test")
+        camp = admin.create_campaign(session, name=campaign, policy=POLICY, keys=inst.keys, actor="test")
+        key = inst.keys.campaign_key(session, campaign_id=camp.id)
+        indexer = inst.keys.indexer(session)
+        for values in contacts:
+            ref = uuid.uuid4().hex
+            session.add(
+                Contact(
+                    ref=ref, campaign_id=camp.id, data_key_id=key.data_key_id,
+                    payload=key.cipher.encrypt_fields(ref, values), phone_bidx=indexer.phone(values["phone"]),
+                    state=ContactState.NEW,
+                )
+            )
+        for login in agents:
+            new = admin.add_agent(session, login=login, outsourcer="BPO", campaign=campaign, password=PASSWORD, actor="test")
+            out[login] = Setup(campaign, login, new.enrolment_code)
+    return out
+
+
+class DeviceKey:
+    def __init__(self) -> None:
+        self.key = Ed25519PrivateKey.generate()
+
+    @property
+    def public_b64(self) -> str:
+        return b64encode(self.key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw))
+
+    def sign(self, login: str, device_id: str, nonce: str) -> str:
+        return b64encode(self.key.sign(login_challenge(login=login, device_id=device_id, nonce=nonce)))
