@@ -91,6 +91,7 @@ class AppController(QObject):
         self._reporting_ok = True
         self._config_path: Path | None = None
         self._login_override: str | None = None
+        self._auto_password: str | None = None
 
     @property
     def service(self) -> AgentService | None:
@@ -101,6 +102,7 @@ class AppController(QObject):
         """Begin the flow with what the command line gave."""
         self._config_path = options.config_path
         self._login_override = options.login
+        self._auto_password = options.password
         if config is None or raw_config is None:
             self._show_enrolment(options.config_path)
             return
@@ -113,7 +115,7 @@ class AppController(QObject):
             self.failed_fatally.emit(user_message(exc.code) + "\n" + exc.message)
             return
         if self._identity is not None:
-            self._show_login(options.password)
+            self._show_login(self._take_auto_password())
         elif options.enrol_code:
             self._connection.service.enrol(options.enrol_code)
         else:
@@ -146,6 +148,10 @@ class AppController(QObject):
         service.reporting_failed.connect(self.on_service_reporting_failed)
         service.failed.connect(self.on_service_failed)
         return True
+
+    def _take_auto_password(self) -> str | None:
+        password, self._auto_password = self._auto_password, None
+        return password
 
     def _show_enrolment(self, config_path: Path | None, message: str = "") -> None:
         if self._enrolment is None:
@@ -192,7 +198,7 @@ class AppController(QObject):
         self._identity = identity
         if self._enrolment is not None:
             self._enrolment.hide()
-        self._show_login()
+        self._show_login(self._take_auto_password())
 
     def on_login_submitted(self, login: str, password: str) -> None:
         """Log in with the stored device identity."""

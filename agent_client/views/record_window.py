@@ -136,6 +136,7 @@ class RecordWindow(QWidget):
         self._record = record
         self._content = self._build_record_panel(record)
         self._area_layout.addWidget(self._content)
+        self._content.show()
         self._shown_at = self._monotonic()
         self.record_shown.emit(record.lease_id)
 

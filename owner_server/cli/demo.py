@@ -18,7 +18,7 @@ from owner_server.cli.common import fail, out
 from owner_server.datadir import DEPLOYMENT_FILE, init_data_dir, open_installation
 from owner_server.db import session_scope
 from owner_server.demo.sample import write_sample
-from owner_server.importing.pipeline import open_rows
+from owner_server.importing.pipeline import open_file
 from owner_server.services import admin, importer
 from owner_server.services.passwords import generate_password
 from shared.errors import CustosError
@@ -85,9 +85,14 @@ def prepare_demo(data_dir: Path, *, port: int, contacts: int = 1000) -> tuple[st
                 password=password,
                 actor="admin:demo",
             )
-        rows, sha = open_rows(sample, region="PL")
+        opened = open_file(sample, region="PL")
         report = importer.import_rows(
-            inst.engine, keys=inst.keys, campaign_name=DEMO_CAMPAIGN, rows=rows, source_sha256=sha, actor="admin:demo"
+            inst.engine,
+            keys=inst.keys,
+            campaign_name=DEMO_CAMPAIGN,
+            rows=opened.rows(),
+            source_sha256=opened.sha256,
+            actor="admin:demo",
         )
         counts = f"{len(report.rejected)} rejected, {len(report.duplicates)} duplicates"
         out.print(f"Imported {report.imported} contacts ({counts})")

@@ -11,7 +11,8 @@ Design:
       exists, then it means ``first_name``.
     * Unknown columns are kept as ``extra:<slug>``, the slug being the header
       key with ``_`` for spaces (``"Data urodzenia"`` → ``extra:data_urodzenia``);
-      a column with an empty header is ``extra:column_<n>`` (1-based).
+      a column with an empty header is ``extra:column_<n>`` (1-based); the
+      n-th column with the same header gets ``_<n>`` (``extra:miasto_2``).
     * Overrides map a column (its header text, its key, or ``#n``) to a field
       name, to ``extra`` (keep under its slug) or to ``ignore`` (drop it). A field
       chosen by an override is taken away from the automatic choice.
@@ -47,6 +48,7 @@ EXTRA_PREFIX = "extra:"
 _KEEP = "extra"
 _IGNORE = "ignore"
 
+# fmt: off
 _ALIASES: dict[str, tuple[str, ...]] = {
     "first_name": ("imie", "imiona", "first name", "firstname", "given name", "forename", "imie klienta"),
     "last_name": ("nazwisko", "surname", "last name", "lastname", "family name", "nazwisko klienta"),
@@ -54,17 +56,17 @@ _ALIASES: dict[str, tuple[str, ...]] = {
         "imie i nazwisko", "imie nazwisko", "nazwisko i imie", "nazwisko imie", "klient", "klientka",
         "customer", "customer name", "client", "client name", "full name", "fullname", "contact name",
         "nazwa klienta", "dane klienta", "osoba", "osoba kontaktowa",
-    ),  # fmt: skip
+    ),
     "phone": (
         "telefon", "tel", "tel kom", "telefon kom", "telefon komorkowy", "tel komorkowy",
         "nr tel", "nr telefonu", "numer telefonu", "numer tel", "nr kom", "komorka", "kom", "gsm",
         "telefon kontaktowy", "telefon stacjonarny", "phone", "phone number", "phone no", "telephone",
         "mobile", "mobile phone", "mobile number", "cell", "cell phone", "msisdn", "tel no",
-    ),  # fmt: skip
+    ),
     "phone2": (
         "drugi telefon", "telefon dodatkowy", "tel dodatkowy", "inny telefon", "second phone",
         "other phone", "alternative phone", "secondary phone",
-    ),  # fmt: skip
+    ),
     "email": ("e mail", "email", "mail", "adres e mail", "adres email", "email address", "e mail address"),
     "city": ("miasto", "miejscowosc", "city", "town"),
     "address": ("adres", "ulica", "street", "address", "adres zamieszkania", "ulica i numer", "street address"),
@@ -73,9 +75,10 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     "customer_id": (
         "id", "id klienta", "nr klienta", "numer klienta", "kod klienta", "customer id", "client id",
         "customer number", "client number", "customer no",
-    ),  # fmt: skip
+    ),
     "notes": ("uwagi", "uwaga", "notatki", "notatka", "komentarz", "opis", "notes", "note", "comments", "comment"),
 }
+# fmt: on
 _BY_KEY = {alias: field for field, aliases in _ALIASES.items() for alias in aliases}
 _NAME_KEYS = frozenset({"name", "nazwa"})
 _NUMBERED = re.compile(r"(.*?)\s*(\d+)")
@@ -157,9 +160,9 @@ def map_columns(header: tuple[str, ...], overrides: Mapping[str, str] | None = N
     fields: dict[int, str] = {}
     phones = sorted((rank, i) for i, (_, rank) in auto.items() if rank is not None)
     free_phones = [f for f in ("phone", "phone2") if f not in taken]
-    for (_, index), field in zip(phones, free_phones, strict=False):
-        fields[index] = field
-        taken.add(field)
+    for (_, index), phone in zip(phones, free_phones, strict=False):
+        fields[index] = phone
+        taken.add(phone)
     for index, (field, _) in sorted(auto.items()):
         if index in fields:
             continue
@@ -216,9 +219,7 @@ def _find_column(header: tuple[str, ...], keys: list[str], column: str) -> int:
     text = column.strip()
     if re.fullmatch(r"#\d+", text) and 1 <= int(text[1:]) <= len(header):
         return int(text[1:]) - 1
-    matches = [i for i, h in enumerate(header) if h == text] or [
-        i for i, k in enumerate(keys) if k == header_key(text)
-    ]
+    matches = [i for i, h in enumerate(header) if h == text] or [i for i, k in enumerate(keys) if k == header_key(text)]
     if len(matches) == 1:
         return matches[0]
     if not matches:

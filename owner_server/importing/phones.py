@@ -62,13 +62,12 @@ _REASONS = {
         "The digits of the phone number were lost to Excel's scientific notation; "
         "re-export the phone column formatted as text."
     ),
-    "decimal_number": (
-        "The phone number was saved as a decimal number; re-export the phone column formatted as text."
-    ),
+    "decimal_number": ("The phone number was saved as a decimal number; re-export the phone column formatted as text."),
     "several_numbers": "The phone cell seems to hold more than one number; put one number per column.",
     "letters": "The phone number contains letters; letters are never read as digits.",
     "invalid_characters": "The phone number contains characters that do not belong in a phone number.",
     "invalid_number": "The phone number has a wrong length or is not in a valid numbering range.",
+    "too_long": "The phone cell is far longer than any phone number.",
 }
 
 # Unicode spaces people and spreadsheets put between digit groups.
@@ -91,6 +90,7 @@ _EXTENSION = re.compile(
 _SEVERAL = re.compile(r"[/,;|&\\]|\s(?:lub|albo|or|i|oraz|and)\s")
 _ALLOWED = frozenset("0123456789 -.()+\u2010\u2011\u2012\u2013\u2014\u2212")
 _MAX_DIGITS = 15  # E.164: a longer digit run must be more than one number
+_MAX_CELL_CHARS = 64  # longer is never one number; also bounds the regex work per cell
 # Regions whose numbers lost a trunk "0" that old lists still carry (PL since 2005).
 _LEGACY_TRUNK_ZERO = frozenset({"PL"})
 
@@ -157,6 +157,8 @@ def _slow(raw: str, region: str) -> PhoneOk | PhoneRejected:
     text = " ".join(raw.translate(_SPACES_TO_BLANK).split()).casefold()
     if not text:
         return _reject("empty")
+    if len(text) > _MAX_CELL_CHARS:
+        return _reject("too_long")
     if "".join(ch for ch in text if ch.isalnum()) in _PLACEHOLDERS:
         return _reject("no_number")
     if _SCIENTIFIC.fullmatch(text):

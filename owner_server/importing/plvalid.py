@@ -48,6 +48,8 @@ def _compile(region: str) -> Callable[[str], bool]:
     if metadata is None:  # pragma: no cover - PL metadata ships with phonenumbers
         raise RuntimeError("phonenumbers has no metadata for the region")
     general = metadata.general_desc
+    if general is None:  # pragma: no cover
+        raise RuntimeError("phonenumbers has no general description for the region")
     by_length: dict[int, re.Pattern[str]] = {}
     for length in general.possible_length:
         general_pattern = _desc_matches(general, length)

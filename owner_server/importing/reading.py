@@ -34,6 +34,7 @@ _SAMPLE_CHARS = 256 * 1024
 _SAMPLE_RECORDS = 200
 _SEP_LINE = re.compile(r'"?sep=(.)"?\r?\n?', re.IGNORECASE)
 _ZIP = b"PK\x03\x04"
+_BLANK_CHARS = " \t\r\n\u00a0" + "".join(DELIMITERS)  # a sampled row of only these is blank
 _OLE = b"\xd0\xcf\x11\xe0"
 
 
@@ -207,22 +208,25 @@ def _detect_delimiter(path: Path, codec: str) -> str:
         complete = not f.read(1)
     if not complete:
         sample = sample[: max(sample.rfind("\n"), sample.rfind("\r")) + 1]
-    widths = {d: w for d in DELIMITERS if (w := _consistent_width(sample, d, complete)) is not None}
+    records = {d: _sample_records(sample, d, complete) for d in DELIMITERS}
+    if all(r == [] for r in records.values()):
+        raise ImportFileError("The file has no header row (it is empty or blank).")
+    widths = {d: w for d, r in records.items() if (w := _consistent_width(r)) is not None}
     multi = [d for d in DELIMITERS if widths.get(d, 0) > 1]
     if multi:
         return max(multi, key=lambda d: widths[d])  # max() keeps the first of equals
+    # A one-column list: its header holds no candidate delimiter and no row is split.
     single = [d for d in DELIMITERS if widths.get(d) == 1]
-    if single:
+    first = records[single[0]] if single else None
+    if first and not any(d in first[0][0] for d in DELIMITERS):
         return single[0]
     raise ImportFileError(
-        "No delimiter (tab ; | ,) gives every record as many fields as the header; "
-        "check the file or pass --delimiter."
+        "No delimiter (tab ; | ,) gives every record as many fields as the header; check the file or pass --delimiter."
     )
 
 
-def _consistent_width(sample: str, delimiter: str, complete: bool) -> int | None:
-    """The header width if every sampled record has it under ``delimiter``."""
-    records = _sample_records(sample, delimiter, complete)
+def _consistent_width(records: list[list[str]] | None) -> int | None:
+    """The header width if every sampled record has it."""
     if not records:
         return None
     width = len(records[0])
@@ -237,7 +241,7 @@ def _sample_records(sample: str, delimiter: str, complete: bool) -> list[list[st
     records: list[list[str]] = []
     try:
         for row in csv.reader(lines, delimiter=delimiter, quotechar='"', doublequote=True, strict=True):
-            if not _is_blank(row):
+            if "".join(row).strip(_BLANK_CHARS):
                 records.append(row)
             if len(records) > _SAMPLE_RECORDS:
                 return records

@@ -51,6 +51,8 @@ class ImportReport:
     imported: int = 0
     rejected: list[RejectedRow] = field(default_factory=list)
     duplicates: list[DuplicateRow] = field(default_factory=list)
+    warnings: list[RejectedRow] = field(default_factory=list)
+    blank_records: int = 0
     batch_id: int | None = None
 
     def as_dict(self) -> dict[str, object]:
@@ -139,6 +141,14 @@ def import_rows(
             if isinstance(row, RejectedRow):
                 report.rejected.append(row)
                 continue
+            if row.phone2_rejected is not None:
+                report.warnings.append(
+                    RejectedRow(
+                        row.record_no,
+                        row.phone2_rejected.reason_code,
+                        "second phone dropped: " + row.phone2_rejected.reason,
+                    )
+                )
             bidx = indexer.phone(row.phone.e164)
             if bidx in existing or bidx in seen:
                 report.duplicates.append(DuplicateRow(row.record_no, seen.get(bidx)))

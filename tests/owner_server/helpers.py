@@ -18,7 +18,10 @@ POLICY = CampaignPolicy.model_validate(
     {
         "script": "Hello",
         "fields": {"first_name": "visible", "last_name": {"mode": "masked"}, "city": "visible", "pesel": "hidden"},
-        "dispositions": [{"code": "sale", "label": "Sale", "shortcut": "F1"}, {"code": "no_answer", "label": "No answer"}],
+        "dispositions": [
+            {"code": "sale", "label": "Sale", "shortcut": "F1"},
+            {"code": "no_answer", "label": "No answer"},
+        ],
     }
 )
 PASSWORD = "correct horse battery"
@@ -48,13 +51,18 @@ def seed(inst, *, agents=("agent1",), contacts=CONTACTS, campaign="Camp") -> dic
             ref = uuid.uuid4().hex
             session.add(
                 Contact(
-                    ref=ref, campaign_id=camp.id, data_key_id=key.data_key_id,
-                    payload=key.cipher.encrypt_fields(ref, values), phone_bidx=indexer.phone(values["phone"]),
+                    ref=ref,
+                    campaign_id=camp.id,
+                    data_key_id=key.data_key_id,
+                    payload=key.cipher.encrypt_fields(ref, values),
+                    phone_bidx=indexer.phone(values["phone"]),
                     state=ContactState.NEW,
                 )
             )
         for login in agents:
-            new = admin.add_agent(session, login=login, outsourcer="BPO", campaign=campaign, password=PASSWORD, actor="test")
+            new = admin.add_agent(
+                session, login=login, outsourcer="BPO", campaign=campaign, password=PASSWORD, actor="test"
+            )
             out[login] = Setup(campaign, login, new.enrolment_code)
     return out
 

@@ -34,7 +34,9 @@ def setup(installation):
 
 def enrol(client, code, device=None):
     device = device or DeviceKey()
-    r = client.post(f"{API}/enrol", json={"enrolment_code": code, "device_public_key": device.public_b64, "device_name": "pc"})
+    r = client.post(
+        f"{API}/enrol", json={"enrolment_code": code, "device_public_key": device.public_b64, "device_name": "pc"}
+    )
     return r, device
 
 
@@ -174,8 +176,11 @@ def test_events_are_idempotent_and_scoped(client, setup):
     h1, h2 = logged_in(client, setup, "agent1"), logged_in(client, setup, "agent2")
     rec = client.post(f"{API}/next", headers=h1, json={}).json()["record"]
     event = {
-        "event_id": "e1", "kind": "record_displayed", "lease_id": rec["lease_id"],
-        "occurred_at": utcnow().isoformat(), "session_seq": 0,
+        "event_id": "e1",
+        "kind": "record_displayed",
+        "lease_id": rec["lease_id"],
+        "occurred_at": utcnow().isoformat(),
+        "session_seq": 0,
     }
     r = client.post(f"{API}/events", headers=h1, json={"events": [event]})
     assert r.json() == {"accepted": 1, "duplicates": 0}
@@ -185,5 +190,9 @@ def test_events_are_idempotent_and_scoped(client, setup):
     r = client.post(f"{API}/events", headers=h2, json={"events": [{**event, "event_id": "e2"}]})
     assert r.status_code == 400
     # naive timestamps are refused
-    r = client.post(f"{API}/events", headers=h1, json={"events": [{**event, "event_id": "e3", "occurred_at": "2026-01-01T00:00:00"}]})
+    r = client.post(
+        f"{API}/events",
+        headers=h1,
+        json={"events": [{**event, "event_id": "e3", "occurred_at": "2026-01-01T00:00:00"}]},
+    )
     assert r.status_code == 400

@@ -78,4 +78,3 @@ def test_forged_checkpoint_signature_is_caught(installation):
     _sql(installation, "UPDATE checkpoint SET signature = :sig WHERE seq = :seq", sig=b"\0" * 64, seq=cp.seq)
     result = _verify(installation)
     assert not result.ok and "signature" in result.reason
-

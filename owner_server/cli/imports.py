@@ -1,0 +1,129 @@
+"""``import``: a contact list into a campaign, with a report and a progress bar."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from owner_server.cli.common import DataDirOpt, DbUrlOpt, JsonOpt, err_console, fail, installation, out, print_json
+from owner_server.importing.pipeline import OpenedFile, open_file
+from owner_server.services import importer
+from shared.errors import CustosError
+
+__all__ = ["import_file"]
+
+SHOWN_ROWS = 50
+
+
+def _parse_maps(pairs: list[str]) -> dict[str, str]:
+    result: dict[str, str] = {}
+    for pair in pairs:
+        column, sep, target = pair.partition("=")
+        if not sep or not column.strip() or not target.strip():
+            raise fail(f"--map takes COLUMN=FIELD, got '{pair}'")
+        result[column.strip()] = target.strip()
+    return result
+
+
+def _estimate_records(path: Path) -> int | None:
+    if path.suffix.lower() == ".xlsx":
+        return None
+    lines = 0
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            lines += chunk.count(b"\n")
+    return max(lines - 1, 1)
+
+
+def _print_report(opened: OpenedFile, report: importer.ImportReport, dry_run: bool) -> None:
+    src = opened.source
+    out.print(f"File: encoding {src.encoding}, delimiter {src.delimiter!r}" if src.delimiter else "File: XLSX workbook")
+    for line in opened.mapping.describe():
+        out.print(f"  {line}")
+    verb = "would import" if dry_run else "imported"
+    out.print(
+        f"[bold]{verb} {report.imported}[/], rejected {len(report.rejected)}, duplicates {len(report.duplicates)}, "
+        f"blank skipped {report.blank_records}, warnings {len(report.warnings)}"
+    )
+    if report.rejected or report.warnings:
+        table = Table("record", "code", "reason", title="Rejected records and warnings")
+        for row in (report.rejected + report.warnings)[:SHOWN_ROWS]:
+            table.add_row(str(row.record_no), row.reason_code, row.reason)
+        out.print(table)
+    if report.duplicates:
+        table = Table("record", "duplicate of", title="Duplicates")
+        for dup in report.duplicates[:SHOWN_ROWS]:
+            table.add_row(
+                str(dup.record_no), f"record {dup.first_record_no}" if dup.first_record_no else "existing contact"
+            )
+        out.print(table)
+    hidden = max(len(report.rejected) + len(report.warnings) - SHOWN_ROWS, 0) + max(
+        len(report.duplicates) - SHOWN_ROWS, 0
+    )
+    if hidden:
+        out.print(f"... and {hidden} more rows; use --json for the full report")
+
+
+def import_file(
+    file: Annotated[Path, typer.Argument(help="CSV or XLSX file.", exists=True, dir_okay=False, readable=True)],
+    campaign: Annotated[str, typer.Option(help="Target campaign.")],
+    data_dir: DataDirOpt = None,
+    region: Annotated[str, typer.Option(help="Default region for national numbers (ISO 3166 code).")] = "PL",
+    encoding: Annotated[str | None, typer.Option(help="Force the CSV encoding.")] = None,
+    delimiter: Annotated[str | None, typer.Option(help="Force the CSV delimiter (use 'tab' for TAB).")] = None,
+    map_: Annotated[list[str] | None, typer.Option("--map", help="COLUMN=FIELD override (repeat).")] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the mapping and full report; write nothing.")
+    ] = False,
+    database_url: DbUrlOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Import a contact list: normalise, deduplicate, encrypt; all or nothing."""
+    if delimiter == "tab":
+        delimiter = "\t"
+    with installation(data_dir, database_url) as inst:
+        try:
+            opened = open_file(
+                file, region=region.upper(), encoding=encoding, delimiter=delimiter, overrides=_parse_maps(map_ or [])
+            )
+            total = _estimate_records(file)
+            with Progress(
+                TextColumn("importing"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[rate]} rows/s"),
+                TimeRemainingColumn(),
+                console=err_console,
+                transient=True,
+                disable=json_out or not err_console.is_terminal,
+            ) as progress:
+                task = progress.add_task("import", total=total, rate="-")
+
+                def on_progress(done: int) -> None:
+                    elapsed = progress.tasks[0].elapsed or 0.0
+                    progress.update(task, completed=done, rate=f"{done / elapsed:,.0f}" if elapsed else "-")
+
+                report = importer.import_rows(
+                    inst.engine,
+                    keys=inst.keys,
+                    campaign_name=campaign,
+                    rows=opened.rows(),
+                    source_sha256=opened.sha256,
+                    actor="admin:cli",
+                    dry_run=dry_run,
+                    on_progress=on_progress,
+                )
+            report.blank_records = opened.source.blank_records
+        except CustosError as exc:
+            raise fail(exc.message) from None
+    if json_out:
+        data = report.as_dict()
+        data["dry_run"] = dry_run
+        data["mapping"] = opened.mapping.describe()
+        print_json(data)
+    else:
+        _print_report(opened, report, dry_run)

@@ -1,0 +1,153 @@
+from datetime import datetime
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import QLabel, QPushButton
+
+from agent_client.views.record_window import RecordWindow
+from tests.agent_client.agent_fakes import make_record
+
+VALUES = ("Zofia", "Gdańsk", "•••••••4821", "Hello, I am calling about your contract.")
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 100.0
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.fixture
+def monotonic():
+    return FakeClock()
+
+
+@pytest.fixture
+def window(qtbot, qapp, monotonic):
+    widget = RecordWindow(
+        "agent.one", "Demo Telecom", qapp.clipboard(), clock=lambda: datetime(2024, 5, 1, 9, 30), monotonic=monotonic
+    )
+    qtbot.addWidget(widget)
+    widget.show()
+    qtbot.waitExposed(widget)
+    widget.activateWindow()
+    qtbot.waitUntil(widget.isActiveWindow)
+    return widget
+
+
+def label_texts(widget):
+    return [label.text() for label in widget.findChildren(QLabel)]
+
+
+def show(qtbot, window, record=None):
+    record = record or make_record()
+    with qtbot.waitSignal(window.record_shown) as shown:
+        window.show_record(record)
+    assert shown.args == [record.lease_id]
+    return record
+
+
+def test_fields_phone_mask_and_script_are_shown(qtbot, window):
+    record = show(qtbot, window)
+    texts = label_texts(window)
+    for value in VALUES:
+        assert value in texts
+    assert record.phone_mask in texts
+    assert window.current_lease_id == "lease-1"
+
+
+def test_no_label_is_selectable_or_names_its_value(qtbot, window):
+    show(qtbot, window)
+    for label in window.findChildren(QLabel):
+        assert label.textInteractionFlags() == Qt.TextInteractionFlag.NoTextInteraction
+        assert label.contextMenuPolicy() == Qt.ContextMenuPolicy.PreventContextMenu
+        assert label.textFormat() == Qt.TextFormat.PlainText
+        assert label.accessibleName() not in VALUES
+        assert label.accessibleDescription() not in VALUES
+
+
+@pytest.mark.parametrize(
+    "sequence", [QKeySequence.StandardKey.Copy, QKeySequence.StandardKey.SelectAll, QKeySequence.StandardKey.Print]
+)
+def test_copy_shortcuts_wipe_the_clipboard(qtbot, qapp, window, sequence):
+    show(qtbot, window)
+    qapp.clipboard().setText("planted")
+    combo = QKeySequence(sequence)[0]
+    target = window.findChildren(QLabel)[3]
+    with qtbot.waitSignal(window.attempt_blocked):
+        qtbot.keyClick(target, combo.key(), combo.keyboardModifiers())
+    assert qapp.clipboard().text() == ""
+
+
+def test_ctrl_c_on_window_leaves_clipboard_empty(qtbot, qapp, window):
+    show(qtbot, window)
+    qapp.clipboard().setText("planted")
+    qtbot.keyClick(window, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
+    assert qapp.clipboard().text() == ""
+
+
+@pytest.mark.parametrize(
+    ("key", "code"), [(Qt.Key.Key_1, "sale"), (Qt.Key.Key_2, "no_answer"), (Qt.Key.Key_C, "callback")]
+)
+def test_disposition_shortcut_emits_its_code(qtbot, window, key, code):
+    show(qtbot, window)
+    with qtbot.waitSignal(window.disposition_chosen) as chosen:
+        qtbot.keyClick(window, key)
+    assert chosen.args == ["lease-1", code]
+
+
+def test_disposition_button_click_emits_its_code(qtbot, window):
+    show(qtbot, window)
+    button = next(b for b in window.findChildren(QPushButton) if b.text().startswith("No answer"))
+    with qtbot.waitSignal(window.disposition_chosen) as chosen:
+        qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    assert chosen.args == ["lease-1", "no_answer"]
+
+
+def test_after_disposition_the_record_is_gone(qtbot, window, monotonic):
+    show(qtbot, window)
+    monotonic.now += 2.5
+    with qtbot.waitSignal(window.record_hidden) as hidden, qtbot.waitSignal(window.disposition_chosen):
+        qtbot.keyClick(window, Qt.Key.Key_1)
+    assert hidden.args == ["lease-1", 2500]
+    texts = " ".join(label_texts(window))
+    for value in VALUES:
+        assert value not in texts
+    assert window.current_lease_id is None
+    with qtbot.assertNotEmitted(window.disposition_chosen):
+        qtbot.keyClick(window, Qt.Key.Key_1)
+
+
+def test_closing_hides_the_record(qtbot, window):
+    show(qtbot, window)
+    with qtbot.waitSignals([window.record_hidden, window.closed]):
+        window.close()
+
+
+def test_waiting_state_polls_again(qtbot, window):
+    show(qtbot, window)
+    with qtbot.waitSignal(window.record_hidden):
+        window.show_waiting("", poll_after_s=0)
+    with qtbot.waitSignal(window.next_record_requested, timeout=5000):
+        pass
+
+
+def test_next_button_asks_for_a_record(qtbot, window):
+    window.show_waiting()
+    button = next(b for b in window.findChildren(QPushButton) if b.text() == "Next record")
+    with qtbot.waitSignal(window.next_record_requested):
+        qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+
+
+def test_watermark_names_agent_and_time(window):
+    assert window.watermark_text == "agent.one · 2024-05-01 09:30"
+
+
+def test_new_record_replaces_old(qtbot, window):
+    show(qtbot, window)
+    with qtbot.waitSignal(window.record_hidden):
+        window.show_record(make_record("lease-2"))
+    assert window.current_lease_id == "lease-2"
+    assert label_texts(window).count("Zofia") == 1
