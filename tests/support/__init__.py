@@ -1,0 +1,1 @@
+"""Test support code (real components started for the tests)."""
