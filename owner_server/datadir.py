@@ -25,6 +25,7 @@ from owner_server.crypto.kek import FileKekProvider, make_kek_provider
 from owner_server.db import make_engine, session_scope
 from owner_server.migrate import upgrade_to_head
 from owner_server.services import audit
+from owner_server.services.key_rotation import verify_keys
 from owner_server.services.keys import KeyService
 from owner_server.settings import SETTINGS_FILE, Settings, load_settings
 from shared.errors import ConflictError, ValidationError
@@ -125,6 +126,8 @@ class Installation:
         self.keys.check_kek()
         self.engine: Engine = make_engine(settings.effective_database_url)
         upgrade_to_head(self.engine)
+        with session_scope(self.engine) as session:
+            verify_keys(session, keys=self.keys)
 
     def audit_signing_key(self) -> Ed25519PrivateKey:
         """The Ed25519 key that signs audit checkpoints.

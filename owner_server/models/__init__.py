@@ -4,6 +4,7 @@ from owner_server.models.audit import AuditEntry, AuditHead, Checkpoint
 from owner_server.models.campaigns import Campaign, DataKey
 from owner_server.models.contacts import Contact, ContactState, ImportBatch
 from owner_server.models.identity import AccessToken, Device, EnrolmentCode, LoginNonce, Outsourcer, Role, User
+from owner_server.models.suppression import Suppression
 from owner_server.models.work import DisplayEventRow, Disposition, Lease
 
 __all__ = [
@@ -24,5 +25,6 @@ __all__ = [
     "LoginNonce",
     "Outsourcer",
     "Role",
+    "Suppression",
     "User",
 ]

@@ -20,6 +20,10 @@ class Campaign(SQLModel, table=True):
     policy_json: str
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime, nullable=False))
     erased_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime, nullable=True))
+    #: When the campaign ended; with ``retention_days`` it dates the automatic erasure.
+    ends_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime, nullable=True))
+    #: Days after ``ends_at`` when the campaign's contacts are erased; None keeps them.
+    retention_days: int | None = None
 
 
 class DataKey(SQLModel, table=True):

@@ -18,6 +18,7 @@ from owner_server.models._common import utcnow
 from owner_server.services import audit
 from owner_server.services.identity import AgentPrincipal
 from owner_server.services.keys import KeyService
+from owner_server.services.suppression import is_suppressed_clause
 from shared.errors import NotFoundError
 from shared.limits import LIMITS
 from shared.policy import PHONE_MASK, CampaignPolicy, apply_policy
@@ -37,7 +38,7 @@ def open_lease(session: Session, *, user_id: int) -> Lease | None:
 def _pick_contact(session: Session, *, campaign_id: int) -> Contact | None:
     stmt = (
         select(Contact)
-        .where(Contact.campaign_id == campaign_id, Contact.state == ContactState.NEW)
+        .where(Contact.campaign_id == campaign_id, Contact.state == ContactState.NEW, ~is_suppressed_clause())
         .order_by(col(Contact.id))
         .limit(1)
         .with_for_update(skip_locked=True)

@@ -1,0 +1,108 @@
+"""``custos-server`` as a real process: clear errors, --json reports, no tracebacks."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[3]
+POLICY = REPO / "owner_server" / "demo" / "policy.toml"
+
+
+def run(data_dir: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "CUSTOS_DATA_DIR": str(data_dir), "COLUMNS": "200"}
+    return subprocess.run(
+        [sys.executable, "-m", "owner_server", *args], input=stdin, capture_output=True, text=True, env=env, timeout=120
+    )
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    path = tmp_path_factory.mktemp("cli") / "data"
+    done = run(path, "init", "--json")
+    assert done.returncode == 0, done.stderr
+    assert run(path, "campaign", "create", "Camp", "--policy", str(POLICY)).returncode == 0
+    return path
+
+
+def test_init_creates_protected_files_and_refuses_existing_dir(data_dir):
+    for name in ("keys/kek-1.key", "keys/audit-signing.pem", "tls/ca-key.pem", "tls/server-key.pem", "settings.toml"):
+        assert (data_dir / name).stat().st_mode & 0o077 == 0, name
+    deployment = (data_dir / "deployment" / "custos-agent.toml").read_text()
+    assert "BEGIN CERTIFICATE" in deployment and "PRIVATE" not in deployment
+    again = run(data_dir, "init")
+    assert again.returncode != 0 and "refusing" in again.stderr and "Traceback" not in again.stderr
+
+
+def test_uninitialised_dir_gives_clear_error(tmp_path):
+    done = run(tmp_path / "nothing", "audit", "verify")
+    assert done.returncode == 2 and "custos-server init" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_bad_policy_file_is_refused(data_dir, tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[fields]\nname = "shown"\n')
+    done = run(data_dir, "campaign", "create", "Bad", "--policy", str(bad))
+    assert done.returncode == 2 and "not valid" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_agent_add_prints_code_and_generated_password_once(data_dir):
+    run(data_dir, "outsourcer", "add", "BPO")
+    done = run(data_dir, "agent", "add", "zofia", "--outsourcer", "BPO", "--campaign", "Camp", "--json")
+    body = json.loads(done.stdout)
+    assert len(body["enrolment_code"]) == 14 and len(body["password"]) >= 12
+    dup = run(data_dir, "agent", "add", "zofia", "--outsourcer", "BPO", "--campaign", "Camp")
+    assert dup.returncode == 2 and "already exists" in dup.stderr
+
+
+def test_import_dry_run_writes_nothing(data_dir, cases_dir):
+    dry = json.loads(
+        run(
+            data_dir,
+            "import",
+            str(cases_dir / "case01_cp1250_semicolon.csv"),
+            "--campaign",
+            "Camp",
+            "--dry-run",
+            "--json",
+        ).stdout
+    )
+    assert dry["imported"] == 4 and dry["dry_run"] and any("Telefon" in m for m in dry["mapping"])
+    real = json.loads(
+        run(data_dir, "import", str(cases_dir / "case01_cp1250_semicolon.csv"), "--campaign", "Camp", "--json").stdout
+    )
+    assert real["imported"] == 4  # the dry run left nothing behind
+
+
+def test_import_report_is_readable_and_has_no_personal_data(data_dir, cases_dir):
+    done = run(data_dir, "import", str(cases_dir / "case05_excel_scientific.csv"), "--campaign", "Camp")
+    assert done.returncode == 0
+    assert "scientific" in done.stdout and "Halina" not in done.stdout and "Testowa" not in done.stdout
+
+
+def test_dnc_import_and_keys_commands(data_dir, tmp_path):
+    dnc = tmp_path / "dnc.txt"
+    dnc.write_text("500 000 001\n+48 600 000 002\nnot a number\n")
+    report = json.loads(run(data_dir, "dnc", "import", str(dnc), "--json").stdout)
+    assert report["added"] == 2 and report["rejected"] == 1
+    rotated = json.loads(run(data_dir, "keys", "rotate", "--json").stdout)
+    status = json.loads(run(data_dir, "keys", "status", "--json").stdout)
+    assert status["active"] == rotated["kek_version"] and status["wrapped_by"] == {
+        str(rotated["kek_version"]): rotated["rewrapped"]
+    }
+    assert run(data_dir, "audit", "verify").returncode == 0
+
+
+def test_wrong_kek_stops_serve_with_a_clear_message(tmp_path):
+    data_dir = tmp_path / "data"
+    assert run(data_dir, "init").returncode == 0
+    (data_dir / "keys" / "kek-1.key").write_text(base64.b64encode(os.urandom(32)).decode())
+    done = run(data_dir, "serve", "--port", "1")
+    assert done.returncode == 2
+    assert "wrong key-encryption key" in done.stderr and "Traceback" not in done.stderr
