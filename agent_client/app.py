@@ -220,7 +220,7 @@ class AppController(QObject):
         if self._login_window is not None:
             self._login_window.hide()
             self._login_window.show_error("")
-        window.set_busy(window.tr("Asking for a record…"))
+        window.set_busy(self.tr("Asking for a record…"))
         self._connection.service.request_next_record()
 
     def on_service_record_received(self, record: RecordView | None, retry_after_s: int) -> None:

@@ -23,6 +23,7 @@ from agent_client.credentials import CredentialStore, MemoryKeyring
 from agent_client.errors import ClientError
 from agent_client.messages import user_message
 from agent_client.service import AgentService
+from agent_client.translations import LANGUAGES, install_translators, system_language
 from shared.limits import LIMITS
 
 __all__ = ["main"]
@@ -38,6 +39,11 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--password-stdin", action="store_true", help="read the password from stdin and log in")
     parser.add_argument(
         "--ephemeral-keyring", action="store_true", help="keep the device identity in memory only (demo, tests)"
+    )
+    parser.add_argument(
+        "--lang",
+        choices=LANGUAGES,
+        help="user-interface language (default: Polish on a Polish system locale, else English)",
     )
     parser.add_argument("--verbose", action="store_true", help="log progress to stderr (never personal data)")
     return parser.parse_args(argv)
@@ -79,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     password = _read_password() if args.password_stdin else None
     app = QApplication(sys.argv[:1])
     app.setApplicationName("custos-agent")
+    install_translators(app, args.lang or system_language())
     try:
         config, raw = _load_config(args.config)
     except ClientError as exc:

@@ -26,8 +26,8 @@ from shared.protocol import DispositionOption, RecordView
 
 __all__ = ["MIN_POLL_S", "RecordWindow"]
 
-#: Shortest wait before asking again for a record.
 MIN_POLL_S = 3
+"""Shortest wait before asking again for a record."""
 
 
 def locked_label(text: str, accessible_name: str) -> QLabel:
