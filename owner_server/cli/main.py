@@ -30,12 +30,13 @@ def build_app() -> typer.Typer:
 
 
 def _add_optional(app: typer.Typer) -> None:
-    from owner_server.cli import demo, dnc_cmd, imports, keys_cmd
+    from owner_server.cli import data_cmds, demo, dnc_cmd, imports, keys_cmd
 
     app.command("import")(imports.import_file)
     app.add_typer(dnc_cmd.dnc_app, name="dnc")
     app.add_typer(keys_cmd.keys_app, name="keys")
     app.command()(demo.demo)
+    data_cmds.register(app)
 
 
 def main() -> None:

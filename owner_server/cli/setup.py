@@ -13,7 +13,9 @@ from owner_server.api.app import create_app
 from owner_server.cli.common import DataDirOpt, DbUrlOpt, JsonOpt, fail, installation, out, print_json
 from owner_server.datadir import DEPLOYMENT_FILE, Installation, init_data_dir
 from owner_server.db import session_scope
+from owner_server.models._common import utcnow
 from owner_server.services import audit
+from owner_server.services.retention import run_retention
 from owner_server.settings import resolve_data_dir
 from shared.errors import CustosError
 
@@ -57,14 +59,16 @@ def init(
     out.print(f"Deployment config for IT: {target / DEPLOYMENT_FILE}")
 
 
-def _checkpointer(inst: Installation, stop: threading.Event) -> None:
+def _housekeeping(inst: Installation, stop: threading.Event) -> None:
+    """Every few minutes: sign an audit checkpoint and erase campaigns past retention."""
     key = inst.audit_signing_key()
     while not stop.wait(CHECKPOINT_EVERY_S):
         try:
+            run_retention(inst.engine, inst.keys, utcnow())
             with session_scope(inst.engine) as session:
                 audit.sign_checkpoint(session, key=key)
-        except Exception:  # noqa: BLE001 - keep serving; the next round retries
-            log.exception("audit checkpoint failed")
+        except Exception as exc:  # noqa: BLE001 - keep serving; the next round retries
+            log.error("housekeeping failed: %s", type(exc).__name__)
 
 
 def serve(
@@ -80,7 +84,7 @@ def serve(
             audit.sign_checkpoint(session, key=inst.audit_signing_key())
         app = create_app(inst.settings, engine=inst.engine, keys=inst.keys)
         stop = threading.Event()
-        threading.Thread(target=_checkpointer, args=(inst, stop), daemon=True, name="audit-checkpoint").start()
+        threading.Thread(target=_housekeeping, args=(inst, stop), daemon=True, name="housekeeping").start()
         try:
             uvicorn.run(
                 app,

@@ -57,12 +57,14 @@ class KeyService:
 
     def _unwrap(self, row: DataKey) -> bytes:
         assert row.id is not None
+        if row.destroyed_at is not None or not row.wrapped:
+            with self._lock:
+                self._deks.pop(row.id, None)  # destroyed elsewhere (CLI): never serve it from memory
+            raise NotFoundError("that data key was destroyed")
         with self._lock:
             cached = self._deks.get(row.id)
         if cached is not None:
             return cached
-        if row.destroyed_at is not None or not row.wrapped:
-            raise NotFoundError("that data key was destroyed")
         dek = unwrap_key(
             self._provider.get(row.kek_version),
             row.wrapped,
