@@ -7,6 +7,7 @@ and phone fields are hidden whatever the policy says.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from enum import StrEnum
 from typing import Annotated
@@ -51,10 +52,23 @@ class MaskRule(StrEnum):
     FULL = "full"
 
 
+_PHONE_PREFIXES = ("phone", "tel", "mobile")
+_PHONE_WORDS = frozenset({"ext", "extension", "gsm", "msisdn", "kom", "komorka", "cell", "fax"})
+
+
 def is_phone_field(name: str) -> bool:
-    """Tell whether a field name holds a phone number (always hidden)."""
-    lowered = name.lower()
-    return lowered.startswith(("phone", "tel", "mobile")) or lowered in {"ext", "extension"}
+    """Tell whether a field name holds a phone number (always hidden).
+
+    Also catches the importer's ``extra:<slug>`` names of phone-like columns it
+    keeps as extras (a third phone, ``Telefon domowy``, ``Nr tel. służbowy``).
+    """
+    lowered = name.lower().removeprefix("extra:")
+    words = [w for w in re.split(r"[^a-z0-9]+", lowered) if w]
+    return (
+        lowered.startswith(_PHONE_PREFIXES)
+        or lowered in _PHONE_WORDS
+        or any(w.startswith(_PHONE_PREFIXES) or w in _PHONE_WORDS for w in words)
+    )
 
 
 def mask_value(value: str, rule: MaskRule) -> str:

@@ -44,6 +44,8 @@ __all__ = [
 Login = Annotated[str, StringConstraints(min_length=1, max_length=LIMITS.max_login_chars)]
 Ident = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
 B64 = Annotated[str, StringConstraints(min_length=1, max_length=512, pattern=r"^[A-Za-z0-9+/=]+$")]
+#: Largest sequence number or duration an event may carry (the columns are 32-bit integers).
+MAX_EVENT_INT = 2**31 - 1
 
 
 class WireModel(BaseModel):
@@ -213,8 +215,8 @@ class DisplayEvent(WireModel):
     kind: DisplayEventKind
     lease_id: Ident
     occurred_at: AwareDatetime
-    session_seq: int = Field(ge=0)
-    duration_ms: int | None = Field(default=None, ge=0)
+    session_seq: int = Field(ge=0, le=MAX_EVENT_INT)
+    duration_ms: int | None = Field(default=None, ge=0, le=MAX_EVENT_INT)
 
 
 class EventBatch(WireModel):

@@ -21,7 +21,7 @@ from owner_server.models._common import utcnow
 from owner_server.services import audit
 from owner_server.services.admin import hash_code
 from owner_server.services.passwords import verify_dummy, verify_password
-from shared.errors import AuthError, ErrorCode, ForbiddenError
+from shared.errors import AuthError, ErrorCode, ForbiddenError, ValidationError
 from shared.limits import LIMITS
 from shared.protocol import (
     EnrolRequest,
@@ -97,7 +97,10 @@ def _verify_device(session: Session, *, user: User, request: LoginRequest) -> De
         return None
     nonce.used = True
     session.add(nonce)
-    signature = b64decode_strict(request.signature, expected_len=64)
+    try:
+        signature = b64decode_strict(request.signature, expected_len=64)
+    except ValidationError:
+        return None  # same answer (and audit) as a wrong signature: no password oracle
     try:
         Ed25519PublicKey.from_public_bytes(device.public_key).verify(
             signature, login_challenge(login=user.login, device_id=device.id, nonce=request.nonce)
