@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy import exists
 from sqlmodel import Session, col, select
 
 from owner_server.models import Campaign, Contact, ContactState, Lease
@@ -24,21 +25,49 @@ from shared.limits import LIMITS
 from shared.policy import PHONE_MASK, CampaignPolicy, apply_policy
 from shared.protocol import NextRecordResponse, RecordView
 
-__all__ = ["EMPTY_RETRY_S", "next_record", "open_lease"]
+__all__ = ["EMPTY_RETRY_S", "expire_lease", "next_record", "open_lease"]
 
 #: Seconds an agent waits before asking again when nothing is eligible.
 EMPTY_RETRY_S = 30
 
 
-def open_lease(session: Session, *, user_id: int) -> Lease | None:
-    """The agent's open lease, if any."""
-    return session.exec(select(Lease).where(Lease.user_id == user_id, col(Lease.closed_at).is_(None))).first()
+def open_lease(session: Session, *, user_id: int, actor: str = "system:lease") -> Lease | None:
+    """The agent's open, unexpired lease, if any.
+
+    An expired lease is closed here (audited ``lease_expired``) and its
+    contact goes back to the pool: no agent keeps a record past its lease.
+    """
+    lease = session.exec(select(Lease).where(Lease.user_id == user_id, col(Lease.closed_at).is_(None))).first()
+    if lease is None or lease.expires_at > utcnow():
+        return lease
+    expire_lease(session, lease=lease, actor=actor)
+    return None
 
 
-def _pick_contact(session: Session, *, campaign_id: int) -> Contact | None:
+def expire_lease(session: Session, *, lease: Lease, actor: str) -> None:
+    """Close an expired lease and return its contact to the pool (same transaction)."""
+    lease.closed_at = utcnow()
+    contact = session.get(Contact, lease.contact_id)
+    if contact is not None and contact.state is ContactState.LEASED:
+        contact.state = ContactState.NEW
+        session.add(contact)
+    session.add(lease)
+    session.flush()
+    audit.append(
+        session,
+        actor=actor,
+        action="lease_expired",
+        object_type="contact",
+        object_id=contact.ref if contact else "",
+        details={"lease_id": lease.id},
+    )
+
+
+def _pick_contact(session: Session, *, campaign_id: int, user_id: int) -> Contact | None:
+    had_it = exists().where(col(Lease.contact_id) == col(Contact.id), col(Lease.user_id) == user_id)
     stmt = (
         select(Contact)
-        .where(Contact.campaign_id == campaign_id, Contact.state == ContactState.NEW, ~is_suppressed_clause())
+        .where(Contact.campaign_id == campaign_id, Contact.state == ContactState.NEW, ~is_suppressed_clause(), ~had_it)
         .order_by(col(Contact.id))
         .limit(1)
         .with_for_update(skip_locked=True)
@@ -76,10 +105,10 @@ def next_record(session: Session, *, agent: AgentPrincipal, keys: KeyService) ->
     campaign = session.get(Campaign, user.campaign_id) if user.campaign_id is not None else None
     if campaign is None or campaign.id is None or campaign.erased_at is not None:
         raise NotFoundError("no campaign is assigned to this agent")
-    lease = open_lease(session, user_id=user.id)
+    lease = open_lease(session, user_id=user.id, actor=agent.actor)
     action = "record_reissued"
     if lease is None:
-        contact = _pick_contact(session, campaign_id=campaign.id)
+        contact = _pick_contact(session, campaign_id=campaign.id, user_id=user.id)
         if contact is None:
             return NextRecordResponse(record=None, retry_after_s=EMPTY_RETRY_S)
         assert contact.id is not None

@@ -21,7 +21,7 @@ from owner_server.models._common import utcnow
 from owner_server.services import audit
 from owner_server.services.admin import hash_code
 from owner_server.services.passwords import verify_dummy, verify_password
-from shared.errors import AuthError, ErrorCode, ForbiddenError, ValidationError
+from shared.errors import AuthError, CustosError, ErrorCode, ForbiddenError, ValidationError
 from shared.limits import LIMITS
 from shared.protocol import (
     EnrolRequest,
@@ -165,13 +165,13 @@ def login(session: Session, *, request: LoginRequest) -> LoginResponse:
 
 
 class _Deferred(Exception):  # noqa: N818 - internal carrier, not an error kind
-    """Carries an error whose audit entry must still be committed.
+    """Carries an error whose transaction must still commit.
 
-    The request's transaction commits the audit of a failed login before the
-    wrapped error is returned (see ``owner_server.api.deps``).
+    E.g. the audit entry of a failed login, or an expired lease being closed:
+    ``ServerState.transaction`` commits, then returns the wrapped error.
     """
 
-    def __init__(self, error: AuthError | ForbiddenError) -> None:
+    def __init__(self, error: CustosError) -> None:
         super().__init__(error.message)
         self.error = error
 

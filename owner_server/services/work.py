@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlmodel import Session, col, select
 
 from owner_server.models import Campaign, Contact, ContactState, DisplayEventRow, Disposition, Lease
 from owner_server.models._common import utcnow
 from owner_server.services import audit
-from owner_server.services.identity import AgentPrincipal
+from owner_server.services.distribution import expire_lease
+from owner_server.services.identity import AgentPrincipal, DeferredError
 from shared.errors import ErrorCode, NotFoundError, ValidationError
+from shared.limits import LIMITS
 from shared.policy import CampaignPolicy
 from shared.protocol import DispositionRequest, DispositionResponse, EventBatch, EventBatchResult
 
@@ -25,6 +29,11 @@ def record_disposition(session: Session, *, agent: AgentPrincipal, request: Disp
     lease = session.get(Lease, request.lease_id)
     if lease is None or lease.user_id != agent.user.id or lease.closed_at is not None:
         raise NotFoundError("no open lease with that id", code=ErrorCode.NO_LEASE)
+    if lease.expires_at <= utcnow():
+        expire_lease(session, lease=lease, actor=agent.actor)
+        raise DeferredError(
+            NotFoundError("the lease expired; the record went back to the pool", code=ErrorCode.NO_LEASE)
+        )
     campaign = session.get(Campaign, lease.campaign_id)
     contact = session.get(Contact, lease.contact_id)
     assert campaign is not None and contact is not None and contact.id is not None
@@ -65,6 +74,8 @@ def record_events(session: Session, *, agent: AgentPrincipal, batch: EventBatch)
         ValidationError: An event names another agent's or an unknown lease,
             or an id repeats inside the batch.
     """
+    now = utcnow()
+    skew = timedelta(seconds=LIMITS.clock_skew_s)
     ids = [e.event_id for e in batch.events]
     if len(set(ids)) != len(ids):
         raise ValidationError("event ids repeat inside the batch")
@@ -72,6 +83,9 @@ def record_events(session: Session, *, agent: AgentPrincipal, batch: EventBatch)
     leases = {le.id: le for le in session.exec(select(Lease).where(col(Lease.id).in_(lease_ids))).all()}
     if any(le_id not in leases or leases[le_id].user_id != agent.user.id for le_id in lease_ids):
         raise ValidationError("an event names a lease that is not yours")
+    for event in batch.events:
+        if not leases[event.lease_id].issued_at - skew <= event.occurred_at <= now + skew:
+            raise ValidationError("an event's time is outside its lease (check the computer's clock)")
     known = set(
         session.exec(
             select(DisplayEventRow.event_id).where(

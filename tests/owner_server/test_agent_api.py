@@ -196,3 +196,45 @@ def test_events_are_idempotent_and_scoped(client, setup):
         json={"events": [{**event, "event_id": "e3", "occurred_at": "2026-01-01T00:00:00"}]},
     )
     assert r.status_code == 400
+
+
+def _expire_leases(installation):
+    from owner_server.models import Lease
+
+    with Session(installation.engine) as s:
+        for lease in s.exec(select(Lease)).all():
+            lease.expires_at = utcnow() - timedelta(seconds=1)
+            s.add(lease)
+        s.commit()
+
+
+def test_expired_lease_is_closed_and_never_comes_back_to_that_agent(client, setup, installation):
+    h1, h2 = logged_in(client, setup, "agent1"), logged_in(client, setup, "agent2")
+    first = client.post(f"{API}/next", headers=h1, json={}).json()["record"]
+    _expire_leases(installation)
+    r = client.post(f"{API}/dispositions", headers=h1, json={"lease_id": first["lease_id"], "code": "sale"})
+    assert r.status_code == 409 and r.json()["code"] == "no_lease"
+    again = client.post(f"{API}/next", headers=h1, json={}).json()["record"]
+    assert again["contact_ref"] != first["contact_ref"]
+    # the record went back to the pool: another agent can work it
+    other = client.post(f"{API}/next", headers=h2, json={}).json()["record"]
+    assert other["contact_ref"] == first["contact_ref"]
+    with Session(installation.engine) as s:
+        assert "lease_expired" in [e.action for e in s.exec(select(AuditEntry)).all()]
+
+
+@pytest.mark.parametrize(
+    "when", ["0001-01-01T00:00:00+00:00", "9999-12-31T23:59:59+00:00", "2020-01-01T00:00:00+00:00"]
+)
+def test_event_times_outside_the_lease_are_refused(client, setup, when):
+    headers = logged_in(client, setup)
+    rec = client.post(f"{API}/next", headers=headers, json={}).json()["record"]
+    event = {
+        "event_id": "t1",
+        "kind": "record_displayed",
+        "lease_id": rec["lease_id"],
+        "occurred_at": when,
+        "session_seq": 0,
+    }
+    r = client.post(f"{API}/events", headers=headers, json={"events": [event]})
+    assert r.status_code == 400 and r.json()["code"] == "bad_request"
