@@ -21,9 +21,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.engine import Engine
 
 from owner_server import tls
+from owner_server.audit_anchor import append_anchor, read_anchors
 from owner_server.crypto.kek import FileKekProvider, make_kek_provider
 from owner_server.db import make_engine, session_scope
 from owner_server.migrate import upgrade_to_head
+from owner_server.models import Checkpoint
 from owner_server.services import audit
 from owner_server.services.key_rotation import verify_keys
 from owner_server.services.keys import KeyService
@@ -143,6 +145,24 @@ class Installation:
         if not isinstance(key, Ed25519PrivateKey):
             raise ValidationError("audit signing key is not Ed25519")
         return key
+
+    def checkpoint(self) -> Checkpoint | None:
+        """Sign the audit head (chained) and anchor it outside the database.
+
+        Returns:
+            The new checkpoint, or None when the head was already checkpointed.
+        """
+        with session_scope(self.engine) as session:
+            cp = audit.sign_checkpoint(session, key=self.audit_signing_key())
+        if cp is not None:
+            append_anchor(self.settings.data_dir, cp)
+        return cp
+
+    def verify_audit(self) -> audit.VerifyResult:
+        """Verify the audit log against its signed checkpoints and this data dir's anchors."""
+        anchors = read_anchors(self.settings.data_dir)
+        with session_scope(self.engine) as session:
+            return audit.verify_chain(session, public_key=self.audit_signing_key().public_key(), anchors=anchors)
 
     def close(self) -> None:
         """Dispose of the engine's connections."""

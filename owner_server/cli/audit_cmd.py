@@ -5,8 +5,6 @@ from __future__ import annotations
 import typer
 
 from owner_server.cli.common import DataDirOpt, DbUrlOpt, JsonOpt, err_console, installation, out, print_json
-from owner_server.db import session_scope
-from owner_server.services import audit
 
 __all__ = ["audit_app"]
 
@@ -17,9 +15,7 @@ audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True
 def verify(data_dir: DataDirOpt = None, database_url: DbUrlOpt = None, json_out: JsonOpt = False) -> None:
     """Check every entry and signed checkpoint; exit 1 naming the first bad entry."""
     with installation(data_dir, database_url) as inst:
-        public = inst.audit_signing_key().public_key()
-        with session_scope(inst.engine) as session:
-            result = audit.verify_chain(session, public_key=public)
+        result = inst.verify_audit()
     if json_out:
         print_json(
             {
@@ -41,8 +37,8 @@ def verify(data_dir: DataDirOpt = None, database_url: DbUrlOpt = None, json_out:
 @audit_app.command("checkpoint")
 def checkpoint(data_dir: DataDirOpt = None, database_url: DbUrlOpt = None, json_out: JsonOpt = False) -> None:
     """Sign the current head of the log."""
-    with installation(data_dir, database_url) as inst, session_scope(inst.engine) as session:
-        cp = audit.sign_checkpoint(session, key=inst.audit_signing_key())
+    with installation(data_dir, database_url) as inst:
+        cp = inst.checkpoint()
     seq = cp.seq if cp else None
     if json_out:
         print_json({"checkpoint_seq": seq})

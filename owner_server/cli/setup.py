@@ -12,9 +12,7 @@ import uvicorn
 from owner_server.api.app import create_app
 from owner_server.cli.common import DataDirOpt, DbUrlOpt, JsonOpt, fail, installation, out, print_json
 from owner_server.datadir import DEPLOYMENT_FILE, Installation, init_data_dir
-from owner_server.db import session_scope
 from owner_server.models._common import utcnow
-from owner_server.services import audit
 from owner_server.services.retention import run_retention
 from owner_server.settings import resolve_data_dir
 from shared.errors import CustosError
@@ -22,7 +20,7 @@ from shared.errors import CustosError
 __all__ = ["init", "serve"]
 
 log = logging.getLogger("custos.server")
-CHECKPOINT_EVERY_S = 300.0
+CHECKPOINT_EVERY_S = 60.0
 
 
 def init(
@@ -61,12 +59,10 @@ def init(
 
 def _housekeeping(inst: Installation, stop: threading.Event) -> None:
     """Every few minutes: sign an audit checkpoint and erase campaigns past retention."""
-    key = inst.audit_signing_key()
     while not stop.wait(CHECKPOINT_EVERY_S):
         try:
             run_retention(inst.engine, inst.keys, utcnow())
-            with session_scope(inst.engine) as session:
-                audit.sign_checkpoint(session, key=key)
+            inst.checkpoint()
         except Exception as exc:  # noqa: BLE001 - keep serving; the next round retries
             log.error("housekeeping failed: %s", type(exc).__name__)
 
@@ -80,8 +76,7 @@ def serve(
     """Serve the agent API over HTTPS only."""
     with installation(data_dir, database_url) as inst:
         tls_dir = inst.settings.tls_dir
-        with session_scope(inst.engine) as session:
-            audit.sign_checkpoint(session, key=inst.audit_signing_key())
+        inst.checkpoint()
         app = create_app(inst.settings, engine=inst.engine, keys=inst.keys)
         stop = threading.Event()
         threading.Thread(target=_housekeeping, args=(inst, stop), daemon=True, name="housekeeping").start()
@@ -98,5 +93,4 @@ def serve(
             )
         finally:
             stop.set()
-            with session_scope(inst.engine) as session:
-                audit.sign_checkpoint(session, key=inst.audit_signing_key())
+            inst.checkpoint()

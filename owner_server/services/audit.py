@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidSignature
@@ -20,7 +20,7 @@ from sqlmodel import Session, col, select
 from owner_server.models import AuditEntry, AuditHead, Checkpoint
 from owner_server.models._common import utcnow
 
-__all__ = ["GENESIS_HASH", "VerifyResult", "append", "entry_hash", "sign_checkpoint", "verify_chain"]
+__all__ = ["GENESIS_HASH", "Anchor", "VerifyResult", "append", "entry_hash", "sign_checkpoint", "verify_chain"]
 
 GENESIS_HASH = "0" * 64
 Detail = str | int | float | bool | None
@@ -99,22 +99,43 @@ def append(
     return entry
 
 
-def _checkpoint_message(seq: int, head_hash: str, ts: str) -> bytes:
-    return f"custos-checkpoint-v1|{seq}|{head_hash}|{ts}".encode()
+def _checkpoint_message(seq: int, head_hash: str, ts: str, prev: Checkpoint | None) -> bytes:
+    """What a checkpoint signs: the head, and the previous checkpoint (so none can be dropped)."""
+    prev_seq = prev.seq if prev else 0
+    prev_sig = hashlib.sha256(prev.signature).hexdigest() if prev else GENESIS_HASH
+    return f"custos-checkpoint-v2|{seq}|{head_hash}|{ts}|{prev_seq}|{prev_sig}".encode()
+
+
+def _latest_checkpoint(session: Session) -> Checkpoint | None:
+    return session.exec(select(Checkpoint).order_by(col(Checkpoint.seq).desc()).limit(1)).first()
 
 
 def sign_checkpoint(session: Session, *, key: Ed25519PrivateKey) -> Checkpoint | None:
-    """Sign the current head; returns ``None`` when the log is empty or already checkpointed."""
+    """Sign the current head, chained to the previous checkpoint.
+
+    Returns:
+        The new checkpoint, or ``None`` when the log is empty or the head is
+        already checkpointed. Callers should also anchor it outside the
+        database (see :mod:`owner_server.audit_anchor`).
+    """
     head = _lock_head(session)
     if head.seq == 0 or session.get(Checkpoint, head.seq) is not None:
         return None
+    prev = _latest_checkpoint(session)
     ts = utcnow().isoformat(timespec="seconds")
-    cp = Checkpoint(
-        seq=head.seq, head_hash=head.hash, ts=ts, signature=key.sign(_checkpoint_message(head.seq, head.hash, ts))
-    )
+    message = _checkpoint_message(head.seq, head.hash, ts, prev)
+    cp = Checkpoint(seq=head.seq, head_hash=head.hash, ts=ts, signature=key.sign(message))
     session.add(cp)
     session.flush()
     return cp
+
+
+@dataclass(frozen=True, slots=True)
+class Anchor:
+    """A checkpoint kept outside the database: its sequence number and head hash."""
+
+    seq: int
+    head_hash: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,56 +157,83 @@ class VerifyResult:
     reason: str = ""
 
 
-def verify_chain(session: Session, *, public_key: Ed25519PublicKey | None, batch: int = 5000) -> VerifyResult:
-    """Recompute the chain and check it against the head and signed checkpoints.
+def _walk(session: Session, wanted: set[int], batch: int) -> tuple[VerifyResult | None, int, str, int, dict[int, str]]:
+    prev_hash, expected_seq, count, last = GENESIS_HASH, 1, 0, 0
+    hashes_at: dict[int, str] = {}
+    while True:
+        stmt = select(AuditEntry).where(col(AuditEntry.seq) > last).order_by(col(AuditEntry.seq)).limit(batch)
+        rows = session.exec(stmt).all()
+        if not rows:
+            return None, count, prev_hash, last, hashes_at
+        for entry in rows:
+            bad = None
+            if entry.seq != expected_seq:
+                bad = (expected_seq, f"entry {expected_seq} is missing (next is {entry.seq})")
+            elif entry.prev_hash != prev_hash:
+                bad = (entry.seq, f"entry {entry.seq} does not link to entry {entry.seq - 1}")
+            elif entry_hash(entry) != entry.hash:
+                bad = (entry.seq, f"entry {entry.seq} was altered (hash mismatch)")
+            if bad:
+                return VerifyResult(False, count, 0, *bad), count, prev_hash, last, hashes_at
+            if entry.seq in wanted:
+                hashes_at[entry.seq] = entry.hash
+            prev_hash, expected_seq, count, last = entry.hash, expected_seq + 1, count + 1, entry.seq
+
+
+def verify_chain(
+    session: Session,
+    *,
+    public_key: Ed25519PublicKey | None,
+    anchors: Sequence[Anchor] = (),
+    batch: int = 5000,
+) -> VerifyResult:
+    """Recompute the chain and check it against the head, signed checkpoints and anchors.
 
     Args:
         session: A read session.
         public_key: The audit signing key's public half; None skips signatures.
+        anchors: Checkpoints recorded outside the database; each must still be
+            in the log, unchanged, with its checkpoint (catches a log rewritten
+            from scratch by someone who can write the database).
         batch: Entries read per query.
 
     Returns:
         The result; ``bad_seq`` names the first entry that does not check out.
     """
-    checkpoints = {cp.seq: cp for cp in session.exec(select(Checkpoint)).all()}
-    prev_hash, expected_seq, count, last = GENESIS_HASH, 1, 0, 0
-    hashes_at: dict[int, str] = {}
-    while True:
-        rows = session.exec(
-            select(AuditEntry).where(col(AuditEntry.seq) > last).order_by(col(AuditEntry.seq)).limit(batch)
-        ).all()
-        if not rows:
-            break
-        for entry in rows:
-            if entry.seq != expected_seq:
-                return VerifyResult(
-                    False, count, 0, expected_seq, f"entry {expected_seq} is missing (next is {entry.seq})"
-                )
-            if entry.prev_hash != prev_hash:
-                return VerifyResult(
-                    False, count, 0, entry.seq, f"entry {entry.seq} does not link to entry {entry.seq - 1}"
-                )
-            if entry_hash(entry) != entry.hash:
-                return VerifyResult(False, count, 0, entry.seq, f"entry {entry.seq} was altered (hash mismatch)")
-            if entry.seq in checkpoints:
-                hashes_at[entry.seq] = entry.hash
-            prev_hash, expected_seq, count, last = entry.hash, expected_seq + 1, count + 1, entry.seq
+    checkpoints = sorted(session.exec(select(Checkpoint)).all(), key=lambda cp: cp.seq)
+    by_seq = {cp.seq: cp for cp in checkpoints}
+    failed, count, prev_hash, last, hashes_at = _walk(session, set(by_seq) | {a.seq for a in anchors}, batch)
+    if failed:
+        return failed
     head = session.get(AuditHead, 1)
     head_seq, head_hash = (head.seq, head.hash) if head else (0, GENESIS_HASH)
     if head_seq != last or head_hash != prev_hash:
         return VerifyResult(
             False, count, 0, last + 1, f"the log ends at entry {last} but its head says {head_seq}: truncated"
         )
-    for seq, cp in sorted(checkpoints.items()):
-        if seq > last:
+    for anchor in anchors:
+        if anchor.seq > last:
             return VerifyResult(
-                False, count, 0, last + 1, f"checkpoint {seq} is beyond the last entry {last}: truncated"
+                False, count, 0, last + 1, f"anchored checkpoint {anchor.seq} is beyond the last entry: truncated"
             )
-        if hashes_at.get(seq) != cp.head_hash:
-            return VerifyResult(False, count, 0, seq, f"entry {seq} does not match its signed checkpoint")
+        if hashes_at.get(anchor.seq) != anchor.head_hash or anchor.seq not in by_seq:
+            return VerifyResult(
+                False, count, 0, anchor.seq, f"entry {anchor.seq} or its checkpoint differs from the anchor"
+            )
+    prev: Checkpoint | None = None
+    for cp in checkpoints:
+        if cp.seq > last:
+            return VerifyResult(
+                False, count, 0, last + 1, f"checkpoint {cp.seq} is beyond the last entry {last}: truncated"
+            )
+        if hashes_at.get(cp.seq) != cp.head_hash:
+            return VerifyResult(False, count, 0, cp.seq, f"entry {cp.seq} does not match its signed checkpoint")
         if public_key is not None:
             try:
-                public_key.verify(cp.signature, _checkpoint_message(cp.seq, cp.head_hash, cp.ts))
+                public_key.verify(cp.signature, _checkpoint_message(cp.seq, cp.head_hash, cp.ts, prev))
             except InvalidSignature:
-                return VerifyResult(False, count, 0, seq, f"checkpoint {seq} has a bad signature")
+                return VerifyResult(
+                    False, count, 0, cp.seq, f"checkpoint {cp.seq} has a bad signature or a dropped predecessor"
+                )
+        prev = cp
     return VerifyResult(True, count, len(checkpoints))

@@ -78,3 +78,55 @@ def test_forged_checkpoint_signature_is_caught(installation):
     _sql(installation, "UPDATE checkpoint SET signature = :sig WHERE seq = :seq", sig=b"\0" * 64, seq=cp.seq)
     result = _verify(installation)
     assert not result.ok and "signature" in result.reason
+
+
+def _rewrite_chain_from(inst, start_seq):
+    """What a database-level attacker does: recompute every hash after an edit (no keys needed)."""
+    from owner_server.models import AuditEntry, AuditHead
+
+    with Session(inst.engine) as s:
+        rows = s.exec(text("SELECT seq FROM auditentry ORDER BY seq")).all()
+        prev = audit.GENESIS_HASH
+        for (seq,) in rows:
+            entry = s.get(AuditEntry, seq)
+            if seq >= start_seq:
+                entry.prev_hash = prev
+                entry.hash = audit.entry_hash(entry)
+                s.add(entry)
+            prev = entry.hash
+        head = s.get(AuditHead, 1)
+        head.seq, head.hash = rows[-1][0], prev
+        s.add(head)
+        s.commit()
+
+
+def test_rewritten_log_without_checkpoints_is_caught_by_the_anchor(installation):
+    _fill(installation)
+    installation.checkpoint()
+    _sql(installation, "DELETE FROM auditentry WHERE seq = 5")
+    _sql(installation, "UPDATE auditentry SET seq = seq - 1 WHERE seq > 5")
+    _sql(installation, "DELETE FROM checkpoint")
+    _rewrite_chain_from(installation, 5)
+    assert _verify(installation).ok  # the database alone no longer shows it ...
+    result = installation.verify_audit()  # ... but the anchor outside it does
+    assert not result.ok and "anchor" in result.reason
+
+
+def test_dropping_a_middle_checkpoint_breaks_the_checkpoint_chain(installation):
+    for _ in range(3):
+        _fill(installation, 2)
+        installation.checkpoint()
+    with Session(installation.engine) as s:
+        seqs = [row[0] for row in s.exec(text("SELECT seq FROM checkpoint ORDER BY seq")).all()]
+    _sql(installation, "DELETE FROM checkpoint WHERE seq = :seq", seq=seqs[1])
+    result = _verify(installation)
+    assert not result.ok and result.bad_seq == seqs[2]
+
+
+def test_checkpoint_is_anchored_in_a_private_file(installation):
+    _fill(installation, 2)
+    cp = installation.checkpoint()
+    anchor_file = installation.settings.data_dir / "audit" / "anchors.jsonl"
+    assert str(cp.seq) in anchor_file.read_text() and (anchor_file.stat().st_mode & 0o077) == 0
+    assert installation.verify_audit().ok
+    assert installation.checkpoint() is None  # nothing new to sign
