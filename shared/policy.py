@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from enum import StrEnum
 from typing import Annotated
 
+import phonenumbers
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from shared.protocol import DispositionOption, FieldView
@@ -23,6 +24,7 @@ __all__ = [
     "FieldRule",
     "MaskRule",
     "apply_policy",
+    "contains_phone_number",
     "is_phone_field",
     "mask_value",
 ]
@@ -69,6 +71,21 @@ def is_phone_field(name: str) -> bool:
         or lowered in _PHONE_WORDS
         or any(w.startswith(_PHONE_PREFIXES) or w in _PHONE_WORDS for w in words)
     )
+
+
+def contains_phone_number(value: str, region: str = "PL") -> bool:
+    """Tell whether free text holds a valid phone number (libphonenumber's matcher).
+
+    Args:
+        value: Any field value.
+        region: Region for numbers written without a country code.
+
+    Returns:
+        True when a valid number for any country is found in the text.
+    """
+    if sum(ch.isdigit() for ch in value) < 6:
+        return False
+    return any(True for _ in phonenumbers.PhoneNumberMatcher(value, region, leniency=phonenumbers.Leniency.VALID))
 
 
 def mask_value(value: str, rule: MaskRule) -> str:
@@ -151,7 +168,7 @@ class CampaignPolicy(BaseModel):
 
 
 def apply_policy(
-    policy: CampaignPolicy, values: Mapping[str, str], order: Iterable[str] | None = None
+    policy: CampaignPolicy, values: Mapping[str, str], order: Iterable[str] | None = None, *, region: str = "PL"
 ) -> tuple[FieldView, ...]:
     """Filter a contact's clear values down to what an agent may see.
 
@@ -159,10 +176,12 @@ def apply_policy(
         policy: The campaign policy.
         values: Field name to clear value (decrypted, never sent as is).
         order: Field order to present; defaults to the policy's order.
+        region: Region for recognising national phone numbers inside values.
 
     Returns:
         Visible fields in clear and masked fields masked; hidden fields and
-        phones are absent.
+        phones are absent. A visible value that contains a valid phone number
+        (a number typed into a notes or address column) is masked whole.
     """
     names = list(order) if order is not None else list(policy.fields)
     views: list[FieldView] = []
@@ -172,7 +191,9 @@ def apply_policy(
         if value is None or value == "" or rule.mode is FieldMode.HIDDEN:
             continue
         label = rule.label or name.replace("_", " ").capitalize()
-        if rule.mode is FieldMode.VISIBLE:
+        if rule.mode is FieldMode.VISIBLE and contains_phone_number(value, region):
+            views.append(FieldView(name=name, label=label, value=mask_value(value, MaskRule.FULL), masked=True))
+        elif rule.mode is FieldMode.VISIBLE:
             views.append(FieldView(name=name, label=label, value=value))
         else:
             views.append(FieldView(name=name, label=label, value=mask_value(value, rule.mask), masked=True))

@@ -66,3 +66,21 @@ def test_policy_rejects_duplicate_codes_and_unknown_keys():
         CampaignPolicy.model_validate({"dispositions": [{"code": "a", "label": "A"}, {"code": "a", "label": "B"}]})
     with pytest.raises(ValidationError):
         CampaignPolicy.model_validate({"dispositions": [{"code": "a", "label": "A"}], "export": True})
+
+
+@pytest.mark.parametrize(
+    ("value", "hidden"),
+    [
+        ("Proszę dzwonić na 600 000 002 po 16", True),
+        ("tel. +48 22 000 00 04", True),
+        ("call +44 20 7946 0958", True),
+        ("KL-00012345", False),
+        ("ul. Polna 1, m. 2, 00-001 Warszawa", False),
+        ("Łódź", False),
+    ],
+)
+def test_visible_value_holding_a_phone_number_is_masked(value, hidden):
+    policy = CampaignPolicy.model_validate({"fields": {"notes": "visible"}, "dispositions": [{"code": "a", "label": "A"}]})
+    (view,) = apply_policy(policy, {"notes": value})
+    assert view.masked is hidden
+    assert (view.value == value) is not hidden
