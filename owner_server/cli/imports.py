@@ -107,12 +107,11 @@ def import_file(
                     elapsed = progress.tasks[0].elapsed or 0.0
                     progress.update(task, completed=done, rate=f"{done / elapsed:,.0f}" if elapsed else "-")
 
-                report = importer.import_rows(
+                report = importer.import_file(
                     inst.engine,
                     keys=inst.keys,
                     campaign_name=campaign,
-                    rows=opened.rows(),
-                    source_sha256=opened.sha256,
+                    opened=opened,
                     actor="admin:cli",
                     dry_run=dry_run,
                     on_progress=on_progress,

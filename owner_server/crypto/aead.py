@@ -2,7 +2,10 @@
 
 Every ciphertext is ``nonce (12 bytes) || ciphertext || tag (16 bytes)``.
 Random 96-bit nonces: NIST SP 800-38D section 8.3 caps one key at 2**32
-encryptions, far above any campaign's field count.
+encryptions, far above any campaign's field count. :meth:`FieldCipher.encrypt_fields`
+draws the nonces of one contact's fields in one read of the OS CSPRNG (one
+system call instead of one per field); each nonce is still 96 independent
+random bits (the RBG-based construction of SP 800-38D section 8.2.2).
 """
 
 from __future__ import annotations
@@ -75,18 +78,32 @@ class FieldCipher:
     The associated data binds each ciphertext to (campaign, contact, field),
     so a ciphertext copied to another row or field fails to decrypt.
 
+    A cipher pickles to its key and campaign id so the importer can hand it to
+    its worker processes through a pipe (:mod:`owner_server.services.import_workers`);
+    never pickle one to storage or a log.
+
     Args:
         dek: The campaign's 32-byte data key.
         campaign_id: The campaign's database id.
     """
 
-    __slots__ = ("_aead", "_prefix")
+    __slots__ = ("_aead", "_campaign_id", "_dek", "_prefix")
 
     def __init__(self, dek: bytes, campaign_id: int) -> None:
         if len(dek) != KEY_BYTES:
             raise ValueError("data key must be 32 bytes")
+        self._dek = dek
+        self._campaign_id = campaign_id
         self._aead = AESGCM(dek)
         self._prefix = f"custos-field-v1|{campaign_id}|".encode()
+
+    def __reduce__(self) -> tuple[type[FieldCipher], tuple[bytes, int]]:
+        """Pickle as the constructor's arguments (the AESGCM object itself does not pickle)."""
+        return (FieldCipher, (self._dek, self._campaign_id))
+
+    def __repr__(self) -> str:
+        """Name the campaign, never the key."""
+        return f"FieldCipher(campaign_id={self._campaign_id})"
 
     def encrypt(self, contact_ref: str, field: str, value: str) -> bytes:
         """Encrypt one field value; returns ``nonce || ct || tag``."""
@@ -107,8 +124,34 @@ class FieldCipher:
             raise DecryptionError("a contact field failed authentication") from exc
 
     def encrypt_fields(self, contact_ref: str, values: Mapping[str, str]) -> bytes:
-        """Encrypt every field of a contact into one payload (see :func:`encode_payload`)."""
-        return encode_payload({name: self.encrypt(contact_ref, name, v) for name, v in values.items()})
+        """Encrypt every field of a contact into one payload.
+
+        The same bytes :func:`encode_payload` makes of :meth:`encrypt` per field
+        (same associated data, random nonces), built in one pass: about twice
+        as fast, which matters at a million contacts per import.
+
+        Args:
+            contact_ref: The contact's ref (bound into each field's associated data).
+            values: Field name → clean text.
+
+        Returns:
+            The payload: ``0x01``, then per field ``u8 len, name, u16 len, nonce || ct || tag``.
+
+        Raises:
+            ValueError: A name is over 255 bytes or a value's ciphertext over 65535 bytes.
+        """
+        encrypt = self._aead.encrypt
+        ad_head = self._prefix + contact_ref.encode() + b"|"
+        nonces = os.urandom(NONCE_BYTES * len(values))
+        parts: list[bytes] = [b"\x01"]
+        start = 0
+        for name, value in values.items():
+            raw = name.encode()
+            nonce = nonces[start : start + NONCE_BYTES]
+            start += NONCE_BYTES
+            blob = nonce + encrypt(nonce, value.encode(), ad_head + raw)
+            parts += (_pack_header(raw, blob), raw, blob)
+        return b"".join(parts)
 
     def decrypt_fields(self, contact_ref: str, payload: bytes) -> dict[str, str]:
         """Decrypt every field of a payload made by :meth:`encrypt_fields`."""
@@ -127,10 +170,15 @@ def encode_payload(blobs: Mapping[str, bytes]) -> bytes:
     parts: list[bytes] = [b"\x01"]
     for name, blob in blobs.items():
         raw = name.encode()
-        parts.append(_HEADER.pack(len(raw), len(blob)))
-        parts.append(raw)
-        parts.append(blob)
+        parts += (_pack_header(raw, blob), raw, blob)
     return b"".join(parts)
+
+
+def _pack_header(raw_name: bytes, blob: bytes) -> bytes:
+    try:
+        return _HEADER.pack(len(raw_name), len(blob))
+    except struct.error as exc:
+        raise ValueError("a field name is over 255 bytes or its ciphertext over 65535 bytes") from exc
 
 
 def decode_payload(payload: bytes) -> dict[str, bytes]:

@@ -1,33 +1,71 @@
 """Import a contact list into a campaign: normalise, deduplicate, encrypt, publish.
 
 Rows are staged in short transactions (invisible to agents: state
-``staged``) and published in one final transaction, so a failure half-way
-leaves the campaign exactly as it was and a long import never holds a lock
-agents wait on. Duplicates are found by keyed blind index, within the file
-and against the campaign's existing contacts, so re-importing a file adds
-nothing.
+``staged``), one chunk of :data:`STAGE_BATCH` records each, and published in
+one final transaction, so a failure half-way leaves the campaign exactly as it
+was and an agent's request waits at most one chunk's write for the database.
+
+Duplicates are found by keyed blind index in the database, chunk by chunk:
+each chunk's indexes are looked up among the campaign's contacts (index
+``(campaign_id, phone_bidx)``) inside the transaction that stages it. A match
+staged earlier by this import is a duplicate within the file (reported with
+that record's number); any other live contact makes it a duplicate of an
+existing contact. Nothing grows with the file but the report's lists, so
+re-importing a file adds nothing and memory stays flat.
+
+:func:`import_file` prepares large files in worker processes
+(:mod:`owner_server.services.import_workers`) while this process writes;
+:func:`import_rows` does everything in process for an already normalised stream.
 """
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass, field
+from itertools import chain, islice
 
 from sqlalchemy import delete, insert, update
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import col, select
 
 from owner_server.db import session_scope
-from owner_server.importing.normalise import NormalisedRow, RejectedRow
+from owner_server.importing.normalise import NormalisedRow, RejectedRow, normalise_records
+from owner_server.importing.pipeline import OpenedFile
 from owner_server.models import Contact, ContactState, ImportBatch
 from owner_server.services import audit
 from owner_server.services.admin import get_campaign
+from owner_server.services.import_workers import (
+    BIDX_AT,
+    RECORD_AT,
+    STAGED_COLUMNS,
+    ChunkPreparer,
+    PreparedChunk,
+    StagedRow,
+    StageTarget,
+    contact_values,
+    default_workers,
+    prepare_in_parallel,
+)
 from owner_server.services.keys import KeyService
 
-__all__ = ["DuplicateRow", "ImportReport", "import_rows", "STAGE_BATCH"]
+__all__ = [
+    "PARALLEL_MIN_RECORDS",
+    "STAGE_BATCH",
+    "DuplicateRow",
+    "ImportReport",
+    "contact_values",
+    "import_file",
+    "import_rows",
+]
 
+#: Records per staging transaction (and per worker chunk).
 STAGE_BATCH = 2000
+#: Files with fewer records are prepared in process (starting workers costs ~1 s).
+PARALLEL_MIN_RECORDS = 5000
+#: Staged rows deleted per transaction when an import is undone.
+DISCARD_BATCH = 5000
+#: SQLite page cache of the importing connection, in KiB (the default is 2 MiB).
+SQLITE_IMPORT_CACHE_KIB = 64 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,15 +108,7 @@ class ImportReport:
         }
 
 
-def contact_values(row: NormalisedRow) -> dict[str, str]:
-    """The personal values stored for a row: its fields plus the phones."""
-    values = dict(row.fields)
-    values["phone"] = row.phone.e164
-    if row.phone.extension:
-        values["phone_ext"] = row.phone.extension
-    if row.phone2 is not None:
-        values["phone2"] = row.phone2.e164
-    return values
+_Chunks = Callable[[ChunkPreparer], Generator[PreparedChunk, None, None]]
 
 
 def import_rows(
@@ -92,17 +122,17 @@ def import_rows(
     dry_run: bool = False,
     on_progress: Callable[[int], None] | None = None,
 ) -> ImportReport:
-    """Stage and publish rows into a campaign, all or nothing.
+    """Stage and publish already normalised rows into a campaign, all or nothing, in process.
 
     Args:
         engine: Database engine.
         keys: Key service (campaign data key, blind index key).
         campaign_name: Target campaign.
-        rows: Normalised or rejected rows, streamed.
+        rows: Normalised or rejected rows, streamed, in record order.
         source_sha256: Hash of the source file, recorded with the batch.
         actor: Who imports, for the audit log.
         dry_run: Compute the full report but write nothing.
-        on_progress: Called with the count of records handled so far.
+        on_progress: Called with the count of records handled so far, once per chunk.
 
     Returns:
         The report.
@@ -111,85 +141,291 @@ def import_rows(
         NotFoundError: Unknown campaign.
         CustosError: Any failure; staged rows are removed first.
     """
-    report = ImportReport()
-    with session_scope(engine) as session:
-        campaign = get_campaign(session, name=campaign_name)
-        assert campaign.id is not None
-        campaign_id = campaign.id
-        key = keys.campaign_key(session, campaign_id=campaign_id)
-        indexer = keys.indexer(session)
-        existing = set(
-            session.exec(
-                select(Contact.phone_bidx).where(
-                    Contact.campaign_id == campaign_id, col(Contact.state) != ContactState.ERASED
-                )
-            ).all()
+
+    def chunks(preparer: ChunkPreparer) -> Generator[PreparedChunk, None, None]:
+        return _in_process(preparer, rows)
+
+    return _run(
+        engine,
+        keys=keys,
+        campaign_name=campaign_name,
+        source_sha256=source_sha256,
+        actor=actor,
+        dry_run=dry_run,
+        on_progress=on_progress,
+        chunks=chunks,
+    )
+
+
+def import_file(
+    engine: Engine,
+    *,
+    keys: KeyService,
+    campaign_name: str,
+    opened: OpenedFile,
+    actor: str,
+    dry_run: bool = False,
+    on_progress: Callable[[int], None] | None = None,
+    workers: int | None = None,
+) -> ImportReport:
+    """Import an opened file, preparing its records in worker processes when it is large.
+
+    The file is read here; when it has at least :data:`PARALLEL_MIN_RECORDS`
+    records, normalising, encrypting and indexing run in ``workers`` processes
+    while this process writes. The result is the same as :func:`import_rows`
+    over ``opened.rows()`` (record numbers, duplicates, report), bar the
+    random refs and nonces.
+
+    Args:
+        engine: Database engine.
+        keys: Key service.
+        campaign_name: Target campaign.
+        opened: The file (see :func:`owner_server.importing.pipeline.open_file`).
+        actor: Who imports, for the audit log.
+        dry_run: Compute the full report but write nothing.
+        on_progress: Called with the count of records handled so far, once per chunk.
+        workers: Worker processes; None for one per usable CPU, 0 to work in process.
+
+    Returns:
+        The report, ``blank_records`` included.
+
+    Raises:
+        NotFoundError: Unknown campaign.
+        ImportFileError: The file became unreadable while importing.
+        CustosError: Any failure; staged rows are removed first.
+    """
+    count = default_workers() if workers is None else workers
+
+    def chunks(preparer: ChunkPreparer) -> Generator[PreparedChunk, None, None]:
+        records = iter(opened.source)
+        head = list(islice(records, PARALLEL_MIN_RECORDS))
+        if count < 1 or len(head) < PARALLEL_MIN_RECORDS:
+            rows = normalise_records(chain(head, records), opened.mapping, region=opened.region)
+            return _in_process(preparer, rows)
+        return prepare_in_parallel(
+            chain(head, records),
+            preparer=preparer,
+            mapping=opened.mapping,
+            region=opened.region,
+            workers=count,
+            chunk_records=STAGE_BATCH,
         )
-        if not dry_run:
-            batch = ImportBatch(campaign_id=campaign_id, file_sha256=source_sha256)
-            session.add(batch)
-            session.flush()
-            report.batch_id = batch.id
-    seen: dict[bytes, int] = {}
-    pending: list[dict[str, object]] = []
-    handled = 0
-    try:
-        for row in rows:
-            handled += 1
-            if on_progress is not None and handled % 1000 == 0:
-                on_progress(handled)
-            if isinstance(row, RejectedRow):
-                report.rejected.append(row)
-                continue
-            if row.phone2_rejected is not None:
-                report.warnings.append(
-                    RejectedRow(
-                        row.record_no,
-                        row.phone2_rejected.reason_code,
-                        "second phone dropped: " + row.phone2_rejected.reason,
-                    )
-                )
-            bidx = indexer.phone(row.phone.e164)
-            if bidx in existing or bidx in seen:
-                report.duplicates.append(DuplicateRow(row.record_no, seen.get(bidx)))
-                continue
-            seen[bidx] = row.record_no
-            report.imported += 1
-            if dry_run:
-                continue
-            ref = uuid.uuid4().hex
-            pending.append(
-                {
-                    "ref": ref,
-                    "campaign_id": campaign_id,
-                    "batch_id": report.batch_id,
-                    "data_key_id": key.data_key_id,
-                    "payload": key.cipher.encrypt_fields(ref, contact_values(row)),
-                    "phone_bidx": bidx,
-                    "state": ContactState.STAGED,
-                    "attempts": 0,
-                    "source_record": row.record_no,
-                }
-            )
-            if len(pending) >= STAGE_BATCH:
-                _stage(engine, pending)
-                pending = []
-        if on_progress is not None:
-            on_progress(handled)
-        if not dry_run:
-            _stage(engine, pending)
-            _publish(engine, report=report, campaign_id=campaign_id, actor=actor)
-    except BaseException:
-        if not dry_run:
-            _discard(engine, report.batch_id)
-        raise
+
+    report = _run(
+        engine,
+        keys=keys,
+        campaign_name=campaign_name,
+        source_sha256=opened.sha256,
+        actor=actor,
+        dry_run=dry_run,
+        on_progress=on_progress,
+        chunks=chunks,
+    )
+    report.blank_records = opened.source.blank_records
     return report
 
 
-def _stage(engine: Engine, rows: list[dict[str, object]]) -> None:
-    if rows:
-        with session_scope(engine) as session:
-            session.execute(insert(Contact), rows)
+def _in_process(
+    preparer: ChunkPreparer, rows: Iterable[NormalisedRow | RejectedRow]
+) -> Generator[PreparedChunk, None, None]:
+    source = iter(rows)
+    while batch := list(islice(source, STAGE_BATCH)):
+        yield preparer.prepare(batch)
+
+
+def _run(
+    engine: Engine,
+    *,
+    keys: KeyService,
+    campaign_name: str,
+    source_sha256: str,
+    actor: str,
+    dry_run: bool,
+    on_progress: Callable[[int], None] | None,
+    chunks: _Chunks,
+) -> ImportReport:
+    report = ImportReport()
+    preparer, target = _begin(
+        engine, keys=keys, campaign_name=campaign_name, source_sha256=source_sha256, dry_run=dry_run, report=report
+    )
+    stager = _Stager(engine, target=target, report=report, dry_run=dry_run)
+    handled = 0
+    prepared = chunks(preparer)
+    try:
+        for chunk in prepared:
+            report.rejected += chunk.rejected
+            report.warnings += chunk.warnings
+            stager.stage(chunk.rows)
+            handled += chunk.handled
+            if on_progress is not None:
+                on_progress(handled)
+        if on_progress is not None:
+            on_progress(handled)
+        if not dry_run:
+            _publish(engine, report=report, campaign_id=target.campaign_id, actor=actor)
+    except BaseException:
+        prepared.close()  # stops the worker processes before the cleanup
+        stager.close()
+        if not dry_run:
+            _discard(engine, report.batch_id)
+        raise
+    stager.close()
+    return report
+
+
+def _begin(
+    engine: Engine, *, keys: KeyService, campaign_name: str, source_sha256: str, dry_run: bool, report: ImportReport
+) -> tuple[ChunkPreparer, StageTarget]:
+    """Look up the campaign and its keys and, unless dry, open an import batch."""
+    with session_scope(engine) as session:
+        campaign = get_campaign(session, name=campaign_name)
+        assert campaign.id is not None
+        key = keys.campaign_key(session, campaign_id=campaign.id)
+        indexer = keys.indexer(session)
+        if not dry_run:
+            batch = ImportBatch(campaign_id=campaign.id, file_sha256=source_sha256)
+            session.add(batch)
+            session.flush()
+            report.batch_id = batch.id
+    target = StageTarget(campaign.id, report.batch_id, key.data_key_id, ContactState.STAGED.name)
+    cipher = None if dry_run else key.cipher
+    return ChunkPreparer(cipher=cipher, indexer=indexer, target=target), target
+
+
+class _Stager:
+    """Deduplicates each chunk against the database and stages what is new, one transaction per chunk.
+
+    Holds one connection for the whole import. On SQLite it is taken out of
+    the pool (closed, not returned, at the end) and given a page cache of
+    :data:`SQLITE_IMPORT_CACHE_KIB`: every chunk probes and extends the random
+    ``(campaign_id, phone_bidx)`` index, whose pages the default 2 MiB cache
+    would keep re-reading.
+    """
+
+    def __init__(self, engine: Engine, *, target: StageTarget, report: ImportReport, dry_run: bool) -> None:
+        self._target = target
+        self._report = report
+        self._dry_run = dry_run
+        # A dry run stages nothing, so its earlier records are remembered here
+        # (about 100 bytes per record): the only state that grows with the file.
+        self._dry_seen: dict[bytes, int] = {}
+        self._conn = engine.connect()
+        self._dialect = engine.dialect.name
+        if self._dialect == "sqlite":
+            self._conn.detach()
+            driver = self._conn.connection.dbapi_connection
+            assert driver is not None
+            driver.execute(f"PRAGMA cache_size=-{SQLITE_IMPORT_CACHE_KIB}")
+        self._insert = _inserter(engine)
+
+    def close(self) -> None:
+        """Release the connection."""
+        self._conn.close()
+
+    def stage(self, rows: list[StagedRow]) -> None:
+        """Stage the rows that are new to the campaign; report the others as duplicates.
+
+        Args:
+            rows: One prepared chunk's rows, in record order.
+        """
+        if not rows:
+            return
+        with self._conn.begin():
+            known = self._known([row[BIDX_AT] for row in rows])
+            fresh: list[StagedRow] = []
+            for row in rows:
+                bidx, record_no = row[BIDX_AT], row[RECORD_AT]
+                if bidx in known:
+                    self._report.duplicates.append(DuplicateRow(record_no, known[bidx]))
+                    continue
+                known[bidx] = record_no
+                fresh.append(row)
+            self._report.imported += len(fresh)
+            if self._dry_run:
+                self._dry_seen.update((row[BIDX_AT], row[RECORD_AT]) for row in fresh)
+            else:
+                self._insert(self._conn, fresh)
+
+    def _known(self, bidxs: list[bytes]) -> dict[bytes, int | None]:
+        """Which of these indexes the campaign has: bidx → earlier record of this file, or None."""
+        t, staged = self._target, self._target.staged_state
+        known: dict[bytes, int | None] = {}
+        for bidx, batch_id, record_no, state in _lookup(self._conn, self._dialect, t.campaign_id, bidxs):
+            if state != staged:
+                known[bidx] = None
+            elif batch_id == t.batch_id:
+                known[bidx] = record_no
+            # else staged by another import, failed or still running: not a contact (yet)
+        if self._dry_seen:
+            for bidx in bidxs:
+                if bidx not in known and bidx in self._dry_seen:
+                    known[bidx] = self._dry_seen[bidx]
+        return known
+
+
+_LOOKUP = (
+    "SELECT phone_bidx, batch_id, source_record, state FROM contact "  # noqa: S608 - constants only
+    "WHERE campaign_id = {p} AND phone_bidx {among} AND state != {p}"
+)
+
+
+def _lookup(
+    conn: Connection, dialect: str, campaign_id: int, bidxs: list[bytes]
+) -> Iterable[tuple[bytes, int | None, int, str]]:
+    """Live contacts of a campaign with one of these blind indexes (index ``ix_contact_campaign_bidx``).
+
+    Returns:
+        ``(phone_bidx, batch_id, source_record, state name)`` rows.
+    """
+    erased = ContactState.ERASED.name
+    if dialect == "sqlite":
+        sql = _LOOKUP.format(p="?", among=f"IN ({', '.join('?' * len(bidxs))})")
+        result = conn.exec_driver_sql(sql, (campaign_id, *bidxs, erased))
+    elif dialect == "postgresql":
+        result = conn.exec_driver_sql(_LOOKUP.format(p="%s", among="= ANY(%s)"), (campaign_id, bidxs, erased))
+    else:
+        stmt = select(Contact.phone_bidx, Contact.batch_id, Contact.source_record, Contact.state).where(
+            col(Contact.campaign_id) == campaign_id,
+            col(Contact.phone_bidx).in_(bidxs),
+            col(Contact.state) != ContactState.ERASED,
+        )
+        return [(b, batch, rec, state.name) for b, batch, rec, state in conn.execute(stmt)]
+    return [(bytes(b), batch, rec, state) for b, batch, rec, state in result]
+
+
+_Insert = Callable[[Connection, list[StagedRow]], None]
+
+
+def _inserter(engine: Engine) -> _Insert:
+    """The fastest bulk insert the database offers, inside the caller's transaction."""
+    table = Contact.__tablename__
+    columns = ", ".join(STAGED_COLUMNS)
+    if engine.dialect.name == "sqlite":
+        sql = f"INSERT INTO {table} ({columns}) VALUES ({', '.join('?' * len(STAGED_COLUMNS))})"  # noqa: S608 - constants
+
+        def sqlite_insert(conn: Connection, rows: list[StagedRow]) -> None:
+            if rows:
+                conn.exec_driver_sql(sql, rows)  # executemany of tuples
+
+        return sqlite_insert
+    if engine.dialect.name == "postgresql" and engine.dialect.driver == "psycopg":
+        copy_sql = f"COPY {table} ({columns}) FROM STDIN"
+
+        def copy_insert(conn: Connection, rows: list[StagedRow]) -> None:
+            if rows:
+                driver = conn.connection.driver_connection
+                assert driver is not None
+                with driver.cursor() as cursor, cursor.copy(copy_sql) as copy:
+                    for row in rows:
+                        copy.write_row(row)
+
+        return copy_insert
+
+    def core_insert(conn: Connection, rows: list[StagedRow]) -> None:
+        if rows:
+            conn.execute(insert(Contact), [dict(zip(STAGED_COLUMNS, row, strict=True)) for row in rows])
+
+    return core_insert
 
 
 def _publish(engine: Engine, *, report: ImportReport, campaign_id: int, actor: str) -> None:
@@ -220,10 +456,16 @@ def _publish(engine: Engine, *, report: ImportReport, campaign_id: int, actor: s
 
 
 def _discard(engine: Engine, batch_id: int | None) -> None:
+    """Delete a batch's staged rows in short transactions, then mark it failed."""
+    staged = select(col(Contact.id)).where(col(Contact.batch_id) == batch_id, col(Contact.state) == ContactState.STAGED)
+    while True:
+        with engine.begin() as conn:
+            ids = conn.execute(staged.limit(DISCARD_BATCH)).scalars().all()
+            if ids:
+                conn.execute(delete(Contact).where(col(Contact.id).in_(ids)))
+        if len(ids) < DISCARD_BATCH:
+            break
     with session_scope(engine) as session:
-        session.execute(
-            delete(Contact).where(col(Contact.batch_id) == batch_id, col(Contact.state) == ContactState.STAGED)
-        )
         batch = session.get(ImportBatch, batch_id)
         if batch is not None:
             batch.status = "failed"

@@ -80,7 +80,9 @@ def test_policy_rejects_duplicate_codes_and_unknown_keys():
     ],
 )
 def test_visible_value_holding_a_phone_number_is_masked(value, hidden):
-    policy = CampaignPolicy.model_validate({"fields": {"notes": "visible"}, "dispositions": [{"code": "a", "label": "A"}]})
+    policy = CampaignPolicy.model_validate(
+        {"fields": {"notes": "visible"}, "dispositions": [{"code": "a", "label": "A"}]}
+    )
     (view,) = apply_policy(policy, {"notes": value})
     assert view.masked is hidden
     assert (view.value == value) is not hidden

@@ -1,0 +1,115 @@
+"""The import's CPU side: field encryption, chunk preparation, worker processes."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import re
+
+from owner_server.crypto.aead import FieldCipher, decode_payload, encode_payload
+from owner_server.crypto.blind_index import BlindIndexer
+from owner_server.importing.normalise import NormalisedRow, RejectedRow
+from owner_server.importing.phones import PhoneOk, PhoneRejected
+from owner_server.importing.reading import Record
+from owner_server.services.import_workers import (
+    BIDX_AT,
+    RECORD_AT,
+    STAGED_COLUMNS,
+    ChunkPreparer,
+    StageTarget,
+    new_ref,
+    prepare_in_parallel,
+)
+
+VALUES = {"first_name": "Łucja", "last_name": "Żółkiewicz", "city": "Łódź", "phone": "+48500000001"}
+REF = "0" * 32
+TARGET = StageTarget(campaign_id=7, batch_id=3, data_key_id=5, staged_state="STAGED")
+
+
+def test_encrypt_fields_is_the_per_field_format():
+    cipher = FieldCipher(os.urandom(32), 7)
+    payload = cipher.encrypt_fields(REF, VALUES)
+    blobs = decode_payload(payload)
+    assert list(blobs) == list(VALUES)
+    assert {name: cipher.decrypt(REF, name, blob) for name, blob in blobs.items()} == VALUES
+    # byte for byte what encode_payload makes of the same ciphertexts
+    assert encode_payload(blobs) == payload
+    assert len({blob[:12] for blob in blobs.values()}) == len(VALUES)  # fresh nonce per field
+
+
+def test_encrypt_fields_binds_campaign_and_ref():
+    import pytest
+
+    from owner_server.crypto.aead import DecryptionError
+
+    dek = os.urandom(32)
+    payload = FieldCipher(dek, 7).encrypt_fields(REF, VALUES)
+    with pytest.raises(DecryptionError):
+        FieldCipher(dek, 8).decrypt_fields(REF, payload)
+    with pytest.raises(DecryptionError):
+        FieldCipher(dek, 7).decrypt_fields("1" * 32, payload)
+
+
+def test_cipher_pickles_for_workers_and_never_shows_its_key():
+    dek = os.urandom(32)
+    cipher = FieldCipher(dek, 7)
+    copy = pickle.loads(pickle.dumps(cipher))  # noqa: S301 - our own bytes
+    assert copy.decrypt_fields(REF, cipher.encrypt_fields(REF, VALUES)) == VALUES
+    assert dek.hex() not in repr(cipher) and dek.hex() not in repr(
+        ChunkPreparer(cipher=cipher, indexer=BlindIndexer(dek), target=TARGET)
+    )
+
+
+def test_refs_are_time_ordered_hex():
+    refs = [new_ref() for _ in range(1000)]
+    assert all(re.fullmatch(r"[0-9a-f]{32}", ref) for ref in refs)
+    assert len(set(refs)) == 1000
+    assert [r[:12] for r in refs] == sorted(r[:12] for r in refs)
+
+
+def test_preparer_keeps_order_rejects_and_warnings():
+    indexer = BlindIndexer(os.urandom(32))
+    cipher = FieldCipher(os.urandom(32), 7)
+    rows = [
+        NormalisedRow(1, {"city": "Łódź"}, PhoneOk("+48500000001")),
+        RejectedRow(2, "empty", "The phone number is empty."),
+        NormalisedRow(3, {}, PhoneOk("+48500000003", "12"), None, PhoneRejected("letters", "has letters")),
+    ]
+    chunk = ChunkPreparer(cipher=cipher, indexer=indexer, target=TARGET).prepare(rows)
+    assert chunk.handled == 3
+    assert [r.record_no for r in chunk.rejected] == [2]
+    assert [(w.record_no, w.reason_code) for w in chunk.warnings] == [(3, "letters")]
+    assert [(r[1], r[2], r[3], r[6], r[7], r[8]) for r in chunk.rows] == [
+        (7, 3, 5, "STAGED", 0, 1),
+        (7, 3, 5, "STAGED", 0, 3),
+    ]
+    assert chunk.rows[0][5] == indexer.phone("+48500000001")
+    assert cipher.decrypt_fields(chunk.rows[1][0], chunk.rows[1][4]) == {"phone": "+48500000003", "phone_ext": "12"}
+
+
+def test_dry_preparer_encrypts_nothing():
+    chunk = ChunkPreparer(cipher=None, indexer=BlindIndexer(os.urandom(32)), target=TARGET).prepare(
+        [NormalisedRow(1, {"city": "Łódź"}, PhoneOk("+48500000001"))]
+    )
+    assert chunk.rows[0][4] == b""
+
+
+def test_parallel_chunks_come_back_in_file_order():
+    from owner_server.importing.mapping import map_columns
+
+    mapping = map_columns(("Imię", "Telefon"), None)
+    records: list[Record] = [(n, (f"Imię {n}", f"500{n:06d}" if n % 7 else "brak")) for n in range(1, 1001)]
+    indexer = BlindIndexer(os.urandom(32))
+    preparer = ChunkPreparer(cipher=None, indexer=indexer, target=TARGET)
+    chunks = list(
+        prepare_in_parallel(records, preparer=preparer, mapping=mapping, region="PL", workers=2, chunk_records=64)
+    )
+    assert [c.handled for c in chunks] == [64] * 15 + [40]
+    numbers = [row[8] for c in chunks for row in c.rows]
+    assert numbers == [n for n in range(1, 1001) if n % 7]
+    assert [r.record_no for c in chunks for r in c.rejected] == list(range(7, 1001, 7))
+    assert chunks[0].rows[0][5] == indexer.phone("+48500000001")
+
+
+def test_column_positions_match_their_names():
+    assert (STAGED_COLUMNS[BIDX_AT], STAGED_COLUMNS[RECORD_AT]) == ("phone_bidx", "source_record")
