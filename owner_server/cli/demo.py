@@ -86,13 +86,8 @@ def prepare_demo(data_dir: Path, *, port: int, contacts: int = 1000) -> tuple[st
                 actor="admin:demo",
             )
         opened = open_file(sample, region="PL")
-        report = importer.import_rows(
-            inst.engine,
-            keys=inst.keys,
-            campaign_name=DEMO_CAMPAIGN,
-            rows=opened.rows(),
-            source_sha256=opened.sha256,
-            actor="admin:demo",
+        report = importer.import_file(
+            inst.engine, keys=inst.keys, campaign_name=DEMO_CAMPAIGN, opened=opened, actor="admin:demo"
         )
         counts = f"{len(report.rejected)} rejected, {len(report.duplicates)} duplicates"
         out.print(f"Imported {report.imported} contacts ({counts})")

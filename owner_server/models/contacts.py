@@ -35,6 +35,7 @@ class ImportBatch(SQLModel, table=True):
     rejected: int = 0
     duplicates: int = 0
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime, nullable=False))
+    heartbeat_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime, nullable=True))
 
 
 class Contact(SQLModel, table=True):

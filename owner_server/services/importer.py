@@ -22,16 +22,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from itertools import chain, islice
 
 from sqlalchemy import delete, insert, update
 from sqlalchemy.engine import Connection, Engine
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from owner_server.db import session_scope
 from owner_server.importing.normalise import NormalisedRow, RejectedRow, normalise_records
 from owner_server.importing.pipeline import OpenedFile
-from owner_server.models import Contact, ContactState, ImportBatch
+from owner_server.models import Campaign, Contact, ContactState, ImportBatch
+from owner_server.models._common import utcnow
 from owner_server.services import audit
 from owner_server.services.admin import get_campaign
 from owner_server.services.import_workers import (
@@ -47,6 +49,8 @@ from owner_server.services.import_workers import (
     prepare_in_parallel,
 )
 from owner_server.services.keys import KeyService
+from owner_server.services.suppression import mark_suppressed
+from shared.errors import ConflictError
 
 __all__ = [
     "PARALLEL_MIN_RECORDS",
@@ -64,6 +68,8 @@ STAGE_BATCH = 2000
 PARALLEL_MIN_RECORDS = 5000
 #: Staged rows deleted per transaction when an import is undone.
 DISCARD_BATCH = 5000
+#: Seconds without a staged chunk after which a staging import is taken for dead.
+HEARTBEAT_STALE_S = 120
 #: SQLite page cache of the importing connection, in KiB (the default is 2 MiB).
 SQLITE_IMPORT_CACHE_KIB = 64 * 1024
 
@@ -105,6 +111,8 @@ class ImportReport:
             "duplicate_records": [
                 {"record": d.record_no, "duplicate_of_record": d.first_record_no} for d in self.duplicates
             ],
+            "warnings": [{"record": w.record_no, "code": w.reason_code, "reason": w.reason} for w in self.warnings],
+            "blank_records_skipped": self.blank_records,
         }
 
 
@@ -282,14 +290,46 @@ def _begin(
         assert campaign.id is not None
         key = keys.campaign_key(session, campaign_id=campaign.id)
         indexer = keys.indexer(session)
+        stale: list[int] = []
         if not dry_run:
-            batch = ImportBatch(campaign_id=campaign.id, file_sha256=source_sha256)
+            stale = _claim_campaign(session, campaign_id=campaign.id)
+            batch = ImportBatch(campaign_id=campaign.id, file_sha256=source_sha256, heartbeat_at=utcnow())
             session.add(batch)
             session.flush()
             report.batch_id = batch.id
+    for batch_id in stale:
+        _discard(engine, batch_id)  # rows a crashed import left staged: never visible, now gone
     target = StageTarget(campaign.id, report.batch_id, key.data_key_id, ContactState.STAGED.name)
     cipher = None if dry_run else key.cipher
     return ChunkPreparer(cipher=cipher, indexer=indexer, target=target), target
+
+
+def _claim_campaign(session: Session, *, campaign_id: int) -> list[int]:
+    """Make this the campaign's only running import.
+
+    The campaign row is locked (``FOR UPDATE`` on PostgreSQL; SQLite writers
+    are already exclusive), so two imports cannot start at once. A staging
+    batch whose heartbeat is older than :data:`HEARTBEAT_STALE_S` belonged to
+    an import that died; it is marked failed and its ids are returned for cleanup.
+
+    Raises:
+        ConflictError: Another import into this campaign is running.
+    """
+    session.exec(select(Campaign).where(Campaign.id == campaign_id).with_for_update()).one()
+    running = session.exec(
+        select(ImportBatch).where(ImportBatch.campaign_id == campaign_id, ImportBatch.status == "staging")
+    ).all()
+    limit = utcnow() - timedelta(seconds=HEARTBEAT_STALE_S)
+    stale: list[int] = []
+    for other in running:
+        beat = other.heartbeat_at or other.created_at
+        if beat > limit:
+            raise ConflictError("another import into this campaign is running; try again when it has finished")
+        other.status = "failed"
+        session.add(other)
+        assert other.id is not None
+        stale.append(other.id)
+    return stale
 
 
 class _Stager:
@@ -345,6 +385,11 @@ class _Stager:
                 self._dry_seen.update((row[BIDX_AT], row[RECORD_AT]) for row in fresh)
             else:
                 self._insert(self._conn, fresh)
+                self._conn.execute(
+                    update(ImportBatch)
+                    .where(col(ImportBatch.id) == self._target.batch_id)
+                    .values(heartbeat_at=utcnow())
+                )
 
     def _known(self, bidxs: list[bytes]) -> dict[bytes, int | None]:
         """Which of these indexes the campaign has: bidx → earlier record of this file, or None."""
@@ -435,6 +480,7 @@ def _publish(engine: Engine, *, report: ImportReport, campaign_id: int, actor: s
             .where(col(Contact.batch_id) == report.batch_id, col(Contact.state) == ContactState.STAGED)
             .values(state=ContactState.NEW)
         )
+        suppressed = mark_suppressed(session, batch_id=report.batch_id)
         batch = session.get(ImportBatch, report.batch_id)
         assert batch is not None
         batch.status, batch.imported = "published", report.imported
@@ -451,6 +497,7 @@ def _publish(engine: Engine, *, report: ImportReport, campaign_id: int, actor: s
                 "imported": report.imported,
                 "rejected": len(report.rejected),
                 "duplicates": len(report.duplicates),
+                "suppressed": suppressed,
             },
         )
 

@@ -166,3 +166,46 @@ def test_unknown_campaign_fails_before_writing(installation, tmp_path):
         _import(installation, path)
     with Session(installation.engine) as s:
         assert s.exec(select(ImportBatch)).all() == []
+
+
+def test_one_import_at_a_time_per_campaign_and_crashed_imports_are_cleaned(any_installation, cases_dir):
+    from datetime import timedelta
+
+    from sqlmodel import Session, select
+
+    from owner_server.db import session_scope
+    from owner_server.models import Contact, ContactState, ImportBatch
+    from owner_server.models._common import utcnow
+    from owner_server.services import importer
+    from shared.errors import ConflictError
+
+    from ..cases_support import contacts, import_case, make_campaign
+
+    camp = make_campaign(any_installation)
+    # an import that is still running (fresh heartbeat) blocks a second one
+    with session_scope(any_installation.engine) as s:
+        running = ImportBatch(campaign_id=1, file_sha256="x", heartbeat_at=utcnow())
+        s.add(running)
+    with pytest.raises(ConflictError, match="another import"):
+        import_case(any_installation, cases_dir / "case01_cp1250_semicolon.csv", camp)
+    # once its heartbeat is stale it is taken for dead: failed, and its staged rows removed
+    with session_scope(any_installation.engine) as s:
+        batch = s.exec(select(ImportBatch).where(ImportBatch.file_sha256 == "x")).one()
+        batch.heartbeat_at = utcnow() - timedelta(seconds=importer.HEARTBEAT_STALE_S + 1)
+        s.add(batch)
+        s.add(
+            Contact(
+                ref="deadbeef" * 4,
+                campaign_id=1,
+                batch_id=batch.id,
+                data_key_id=2,
+                payload=b"\x01",
+                phone_bidx=b"\0" * 32,
+                state=ContactState.STAGED,
+            )
+        )
+    report = import_case(any_installation, cases_dir / "case01_cp1250_semicolon.csv", camp)
+    assert report.imported == 4 and len(contacts(any_installation)) == 4
+    with Session(any_installation.engine) as s:
+        assert s.exec(select(ImportBatch).where(ImportBatch.file_sha256 == "x")).one().status == "failed"
+        assert s.exec(select(Contact).where(Contact.ref == "deadbeef" * 4)).first() is None

@@ -70,7 +70,8 @@ def test_dnc_before_contact_import_suppresses_at_issue_time(any_installation, tm
 
         blocked = s.exec(select(Contact).where(clause)).all()
     assert len(blocked) == 1
-    assert len(contacts(any_installation)) == 4  # stored, but never issued
+    states = [c["_state"] for c in contacts(any_installation)]
+    assert states == ["suppressed", "new", "new", "new"]  # stored, marked at publish, never issued
 
 
 def test_dnc_is_idempotent_and_stores_only_indexes(any_installation, tmp_path):
