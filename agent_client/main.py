@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 from pathlib import Path
 
@@ -71,6 +72,20 @@ def _report_fatal(app: QApplication, message: str) -> None:
         QMessageBox.critical(None, app.translate("Main", "Custos"), message)
 
 
+def _quit_on_signals(app: QApplication) -> QTimer:
+    """Close the client cleanly on Ctrl+C or SIGTERM (record hidden and reported, no traceback).
+
+    Python only runs signal handlers between bytecodes, so a timer wakes the
+    interpreter while Qt's event loop waits.
+    """
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: app.quit())
+    timer = QTimer(app)
+    timer.start(250)
+    timer.timeout.connect(lambda: None)
+    return timer
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the agent client.
 
@@ -109,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
 
     controller.failed_fatally.connect(on_controller_failed_fatally)
     app.aboutToQuit.connect(controller.shutdown)
+    _quit_on_signals(app)
     options = StartOptions(config_path=args.config, enrol_code=args.enrol_code, login=args.login, password=password)
     QTimer.singleShot(0, lambda: controller.start(config, raw, options))
     status = app.exec()

@@ -99,6 +99,8 @@ def init_data_dir(
         "ca_certificate": (settings.tls_dir / "ca.pem").read_text(encoding="ascii"),
     }
     _write_new(data_dir / DEPLOYMENT_FILE, tomli_w.dumps(deployment).encode(), 0o644)
+    if not database_url:
+        _write_new(data_dir / "custos.db", b"", 0o600)  # SQLite keeps this mode for its -wal/-shm files
     engine = make_engine(settings.effective_database_url)
     try:
         upgrade_to_head(engine)

@@ -18,8 +18,8 @@ from shared.errors import CustosError
 
 __all__ = ["DataDirOpt", "DbUrlOpt", "JsonOpt", "err_console", "fail", "installation", "out", "read_secret_stdin"]
 
-out = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+out = Console(highlight=False, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 DataDirOpt = Annotated[
     Path | None,

@@ -133,9 +133,10 @@ def demo(
     server = subprocess.Popen(  # noqa: S603 - our own entry point
         [sys.executable, "-m", "owner_server", "serve", "--data-dir", str(data_dir), "--port", str(port)]
     )
+    client: subprocess.Popen[bytes] | None = None
     try:
         _wait_listening(port, server)
-        out.print(f"Server: https://127.0.0.1:{port} (TLS, demo CA)")
+        out.print(f"Server: https://127.0.0.1:{port} (TLS, demo CA). Press Ctrl+C to stop.")
         if no_client:
             server.wait()
             return
@@ -160,10 +161,22 @@ def demo(
         client.stdin.close()
         client.wait()
     except KeyboardInterrupt:
-        pass
+        out.print("Stopping the demo...")
     finally:
-        server.terminate()
+        for proc in (client, server):  # the client first: its last events still reach the server
+            if proc is not None:
+                _stop(proc)
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    """Terminate a child and wait (killing it after 10 s); a second Ctrl+C does not interrupt this."""
+    if proc.poll() is None:
+        proc.terminate()
+    deadline = time.monotonic() + 10
+    while proc.poll() is None:
         try:
-            server.wait(timeout=10)
+            proc.wait(timeout=max(deadline - time.monotonic(), 0.1))
         except subprocess.TimeoutExpired:
-            server.kill()
+            proc.kill()
+        except KeyboardInterrupt:
+            continue

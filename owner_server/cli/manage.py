@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import tomllib
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -14,6 +15,7 @@ from owner_server.cli.common import (
     DataDirOpt,
     DbUrlOpt,
     JsonOpt,
+    err_console,
     fail,
     installation,
     out,
@@ -25,7 +27,7 @@ from owner_server.models import Role
 from owner_server.services import admin
 from owner_server.services.passwords import generate_password
 from shared.errors import CustosError
-from shared.policy import CampaignPolicy
+from shared.policy import CampaignPolicy, FieldMode, FieldRule, is_phone_field
 
 __all__ = ["admin_app", "agent_app", "campaign_app", "load_policy", "outsourcer_app"]
 
@@ -39,42 +41,69 @@ PasswordStdin = Annotated[
 ]
 
 
+def _policy_errors(exc: pydantic.ValidationError) -> list[str]:
+    """One plain line per problem, without pydantic's union branch names."""
+    lines: dict[str, str] = {}
+    for err in exc.errors():
+        parts = [str(p) for p in err["loc"] if not (isinstance(p, str) and ("[" in p or p[:1].isupper()))]
+        where = ".".join(parts) or "policy"
+        if len(parts) == 2 and parts[0] == "fields":
+            lines[where] = f'{where}: use "visible", "masked" or "hidden", or a table with mode, mask and label'
+        else:
+            lines.setdefault(where, f"{where}: {err['msg']}")
+    return list(lines.values())
+
+
 def load_policy(path: Path) -> CampaignPolicy:
-    """Read a campaign policy from a TOML or JSON file.
+    """Read a campaign policy from a TOML or JSON file, warning about phone fields.
 
     Raises:
-        typer.Exit: The file is unreadable or invalid (message printed).
+        typer.Exit: The file is missing, unreadable or invalid (message printed).
     """
     try:
         text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise fail(f"policy file {path} not found") from None
+    except (OSError, UnicodeDecodeError):
+        raise fail(f"policy file {path} cannot be read as UTF-8 text") from None
+    try:
         raw = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
-        return CampaignPolicy.model_validate(raw)
-    except (OSError, ValueError, tomllib.TOMLDecodeError) as exc:
-        detail = (
-            "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-            if isinstance(exc, pydantic.ValidationError)
-            else str(exc)
-        )
-        raise fail(f"policy file {path.name} is not valid: {detail}") from None
+        policy = CampaignPolicy.model_validate(raw)
+    except pydantic.ValidationError as exc:
+        raise fail(f"policy file {path.name} is not valid:\n  " + "\n  ".join(_policy_errors(exc))) from None
+    except ValueError as exc:  # TOMLDecodeError and JSONDecodeError are ValueErrors
+        raise fail(f"policy file {path.name} is not valid {path.suffix.lstrip('.').upper() or 'TOML'}: {exc}") from None
+    for name, rule in policy.fields.items():
+        mode = rule.mode if isinstance(rule, FieldRule) else rule
+        if is_phone_field(name) and mode is not FieldMode.HIDDEN:
+            err_console.print(
+                f"[yellow]warning:[/] '{name}' is a phone field; agents never see phone numbers, it stays hidden"
+            )
+    return policy
+
+
+class OwnerRole(StrEnum):
+    """Roles of owner console users."""
+
+    ADMIN = "admin"
+    AUDITOR = "auditor"
 
 
 @admin_app.command("create")
 def admin_create(
     login: str,
     data_dir: DataDirOpt = None,
-    role: Annotated[Role, typer.Option(help="admin or auditor.")] = Role.ADMIN,
+    role: Annotated[OwnerRole, typer.Option(help="Console role.")] = OwnerRole.ADMIN,
     password_stdin: PasswordStdin = False,
     database_url: DbUrlOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Create an owner admin or auditor."""
-    if role not in (Role.ADMIN, Role.AUDITOR):
-        raise fail("owner users are admins or auditors")
     password = read_secret_stdin() if password_stdin else generate_password()
     with installation(data_dir, database_url) as inst:
         try:
             with session_scope(inst.engine) as session:
-                user = admin.create_user(session, login=login, role=role, password=password, actor=ACTOR)
+                user = admin.create_user(session, login=login, role=Role(role.value), password=password, actor=ACTOR)
         except CustosError as exc:
             raise fail(exc.message) from None
     report = {"login": user.login, "role": role.value, "password": None if password_stdin else password}

@@ -89,6 +89,7 @@ def serve(
                 ssl_keyfile=str(tls_dir / "server-key.pem"),
                 log_level="info",
                 server_header=False,
+                timeout_graceful_shutdown=3,
                 date_header=False,
             )
         finally:

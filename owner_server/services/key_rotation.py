@@ -19,7 +19,7 @@ from owner_server.crypto.kek import KekError
 from owner_server.models import DataKey
 from owner_server.services import audit
 from owner_server.services.keys import KeyService
-from shared.errors import ConflictError
+from shared.errors import ConflictError, NotFoundError
 
 __all__ = ["KeyStatus", "key_status", "retire_kek", "rotate_kek", "verify_keys"]
 
@@ -155,8 +155,11 @@ def retire_kek(session: Session, *, keys: KeyService, version: int, actor: str) 
     database backups unreadable; the file provider deletes the file itself.
 
     Raises:
+        NotFoundError: The provider has no such version.
         ConflictError: Live data keys are still wrapped by that version, or it is the active one.
     """
+    if version not in keys.provider.versions():
+        raise NotFoundError(f"there is no key-encryption key version {version}")
     in_use = session.exec(
         select(func.count())
         .select_from(DataKey)

@@ -32,7 +32,14 @@ def data_dir(tmp_path_factory):
 
 
 def test_init_creates_protected_files_and_refuses_existing_dir(data_dir):
-    for name in ("keys/kek-1.key", "keys/audit-signing.pem", "tls/ca-key.pem", "tls/server-key.pem", "settings.toml"):
+    for name in (
+        "keys/kek-1.key",
+        "keys/audit-signing.pem",
+        "tls/ca-key.pem",
+        "tls/server-key.pem",
+        "settings.toml",
+        "custos.db",
+    ):
         assert (data_dir / name).stat().st_mode & 0o077 == 0, name
     deployment = (data_dir / "deployment" / "custos-agent.toml").read_text()
     assert "BEGIN CERTIFICATE" in deployment and "PRIVATE" not in deployment

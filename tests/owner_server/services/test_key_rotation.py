@@ -64,3 +64,10 @@ def test_missing_kek_fails_clearly_at_start(installation):
     (installation.settings.keys_dir / "kek-1.key").unlink()
     with pytest.raises(KekError, match="no key-encryption key"):
         open_installation(installation.settings.data_dir)
+
+
+def test_retire_refuses_an_unknown_version(installation):
+    from shared.errors import NotFoundError
+
+    with session_scope(installation.engine) as s, pytest.raises(NotFoundError, match="no key-encryption key version 9"):
+        key_rotation.retire_kek(s, keys=installation.keys, version=9, actor="test")
