@@ -82,7 +82,10 @@ def import_file(
     database_url: DbUrlOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Import a contact list: normalise, deduplicate, encrypt; all or nothing."""
+    """Import a contact list: normalise, deduplicate, encrypt; all or nothing.
+
+    Exits 1 when the file had records but every one was rejected.
+    """
     if delimiter == "tab":
         delimiter = "\t"
     with installation(data_dir, database_url) as inst:
@@ -126,3 +129,6 @@ def import_file(
         print_json(data)
     else:
         _print_report(opened, report, dry_run)
+    if report.imported == 0 and report.rejected and not report.duplicates:
+        err_console.print("[bold red]error:[/] no record could be imported; see the reasons above")
+        raise typer.Exit(1)

@@ -113,3 +113,10 @@ def test_wrong_kek_stops_serve_with_a_clear_message(tmp_path):
     done = run(data_dir, "serve", "--port", "1")
     assert done.returncode == 2
     assert "wrong key-encryption key" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_import_with_every_record_rejected_exits_non_zero(data_dir, tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("Imię;Telefon\nAnna;brak\nJan;4,85E+10\n", encoding="utf-8")
+    done = run(data_dir, "import", str(bad), "--campaign", "Camp")
+    assert done.returncode == 1 and "no record could be imported" in done.stderr
