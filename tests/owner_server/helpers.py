@@ -40,25 +40,31 @@ class Setup:
     enrolment_code: str
 
 
+def add_campaign(inst, session, *, name: str, people=CONTACTS) -> int:
+    """Create a campaign with the test policy and encrypted contacts; returns its id."""
+    camp = admin.create_campaign(session, name=name, policy=POLICY, keys=inst.keys, actor="test")
+    key = inst.keys.campaign_key(session, campaign_id=camp.id)
+    indexer = inst.keys.indexer(session)
+    for values in people:
+        ref = uuid.uuid4().hex
+        session.add(
+            Contact(
+                ref=ref,
+                campaign_id=camp.id,
+                data_key_id=key.data_key_id,
+                payload=key.cipher.encrypt_fields(ref, values),
+                phone_bidx=indexer.phone(values["phone"]),
+                state=ContactState.NEW,
+            )
+        )
+    return camp.id
+
+
 def seed(inst, *, agents=("agent1",), contacts=CONTACTS, campaign="Camp") -> dict[str, Setup]:
     out = {}
     with session_scope(inst.engine) as session:
         admin.add_outsourcer(session, name="BPO", actor="test")
-        camp = admin.create_campaign(session, name=campaign, policy=POLICY, keys=inst.keys, actor="test")
-        key = inst.keys.campaign_key(session, campaign_id=camp.id)
-        indexer = inst.keys.indexer(session)
-        for values in contacts:
-            ref = uuid.uuid4().hex
-            session.add(
-                Contact(
-                    ref=ref,
-                    campaign_id=camp.id,
-                    data_key_id=key.data_key_id,
-                    payload=key.cipher.encrypt_fields(ref, values),
-                    phone_bidx=indexer.phone(values["phone"]),
-                    state=ContactState.NEW,
-                )
-            )
+        add_campaign(inst, session, name=campaign, people=contacts)
         for login in agents:
             new = admin.add_agent(
                 session, login=login, outsourcer="BPO", campaign=campaign, password=PASSWORD, actor="test"

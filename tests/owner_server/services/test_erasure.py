@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import uuid
 from datetime import timedelta
 
 import pytest
@@ -13,7 +12,7 @@ from owner_server.crypto.aead import DecryptionError
 from owner_server.db import is_sqlite, session_scope
 from owner_server.models import AuditEntry, Contact, ContactState, DataKey, Lease, User
 from owner_server.models._common import utcnow
-from owner_server.services import admin, audit
+from owner_server.services import audit
 from owner_server.services.distribution import next_record
 from owner_server.services.erasure import erase_by_customer_id, erase_by_phone, erase_campaign
 from owner_server.services.identity import AgentPrincipal
@@ -23,7 +22,7 @@ from owner_server.services.work import record_disposition
 from shared.errors import ConflictError, NotFoundError, ValidationError
 from shared.protocol import DispositionRequest
 
-from ..helpers import CONTACTS, POLICY, seed
+from ..helpers import CONTACTS, add_campaign, seed
 
 WITH_IDS = [dict(c, customer_id=f"C-{i}") for i, c in enumerate(CONTACTS, 1)]
 
@@ -67,21 +66,7 @@ def _issue_all(inst):
 
 def _add_campaign(inst, name, people):
     with session_scope(inst.engine) as s:
-        camp = admin.create_campaign(s, name=name, policy=POLICY, keys=inst.keys, actor="test")
-        key = inst.keys.campaign_key(s, campaign_id=camp.id)
-        indexer = inst.keys.indexer(s)
-        for values in people:
-            ref = uuid.uuid4().hex
-            s.add(
-                Contact(
-                    ref=ref,
-                    campaign_id=camp.id,
-                    data_key_id=key.data_key_id,
-                    payload=key.cipher.encrypt_fields(ref, values),
-                    phone_bidx=indexer.phone(values["phone"]),
-                )
-            )
-        return camp.id
+        return add_campaign(inst, s, name=name, people=people)
 
 
 def _db_bytes(inst):
