@@ -6,11 +6,10 @@ from typing import Annotated
 
 import typer
 
-from owner_server.cli.common import DataDirOpt, DbUrlOpt, JsonOpt, fail, installation, out, print_json
+from owner_server.cli.common import DataDirOpt, DbUrlOpt, JsonOpt, installation, out, print_json
 from owner_server.crypto.kek import FileKekProvider
 from owner_server.db import session_scope
 from owner_server.services import key_rotation
-from shared.errors import CustosError
 
 __all__ = ["keys_app"]
 
@@ -20,12 +19,8 @@ keys_app = typer.Typer(help="Key-encryption keys (KEK) and the data keys they wr
 @keys_app.command("rotate")
 def rotate(data_dir: DataDirOpt = None, database_url: DbUrlOpt = None, json_out: JsonOpt = False) -> None:
     """Make a new KEK version and rewrap every data key (contacts are not re-encrypted)."""
-    with installation(data_dir, database_url) as inst:
-        try:
-            with session_scope(inst.engine) as session:
-                version, count = key_rotation.rotate_kek(session, keys=inst.keys, actor="admin:cli")
-        except CustosError as exc:
-            raise fail(exc.message) from None
+    with installation(data_dir, database_url) as inst, session_scope(inst.engine) as session:
+        version, count = key_rotation.rotate_kek(session, keys=inst.keys, actor="admin:cli")
     if json_out:
         print_json({"kek_version": version, "rewrapped": count})
     else:
@@ -56,11 +51,8 @@ def retire(
 ) -> None:
     """Retire an unused KEK version (the file provider deletes its file)."""
     with installation(data_dir, database_url) as inst:
-        try:
-            with session_scope(inst.engine) as session:
-                key_rotation.retire_kek(session, keys=inst.keys, version=version, actor="admin:cli")
-        except CustosError as exc:
-            raise fail(exc.message) from None
-        if isinstance(inst.keys.provider, FileKekProvider):
+        with session_scope(inst.engine) as session:
+            key_rotation.retire_kek(session, keys=inst.keys, version=version, actor="admin:cli")
+        if isinstance(inst.keys.provider, FileKekProvider):  # only once the retirement is recorded
             (inst.settings.keys_dir / f"kek-{version}.key").unlink(missing_ok=True)
     out.print(f"Retired key-encryption key version {version}")

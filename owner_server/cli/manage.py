@@ -26,7 +26,6 @@ from owner_server.db import session_scope
 from owner_server.models import Role
 from owner_server.services import admin
 from owner_server.services.passwords import generate_password
-from shared.errors import CustosError
 from shared.policy import CampaignPolicy, FieldMode, FieldRule, is_phone_field
 
 __all__ = ["admin_app", "agent_app", "campaign_app", "load_policy", "outsourcer_app"]
@@ -100,12 +99,8 @@ def admin_create(
 ) -> None:
     """Create an owner admin or auditor."""
     password = read_secret_stdin() if password_stdin else generate_password()
-    with installation(data_dir, database_url) as inst:
-        try:
-            with session_scope(inst.engine) as session:
-                user = admin.create_user(session, login=login, role=Role(role.value), password=password, actor=ACTOR)
-        except CustosError as exc:
-            raise fail(exc.message) from None
+    with installation(data_dir, database_url) as inst, session_scope(inst.engine) as session:
+        user = admin.create_user(session, login=login, role=Role(role.value), password=password, actor=ACTOR)
     report = {"login": user.login, "role": role.value, "password": None if password_stdin else password}
     if json_out:
         print_json(report)
@@ -120,12 +115,8 @@ def outsourcer_add(
     name: str, data_dir: DataDirOpt = None, database_url: DbUrlOpt = None, json_out: JsonOpt = False
 ) -> None:
     """Register an outsourcer organisation."""
-    with installation(data_dir, database_url) as inst:
-        try:
-            with session_scope(inst.engine) as session:
-                org = admin.add_outsourcer(session, name=name, actor=ACTOR)
-        except CustosError as exc:
-            raise fail(exc.message) from None
+    with installation(data_dir, database_url) as inst, session_scope(inst.engine) as session:
+        org = admin.add_outsourcer(session, name=name, actor=ACTOR)
     if json_out:
         print_json({"outsourcer": org.name, "id": org.id})
     else:
@@ -142,12 +133,8 @@ def campaign_create(
 ) -> None:
     """Create a campaign with its field policy and a fresh data key."""
     parsed = load_policy(policy)
-    with installation(data_dir, database_url) as inst:
-        try:
-            with session_scope(inst.engine) as session:
-                campaign = admin.create_campaign(session, name=name, policy=parsed, keys=inst.keys, actor=ACTOR)
-        except CustosError as exc:
-            raise fail(exc.message) from None
+    with installation(data_dir, database_url) as inst, session_scope(inst.engine) as session:
+        campaign = admin.create_campaign(session, name=name, policy=parsed, keys=inst.keys, actor=ACTOR)
     if json_out:
         print_json({"campaign": campaign.name, "id": campaign.id})
     else:
@@ -166,14 +153,10 @@ def agent_add(
 ) -> None:
     """Create an agent and print its one-time enrolment code (and generated password)."""
     password = read_secret_stdin() if password_stdin else None
-    with installation(data_dir, database_url) as inst:
-        try:
-            with session_scope(inst.engine) as session:
-                new = admin.add_agent(
-                    session, login=login, outsourcer=outsourcer, campaign=campaign, password=password, actor=ACTOR
-                )
-        except CustosError as exc:
-            raise fail(exc.message) from None
+    with installation(data_dir, database_url) as inst, session_scope(inst.engine) as session:
+        new = admin.add_agent(
+            session, login=login, outsourcer=outsourcer, campaign=campaign, password=password, actor=ACTOR
+        )
     shown = new.password if new.password_generated else None
     if json_out:
         print_json({"login": new.user.login, "enrolment_code": new.enrolment_code, "password": shown})
