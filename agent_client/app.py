@@ -211,6 +211,8 @@ class AppController(QObject):
         window = RecordWindow(response.agent_login, self._connection.config.organisation, self._clipboard)
         window.record_shown.connect(self._connection.service.report_displayed)
         window.record_hidden.connect(self._connection.service.report_hidden)
+        window.focus_changed.connect(self._connection.service.report_focus)
+        window.action_blocked.connect(self._connection.service.report_blocked)
         window.disposition_chosen.connect(self._connection.service.dispose)
         window.next_record_requested.connect(self._connection.service.request_next_record)
         window.logout_requested.connect(self.on_record_window_logout_requested)

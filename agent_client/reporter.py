@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from shared.limits import LIMITS
-from shared.protocol import DisplayEvent, DisplayEventKind
+from shared.protocol import BlockedAction, DisplayEvent, DisplayEventKind
 
 __all__ = ["EventQueue"]
 
@@ -50,8 +50,21 @@ class EventQueue:
         """Restart numbering for a new login session."""
         self._next_seq = 0
 
-    def add(self, kind: DisplayEventKind, lease_id: str, *, duration_ms: int | None = None) -> DisplayEvent:
+    def add(
+        self,
+        kind: DisplayEventKind,
+        lease_id: str,
+        *,
+        duration_ms: int | None = None,
+        detail: BlockedAction | None = None,
+    ) -> DisplayEvent:
         """Create, number and queue an event.
+
+        Args:
+            kind: What happened.
+            lease_id: The lease of the record on screen.
+            duration_ms: How long the record was shown (``record_hidden``).
+            detail: The refused action (``action_blocked`` only).
 
         Returns:
             The queued event.
@@ -63,6 +76,7 @@ class EventQueue:
             occurred_at=self._clock(),
             session_seq=self._next_seq,
             duration_ms=duration_ms,
+            detail=detail,
         )
         self._next_seq += 1
         self._pending.append(event)

@@ -24,7 +24,7 @@ from agent_client.credentials import DeviceIdentity, new_device_key, public_key_
 from agent_client.errors import ClientError
 from agent_client.messages import user_message
 from agent_client.reporter import EventQueue
-from shared.protocol import DisplayEventKind, EnrolResponse, EventBatchResult, NextRecordResponse
+from shared.protocol import BlockedAction, DisplayEventKind, EnrolResponse, EventBatchResult, NextRecordResponse
 
 __all__ = ["AgentService"]
 
@@ -179,6 +179,25 @@ class AgentService(QObject):
     def report_hidden(self, lease_id: str, duration_ms: int) -> None:
         """Queue and upload a ``record_hidden`` event."""
         self._queue.add(DisplayEventKind.RECORD_HIDDEN, lease_id, duration_ms=max(duration_ms, 0))
+        self.flush_events()
+
+    def report_focus(self, lease_id: str, lost: bool) -> None:
+        """Queue and upload a ``focus_lost`` (``lost``) or ``focus_regained`` event."""
+        kind = DisplayEventKind.FOCUS_LOST if lost else DisplayEventKind.FOCUS_REGAINED
+        self._queue.add(kind, lease_id)
+        self.flush_events()
+
+    def report_blocked(self, lease_id: str, action: str) -> None:
+        """Queue and upload an ``action_blocked`` event.
+
+        Args:
+            lease_id: The lease of the record on screen.
+            action: A :class:`shared.protocol.BlockedAction` value.
+
+        Raises:
+            ValueError: ``action`` is not a blocked action the protocol knows.
+        """
+        self._queue.add(DisplayEventKind.ACTION_BLOCKED, lease_id, detail=BlockedAction(action))
         self.flush_events()
 
     @Slot()

@@ -11,14 +11,24 @@ import base64
 import binascii
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    StringConstraints,
+    model_serializer,
+    model_validator,
+)
 
 from shared.errors import ErrorCode, ValidationError
 from shared.limits import LIMITS
 
 __all__ = [
+    "BlockedAction",
     "DisplayEvent",
     "DisplayEventKind",
     "DispositionOption",
@@ -206,10 +216,29 @@ class DisplayEventKind(StrEnum):
 
     RECORD_DISPLAYED = "record_displayed"
     RECORD_HIDDEN = "record_hidden"
+    FOCUS_LOST = "focus_lost"
+    FOCUS_REGAINED = "focus_regained"
+    ACTION_BLOCKED = "action_blocked"
+
+
+class BlockedAction(StrEnum):
+    """What the record window's copy guard refused (the ``detail`` of ``action_blocked``)."""
+
+    COPY = "copy"
+    CUT = "cut"
+    PRINT = "print"
+    SAVE = "save"
+    SELECT_ALL = "select_all"
+    CAPTURE = "capture"
+    """The Print Screen / SysRq key."""
 
 
 class DisplayEvent(WireModel):
-    """One client-side event; ``event_id`` is made by the client for idempotency."""
+    """One client-side event; ``event_id`` is made by the client for idempotency.
+
+    ``detail`` names the refused action of an ``action_blocked`` event and is
+    required there and refused on every other kind.
+    """
 
     event_id: Ident
     kind: DisplayEventKind
@@ -217,6 +246,25 @@ class DisplayEvent(WireModel):
     occurred_at: AwareDatetime
     session_seq: int = Field(ge=0, le=MAX_EVENT_INT)
     duration_ms: int | None = Field(default=None, ge=0, le=MAX_EVENT_INT)
+    detail: BlockedAction | None = None
+
+    @model_validator(mode="after")
+    def _detail_matches_kind(self) -> DisplayEvent:
+        blocked = self.kind is DisplayEventKind.ACTION_BLOCKED
+        if blocked and self.detail is None:
+            raise ValueError("an action_blocked event needs a detail")
+        if not blocked and self.detail is not None:
+            raise ValueError("only an action_blocked event carries a detail")
+        return self
+
+    @model_serializer(mode="wrap")
+    def _omit_absent_detail(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # Events of the older kinds go out exactly as before, so a server that
+        # predates ``detail`` (and forbids unknown fields) still accepts them.
+        data: dict[str, Any] = handler(self)
+        if data.get("detail") is None:
+            data.pop("detail", None)
+        return data
 
 
 class EventBatch(WireModel):

@@ -6,15 +6,17 @@ from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QClipboard, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import QWidget
 
+from shared.protocol import BlockedAction
+
 __all__ = ["CopyGuard"]
 
 _BLOCKED = (
-    (QKeySequence.StandardKey.Copy, "copy"),
-    (QKeySequence.StandardKey.Cut, "cut"),
-    (QKeySequence.StandardKey.Print, "print"),
-    (QKeySequence.StandardKey.Save, "save"),
-    (QKeySequence.StandardKey.SaveAs, "save"),
-    (QKeySequence.StandardKey.SelectAll, "select_all"),
+    (QKeySequence.StandardKey.Copy, BlockedAction.COPY),
+    (QKeySequence.StandardKey.Cut, BlockedAction.CUT),
+    (QKeySequence.StandardKey.Print, BlockedAction.PRINT),
+    (QKeySequence.StandardKey.Save, BlockedAction.SAVE),
+    (QKeySequence.StandardKey.SaveAs, BlockedAction.SAVE),
+    (QKeySequence.StandardKey.SelectAll, BlockedAction.SELECT_ALL),
 )
 
 
@@ -29,7 +31,9 @@ class CopyGuard(QObject):
         parent: Qt parent.
 
     Signals:
-        attempt_blocked(str): A blocked action was attempted (``copy``, ``print``...).
+        attempt_blocked(str): A blocked action was attempted: a
+            :class:`shared.protocol.BlockedAction` value (``copy``, ``capture``...),
+            once per key press (auto-repeats of a held key are consumed silently).
     """
 
     attempt_blocked = Signal(str)
@@ -65,15 +69,15 @@ class CopyGuard(QObject):
             if action is not None:
                 event.accept()
                 self.wipe_clipboard()
-                if kind == QEvent.Type.KeyPress:
+                if kind == QEvent.Type.KeyPress and not event.isAutoRepeat():
                     self.attempt_blocked.emit(action)
                 return True
         return False
 
     @staticmethod
-    def _blocked_action(event: QKeyEvent) -> str | None:
+    def _blocked_action(event: QKeyEvent) -> BlockedAction | None:
         if event.key() in (Qt.Key.Key_Print, Qt.Key.Key_SysReq):
-            return "capture"
+            return BlockedAction.CAPTURE
         for sequence, action in _BLOCKED:
             if event.matches(sequence):
                 return action

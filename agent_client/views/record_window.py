@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 import shiboken6
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QClipboard, QCloseEvent, QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
     QFormLayout,
@@ -60,7 +60,13 @@ class RecordWindow(QWidget):
         disposition_chosen(str, str): The agent chose an outcome (lease id, code).
         next_record_requested(): Time (or the agent) asks for the next record.
         logout_requested(): The agent asked to log out.
-        attempt_blocked(str): A copy/print/save/select-all/capture attempt was blocked.
+        attempt_blocked(str): A copy/print/save/select-all/capture attempt was
+            blocked (a :class:`shared.protocol.BlockedAction` value), record or not.
+        action_blocked(str, str): Such an attempt while a record was on screen
+            (lease id, blocked action).
+        focus_changed(str, bool): While a record is on screen, the window lost
+            (True) or regained (False) the focus; each change is emitted once,
+            and a record that appears in an inactive window starts as lost.
         closed(): The window was closed.
     """
 
@@ -70,6 +76,8 @@ class RecordWindow(QWidget):
     next_record_requested = Signal()
     logout_requested = Signal()
     attempt_blocked = Signal(str)
+    action_blocked = Signal(str, str)
+    focus_changed = Signal(str, bool)
     closed = Signal()
 
     def __init__(
@@ -86,6 +94,7 @@ class RecordWindow(QWidget):
         self._monotonic = monotonic
         self._record: RecordView | None = None
         self._shown_at = 0.0
+        self._focus_lost = False
         self._content: QWidget | None = None
         self._retired: list[QWidget] = []
         self.setWindowTitle(self.tr("Custos — {organisation}").format(organisation=organisation))
@@ -93,7 +102,7 @@ class RecordWindow(QWidget):
         self.resize(720, 560)
 
         self._guard = CopyGuard(clipboard, self)
-        self._guard.attempt_blocked.connect(self.attempt_blocked)
+        self._guard.attempt_blocked.connect(self._on_guard_attempt_blocked)
         self._poll_timer = QTimer(self)
         self._poll_timer.setSingleShot(True)
         self._poll_timer.timeout.connect(self.next_record_requested)
@@ -138,7 +147,10 @@ class RecordWindow(QWidget):
         self._area_layout.addWidget(self._content)
         self._content.show()
         self._shown_at = self._monotonic()
+        self._focus_lost = False
         self.record_shown.emit(record.lease_id)
+        if self.isVisible() and not self.isActiveWindow():
+            self._report_focus(lost=True)
 
     def show_waiting(self, message: str = "", poll_after_s: int | None = None) -> None:
         """Take any record off screen and show ``message``.
@@ -167,6 +179,19 @@ class RecordWindow(QWidget):
         self._remove_record()
         self.closed.emit()
         super().closeEvent(event)
+
+    def event(self, event: QEvent) -> bool:
+        """Report activation changes of the window while a record is shown.
+
+        The window is deactivated both when another window takes the focus and
+        when the whole application goes to the background.
+        """
+        kind = event.type()
+        if kind == QEvent.Type.WindowDeactivate:
+            self._report_focus(lost=True)
+        elif kind == QEvent.Type.WindowActivate:
+            self._report_focus(lost=False)
+        return super().event(event)
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
         """Ask the OS to exclude the window from capture."""
@@ -226,6 +251,19 @@ class RecordWindow(QWidget):
             return
         self.set_busy(self.tr("Saving the outcome…"))
         self.disposition_chosen.emit(lease_id, code)
+
+    def _report_focus(self, *, lost: bool) -> None:
+        lease_id = self.current_lease_id
+        if lease_id is None or lost == self._focus_lost:
+            return
+        self._focus_lost = lost
+        self.focus_changed.emit(lease_id, lost)
+
+    def _on_guard_attempt_blocked(self, action: str) -> None:
+        self.attempt_blocked.emit(action)
+        lease_id = self.current_lease_id
+        if lease_id is not None:
+            self.action_blocked.emit(lease_id, action)
 
     def _on_next_button_clicked(self) -> None:
         self._next_button.setEnabled(False)

@@ -46,7 +46,10 @@ class Disposition(SQLModel, table=True):
 
 
 class DisplayEventRow(SQLModel, table=True):
-    """A display event reported by a client; unique per (agent, event id)."""
+    """A display event reported by a client; unique per (agent, event id).
+
+    ``detail`` is the blocked action of an ``action_blocked`` event, else NULL.
+    """
 
     __tablename__ = "display_event"
     __table_args__ = (UniqueConstraint("user_id", "event_id"),)
@@ -59,5 +62,6 @@ class DisplayEventRow(SQLModel, table=True):
     kind: str = Field(max_length=32)
     session_seq: int
     duration_ms: int | None = None
+    detail: str | None = Field(default=None, max_length=32)
     occurred_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
     received_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime, nullable=False))

@@ -67,6 +67,10 @@ def record_disposition(session: Session, *, agent: AgentPrincipal, request: Disp
 def record_events(session: Session, *, agent: AgentPrincipal, batch: EventBatch) -> EventBatchResult:
     """Store a batch of display events once each (idempotent by client event id).
 
+    Each new event is also audited under its kind (``record_displayed``,
+    ``focus_lost``, ``action_blocked``...); a blocked action's name goes into
+    the audit details as ``detail``.
+
     The whole batch is refused if any event names a lease that is not the
     agent's, so bad input changes nothing.
 
@@ -107,23 +111,27 @@ def record_events(session: Session, *, agent: AgentPrincipal, batch: EventBatch)
                 kind=event.kind.value,
                 session_seq=event.session_seq,
                 duration_ms=event.duration_ms,
+                detail=event.detail.value if event.detail else None,
                 occurred_at=event.occurred_at,
                 received_at=utcnow(),
             )
         )
         contact = session.get(Contact, leases[event.lease_id].contact_id)
+        details: dict[str, audit.Detail] = {
+            "lease_id": event.lease_id,
+            "event_id": event.event_id,
+            "seq": event.session_seq,
+            "duration_ms": event.duration_ms,
+        }
+        if event.detail is not None:
+            details["detail"] = event.detail.value
         audit.append(
             session,
             actor=agent.actor,
             action=event.kind.value,
             object_type="contact",
             object_id=contact.ref if contact else "",
-            details={
-                "lease_id": event.lease_id,
-                "event_id": event.event_id,
-                "seq": event.session_seq,
-                "duration_ms": event.duration_ms,
-            },
+            details=details,
         )
         accepted += 1
     session.flush()

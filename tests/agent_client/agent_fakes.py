@@ -76,6 +76,10 @@ def make_record(lease_id="lease-1"):
     )
 
 
+def _seq(event):
+    return event.session_seq
+
+
 class FakeAgentServer:
     """In-memory agent API implementing the contract (a fake at the edge)."""
 
@@ -86,6 +90,7 @@ class FakeAgentServer:
         self.token = None
         self.records = [make_record("lease-1"), make_record("lease-2")]
         self.events = {}
+        self.event_bodies = []  # each uploaded event as the JSON object that arrived
         self.dispositions = []
         self.fail_events = 0
         self.requests = []
@@ -136,11 +141,16 @@ class FakeAgentServer:
             if self.fail_events:
                 self.fail_events -= 1
                 return self._error(500, ErrorCode.INTERNAL)
-            batch = EventBatch.model_validate_json(body)
+            batch = EventBatch.model_validate_json(body)  # the real rules, detail vs kind included
+            self.event_bodies.extend(json.loads(body)["events"])
             new = [e for e in batch.events if e.event_id not in self.events]
             self.events.update({e.event_id: e for e in batch.events})
             return httpx.Response(200, json={"accepted": len(new), "duplicates": len(batch.events) - len(new)})
         return self._error(404, ErrorCode.NOT_FOUND)
+
+    def kinds(self):
+        """The stored events as (kind, detail) in session order."""
+        return [(e.kind.value, e.detail and e.detail.value) for e in sorted(self.events.values(), key=_seq)]
 
     def _login(self, login):
         if login.nonce not in self.nonces:

@@ -5,7 +5,7 @@ from agent_client.api import AgentApi
 from agent_client.credentials import DeviceIdentity, new_device_key, public_key_b64
 from agent_client.errors import ApiError, NetworkError, ProtocolError
 from shared.errors import ErrorCode
-from shared.protocol import DisplayEvent, DisplayEventKind
+from shared.protocol import BlockedAction, DisplayEvent, DisplayEventKind
 from tests.agent_client.agent_fakes import AGENT_LOGIN, BASE_URL, ENROL_CODE, PASSWORD
 
 
@@ -73,6 +73,22 @@ def test_events_are_sent(api, fake_server):
     )
     assert api.send_events((event,)).accepted == 1
     assert api.send_events((event,)).duplicates == 1
+
+
+def test_only_blocked_actions_carry_a_detail_on_the_wire(api, fake_server):
+    """Older kinds go out exactly as before, so a server without ``detail`` accepts them."""
+    enrol_and_login(api)
+    common = {"lease_id": "lease-1", "occurred_at": "2024-01-01T00:00:00Z"}
+    events = (
+        DisplayEvent(event_id="e1", kind=DisplayEventKind.RECORD_DISPLAYED, session_seq=0, **common),
+        DisplayEvent(event_id="e2", kind=DisplayEventKind.FOCUS_LOST, session_seq=1, **common),
+        DisplayEvent(
+            event_id="e3", kind=DisplayEventKind.ACTION_BLOCKED, session_seq=2, detail=BlockedAction.COPY, **common
+        ),
+    )
+    assert api.send_events(events).accepted == 3
+    assert [body.get("detail", "absent") for body in fake_server.event_bodies] == ["absent", "absent", "copy"]
+    assert fake_server.kinds() == [("record_displayed", None), ("focus_lost", None), ("action_blocked", "copy")]
 
 
 def test_every_response_body_is_seen_by_the_hook(api, bodies):

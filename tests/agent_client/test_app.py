@@ -1,7 +1,7 @@
 import pytest
 import tomli_w
-from PySide6.QtCore import QThreadPool
-from PySide6.QtWidgets import QLabel
+from PySide6.QtCore import QEvent, Qt, QThreadPool
+from PySide6.QtWidgets import QApplication, QLabel, QWidget
 
 from agent_client.api import AgentApi
 from agent_client.app import AppController, Connection, StartOptions
@@ -68,3 +68,33 @@ def test_record_is_hidden_while_reporting_fails(qtbot, controller, raw_config, f
     assert window.current_lease_id == "lease-1"
     kinds = sorted((e.session_seq, e.kind) for e in fake_server.events.values())
     assert kinds == [(0, "record_displayed"), (1, "record_hidden"), (2, "record_displayed")]
+
+
+def activate(qtbot, widget):
+    widget.activateWindow()
+    qtbot.waitUntil(widget.isActiveWindow)
+
+
+def test_ctrl_c_on_a_record_reaches_the_server_as_a_blocked_copy(qtbot, controller, raw_config, fake_server):
+    window = start_working(qtbot, controller, raw_config)
+    qtbot.keyClick(window, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: ("action_blocked", "copy") in fake_server.kinds(), timeout=TIMEOUT)
+    assert fake_server.kinds() == [("record_displayed", None), ("action_blocked", "copy")]
+    blocked = next(e for e in fake_server.events.values() if e.kind == "action_blocked")
+    assert blocked.lease_id == "lease-1"
+
+
+def test_focus_loss_reaches_the_server_once_then_the_return(qtbot, controller, raw_config, fake_server):
+    window = start_working(qtbot, controller, raw_config)
+    activate(qtbot, window)
+    other = QWidget()
+    qtbot.addWidget(other)
+    other.show()
+    activate(qtbot, other)
+    qtbot.waitUntil(lambda: ("focus_lost", None) in fake_server.kinds(), timeout=TIMEOUT)
+    QApplication.sendEvent(window, QEvent(QEvent.Type.WindowDeactivate))  # still lost: nothing new to say
+    activate(qtbot, window)
+    qtbot.waitUntil(lambda: ("focus_regained", None) in fake_server.kinds(), timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: controller.service.pending_events == 0, timeout=TIMEOUT)
+    assert fake_server.kinds() == [("record_displayed", None), ("focus_lost", None), ("focus_regained", None)]
+    assert sorted(e.session_seq for e in fake_server.events.values()) == [0, 1, 2]

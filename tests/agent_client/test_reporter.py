@@ -1,7 +1,10 @@
 from datetime import UTC, datetime
 
+import pytest
+from pydantic import ValidationError
+
 from agent_client.reporter import EventQueue
-from shared.protocol import DisplayEventKind
+from shared.protocol import BlockedAction, DisplayEventKind
 
 SHOWN = DisplayEventKind.RECORD_DISPLAYED
 HIDDEN = DisplayEventKind.RECORD_HIDDEN
@@ -44,3 +47,20 @@ def test_rejected_batch_is_retried_first_in_order():
 def test_event_ids_are_unique():
     queue = make_queue()
     assert queue.add(SHOWN, "l1").event_id != queue.add(SHOWN, "l1").event_id
+
+
+def test_new_kinds_share_the_numbering_and_blocked_actions_carry_their_detail():
+    queue = make_queue()
+    queue.add(SHOWN, "l1")
+    lost = queue.add(DisplayEventKind.FOCUS_LOST, "l1")
+    blocked = queue.add(DisplayEventKind.ACTION_BLOCKED, "l1", detail=BlockedAction.COPY)
+    assert (lost.session_seq, lost.detail) == (1, None)
+    assert (blocked.session_seq, blocked.detail) == (2, BlockedAction.COPY)
+
+
+@pytest.mark.parametrize(("kind", "detail"), [(DisplayEventKind.ACTION_BLOCKED, None), (SHOWN, BlockedAction.COPY)])
+def test_detail_must_match_the_kind(kind, detail):
+    queue = make_queue()
+    with pytest.raises(ValidationError):
+        queue.add(kind, "l1", detail=detail)
+    assert len(queue) == 0

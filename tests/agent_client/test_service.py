@@ -81,3 +81,36 @@ def test_failed_upload_is_reported_and_retried(qtbot, service, fake_server):
         pass
     assert delivered.args == [1]
     assert len(fake_server.events) == 1
+
+
+def test_focus_and_blocked_actions_share_the_event_queue(qtbot, service, fake_server):
+    login(qtbot, service)
+    service.report_displayed("lease-1")
+    service.report_focus("lease-1", True)
+    service.report_blocked("lease-1", "copy")
+    service.report_focus("lease-1", False)
+    service.report_hidden("lease-1", 900)
+    qtbot.waitUntil(lambda: service.pending_events == 0, timeout=TIMEOUT)
+    assert fake_server.kinds() == [
+        ("record_displayed", None),
+        ("focus_lost", None),
+        ("action_blocked", "copy"),
+        ("focus_regained", None),
+        ("record_hidden", None),
+    ]
+    assert sorted(e.session_seq for e in fake_server.events.values()) == [0, 1, 2, 3, 4]
+
+
+def test_blocked_action_upload_is_retried(qtbot, service, fake_server):
+    login(qtbot, service)
+    fake_server.fail_events = 1
+    with qtbot.waitSignal(service.reporting_failed, timeout=TIMEOUT):
+        service.report_blocked("lease-1", "capture")
+    qtbot.waitUntil(lambda: service.pending_events == 0, timeout=TIMEOUT)
+    assert fake_server.kinds() == [("action_blocked", "capture")]
+
+
+def test_unknown_blocked_action_is_refused_locally(service):
+    with pytest.raises(ValueError, match="paste"):
+        service.report_blocked("lease-1", "paste")
+    assert service.pending_events == 0

@@ -1,9 +1,9 @@
 from datetime import datetime
 
 import pytest
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QKeySequence
-from PySide6.QtWidgets import QLabel, QPushButton
+from PySide6.QtCore import QEvent, Qt
+from PySide6.QtGui import QKeyEvent, QKeySequence
+from PySide6.QtWidgets import QApplication, QLabel, QPushButton, QWidget
 
 from agent_client.views.record_window import RecordWindow
 from tests.agent_client.agent_fakes import make_record
@@ -151,3 +151,96 @@ def test_new_record_replaces_old(qtbot, window):
         window.show_record(make_record("lease-2"))
     assert window.current_lease_id == "lease-2"
     assert label_texts(window).count("Zofia") == 1
+
+
+def activate(qtbot, widget):
+    widget.activateWindow()
+    qtbot.waitUntil(widget.isActiveWindow)
+
+
+@pytest.fixture
+def other_window(qtbot, window):
+    """Another top-level window that can take the focus; the record window stays active."""
+    widget = QWidget()
+    qtbot.addWidget(widget)
+    widget.show()
+    qtbot.waitExposed(widget)
+    activate(qtbot, window)
+    return widget
+
+
+@pytest.mark.parametrize(
+    ("key", "modifiers", "action"),
+    [
+        (Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier, "copy"),
+        (Qt.Key.Key_X, Qt.KeyboardModifier.ControlModifier, "cut"),
+        (Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier, "select_all"),
+        (Qt.Key.Key_P, Qt.KeyboardModifier.ControlModifier, "print"),
+        (Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier, "save"),
+        (Qt.Key.Key_Print, Qt.KeyboardModifier.NoModifier, "capture"),
+    ],
+)
+def test_blocked_action_on_a_record_names_lease_and_action(qtbot, window, key, modifiers, action):
+    show(qtbot, window)
+    with qtbot.waitSignal(window.action_blocked) as blocked, qtbot.waitSignal(window.attempt_blocked) as attempt:
+        qtbot.keyClick(window.findChildren(QLabel)[3], key, modifiers)
+    assert blocked.args == ["lease-1", action]
+    assert attempt.args == [action]
+
+
+def test_blocked_action_without_a_record_is_not_reported(qtbot, window):
+    window.show_waiting()
+    with qtbot.assertNotEmitted(window.action_blocked), qtbot.waitSignal(window.attempt_blocked):
+        qtbot.keyClick(window, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
+
+
+def test_a_held_key_is_one_attempt(qtbot, window):
+    show(qtbot, window)
+    blocked = []
+    window.action_blocked.connect(lambda *args: blocked.append(args))
+    for repeat in (False, True, True):
+        press = QKeyEvent(QEvent.Type.KeyPress, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier, "c", repeat)
+        QApplication.sendEvent(window, press)
+    assert blocked == [("lease-1", "copy")]
+
+
+def test_focus_loss_is_reported_once_then_regained(qtbot, window, other_window):
+    show(qtbot, window)
+    changes = []
+    window.focus_changed.connect(lambda *args: changes.append(args))
+    activate(qtbot, other_window)
+    qtbot.waitUntil(lambda: changes == [("lease-1", True)])
+    QApplication.sendEvent(window, QEvent(QEvent.Type.WindowDeactivate))  # already lost: not repeated
+    assert changes == [("lease-1", True)]
+    activate(qtbot, window)
+    qtbot.waitUntil(lambda: len(changes) == 2)
+    assert changes == [("lease-1", True), ("lease-1", False)]
+    QApplication.sendEvent(window, QEvent(QEvent.Type.WindowActivate))  # already active: not repeated
+    assert len(changes) == 2
+
+
+def test_focus_changes_without_a_record_are_not_reported(qtbot, window, other_window):
+    window.show_waiting()
+    with qtbot.assertNotEmitted(window.focus_changed):
+        activate(qtbot, other_window)
+        activate(qtbot, window)
+
+
+def test_record_arriving_in_an_inactive_window_starts_as_lost(qtbot, window, other_window):
+    activate(qtbot, other_window)
+    with qtbot.waitSignal(window.focus_changed) as changed:
+        show(qtbot, window)
+    assert changed.args == ["lease-1", True]
+    with qtbot.waitSignal(window.focus_changed) as changed:
+        activate(qtbot, window)
+    assert changed.args == ["lease-1", False]
+
+
+def test_focus_state_starts_afresh_with_each_record(qtbot, window):
+    show(qtbot, window)
+    changes = []
+    window.focus_changed.connect(lambda *args: changes.append(args))
+    QApplication.sendEvent(window, QEvent(QEvent.Type.WindowDeactivate))
+    window.show_record(make_record("lease-2"))  # the window is really active: no event
+    QApplication.sendEvent(window, QEvent(QEvent.Type.WindowDeactivate))
+    assert changes == [("lease-1", True), ("lease-2", True)]
