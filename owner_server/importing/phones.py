@@ -73,10 +73,13 @@ _REASONS = {
 # Unicode spaces people and spreadsheets put between digit groups.
 _SPACE_CHARS = "\t\r\n\v\f\u00a0\u2007\u2009\u202f\u200b\u3000"
 _SPACES_TO_BLANK = str.maketrans({c: " " for c in _SPACE_CHARS})
-# Characters removed before the digits are read (the fast path removes the same
-# set minus "." and parentheses, which need the slow path's checks).
+# Characters removed before the digits are read (the fast paths remove the same
+# set minus ".", which needs the slow path's checks; the first fast path keeps
+# parentheses too, the second checks where a "+" stands among them).
 _SEPARATORS = str.maketrans("", "", " -.()\u2010\u2011\u2012\u2013\u2014\u2212")
 _FAST_DELETE = str.maketrans("", "", " -" + _SPACE_CHARS)
+_FAST_DELETE_PARENS = str.maketrans("", "", " -()" + _SPACE_CHARS)
+_PLUS_MAY_FOLLOW = "( " + _SPACE_CHARS  # what the full rules allow before a "+"
 
 _PLACEHOLDERS = frozenset(
     {"", "brak", "brakdanych", "braknumeru", "bd", "na", "niema", "none", "null", "nan", "nil", "x", "xx", "xxx"}
@@ -142,8 +145,40 @@ def _fast_pl(raw: str) -> PhoneOk | None:
     if t[:1] == "+":
         t = t[1:]
         if len(t) != 11 or t[:2] != "48":
-            return None
+            return _fast_pl_more(raw)
         t = t[2:]
+    elif len(t) == 11 and t[:2] == "48":
+        t = t[2:]
+    elif len(t) != 9:
+        return _fast_pl_more(raw)
+    if t.isascii() and t.isdigit() and t[0] != "0" and pl_national_is_valid(t):
+        return PhoneOk("+48" + t)
+    return _fast_pl_more(raw)
+
+
+def _fast_pl_more(raw: str) -> PhoneOk | None:
+    """The other common spreadsheet styles of a Polish number, exactly as the full rules read them.
+
+    ``0048 500 123 456``, ``(+48) 500 123 456``, ``(22) 123-45-67``,
+    ``0 22 123 45 67`` / ``(022) 123 45 67`` (legacy trunk zero): separators and
+    parentheses are dropped and the nine national digits checked. It answers
+    only for cells of ASCII digits, blanks, ``-``, parentheses and at most one
+    ``+``, where the full rules' placeholder, notation, label, extension and
+    several-numbers checks cannot apply; the two that can are kept: a cell over
+    :data:`_MAX_CELL_CHARS` is too long, and a ``+`` must open the cell (only
+    blanks and ``(`` before it). Anything else: None.
+    """
+    if len(raw) > _MAX_CELL_CHARS:
+        return None
+    t = raw.translate(_FAST_DELETE_PARENS)
+    if t[:1] == "+":
+        if raw.lstrip(_PLUS_MAY_FOLLOW)[:1] != "+" or len(t) != 12 or t[1:3] != "48":
+            return None
+        t = t[3:]
+    elif len(t) == 13 and t[:4] == "0048":
+        t = t[4:]
+    elif len(t) == 10 and t[0] == "0":
+        t = t[1:]
     elif len(t) == 11 and t[:2] == "48":
         t = t[2:]
     elif len(t) != 9:

@@ -74,7 +74,8 @@ class RecordSource:
         rows = self._rows()
         try:
             for record_no, row in enumerate(_data_rows(rows), start=1):
-                if _is_blank(row):
+                # a first cell with a visible character proves the row is not blank
+                if not (row and row[0] and not row[0].isspace()) and _is_blank(row):
                     self.blank_records += 1
                     continue
                 if len(row) > width:
@@ -161,28 +162,21 @@ def _trim(row: tuple[str, ...] | list[str], width: int) -> tuple[str, ...] | lis
     return row[:end]
 
 
-def _open_lines(path: Path, codec: str) -> Generator[str, None, None]:
-    """Lines of the file, the Excel ``sep=`` line skipped."""
-    with path.open(encoding=codec, errors="strict", newline="") as f:
-        first = f.readline()
-        if not _SEP_LINE.fullmatch(first):
-            yield first
-        yield from f
-
-
 def _csv_rows(path: Path, codec: str, delimiter: str) -> Generator[list[str], None, None]:
-    lines = _open_lines(path, codec)
-    reader = csv.reader(lines, delimiter=delimiter, quotechar='"', doublequote=True, strict=True)
+    """The file's CSV rows, the Excel ``sep=`` line skipped (the file object feeds the reader directly)."""
+    reader = None
     try:
-        yield from reader
+        with path.open(encoding=codec, errors="strict", newline="") as f:
+            first = f.readline()
+            lines: Iterator[str] = f if _SEP_LINE.fullmatch(first) else itertools.chain((first,), f)
+            reader = csv.reader(lines, delimiter=delimiter, quotechar='"', doublequote=True, strict=True)
+            yield from reader
     except csv.Error as exc:
-        raise _csv_error(exc, reader.line_num) from None
+        raise _csv_error(exc, reader.line_num if reader is not None else 0) from None
     except UnicodeDecodeError:
         raise ImportFileError(f"The file is not valid {codec} text; pass the right --encoding.") from None
     except OSError:
         raise ImportFileError("The file could not be read to the end.") from None
-    finally:
-        lines.close()
 
 
 def _csv_error(exc: csv.Error, line: int) -> ImportFileError:

@@ -63,7 +63,7 @@ __all__ = [
 ]
 
 #: Records per staging transaction (and per worker chunk).
-STAGE_BATCH = 2000
+STAGE_BATCH = 5000
 #: Files with fewer records are prepared in process (starting workers costs ~1 s).
 PARALLEL_MIN_RECORDS = 5000
 #: Staged rows deleted per transaction when an import is undone.

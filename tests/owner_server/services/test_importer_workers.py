@@ -113,3 +113,48 @@ def test_parallel_chunks_come_back_in_file_order():
 
 def test_column_positions_match_their_names():
     assert (STAGED_COLUMNS[BIDX_AT], STAGED_COLUMNS[RECORD_AT]) == ("phone_bidx", "source_record")
+
+
+def test_encrypt_many_is_encrypt_fields_for_each_contact():
+    import pytest
+
+    cipher = FieldCipher(os.urandom(32), 7)
+    contacts = [(new_ref(), {**VALUES, "city": f"Łódź {n}"}) for n in range(50)] + [(new_ref(), {})]
+    payloads = cipher.encrypt_many(contacts)
+    assert len(payloads) == len(contacts)
+    nonces = set()
+    for (ref, values), payload in zip(contacts, payloads, strict=True):
+        blobs = decode_payload(payload)
+        assert encode_payload(blobs) == payload
+        assert cipher.decrypt_fields(ref, payload) == values
+        nonces |= {blob[:12] for blob in blobs.values()}
+    assert len(nonces) == 50 * len(VALUES)  # a fresh nonce for every field of every contact
+    assert cipher.encrypt_many([]) == []
+    with pytest.raises(ValueError, match="255 bytes"):
+        cipher.encrypt_many([(REF, {"x" * 256: "v"})])
+    with pytest.raises(ValueError, match="65535 bytes"):
+        cipher.encrypt_fields(REF, {"note": "v" * 65_536})
+
+
+def test_refs_made_in_bulk_look_like_single_refs():
+    from owner_server.services.import_workers import new_refs
+
+    refs = new_refs(1000)
+    assert all(re.fullmatch(r"[0-9a-f]{32}", ref) for ref in refs)
+    assert len(set(refs)) == 1000
+    assert [r[:12] for r in refs] == sorted(r[:12] for r in refs)
+    assert abs(int(refs[0][:12], 16) - int(new_ref()[:12], 16)) < 60_000  # milliseconds of the same minute
+    assert new_refs(0) == []
+
+
+def test_workers_are_spawned_without_the_programs_main_module():
+    import sys
+    from multiprocessing import spawn
+
+    from owner_server.services.import_workers import _main_module_hidden
+
+    main = sys.modules["__main__"]
+    with _main_module_hidden():
+        data = spawn.get_preparation_data("worker")
+        assert "init_main_from_name" not in data and "init_main_from_path" not in data
+    assert sys.modules["__main__"] is main
