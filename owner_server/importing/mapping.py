@@ -26,25 +26,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from owner_server.importing.errors import ImportFileError
+from shared.fields import EXTRA_PREFIX, MAPPABLE_FIELDS
 
 __all__ = ["FIELDS", "ColumnMapping", "header_key", "map_columns"]
 
 #: Canonical field names a column can map to.
-FIELDS = (
-    "first_name",
-    "last_name",
-    "full_name",
-    "phone",
-    "phone2",
-    "email",
-    "city",
-    "address",
-    "postal_code",
-    "pesel",
-    "customer_id",
-    "notes",
-)
-EXTRA_PREFIX = "extra:"
+FIELDS = MAPPABLE_FIELDS
 _KEEP = "extra"
 _IGNORE = "ignore"
 

@@ -56,25 +56,12 @@ from owner_server.services import audit
 from owner_server.services.admin import get_campaign
 from owner_server.services.keys import KeyService
 from shared.errors import ConflictError, ValidationError
+from shared.fields import CONTACT_FIELDS
 
 __all__ = ["EXPORT_BATCH", "FIELD_ORDER", "TRAILING_COLUMNS", "ExportReport", "export_campaign"]
 
 EXPORT_BATCH = 1000
-FIELD_ORDER = (
-    "first_name",
-    "last_name",
-    "full_name",
-    "phone",
-    "phone_ext",
-    "phone2",
-    "email",
-    "city",
-    "address",
-    "postal_code",
-    "pesel",
-    "customer_id",
-    "notes",
-)
+FIELD_ORDER = CONTACT_FIELDS
 TRAILING_COLUMNS = ("state", "attempts", "last_disposition", "last_disposition_at")
 FORMATS = {".csv": "csv", ".xlsx": "xlsx"}
 _HIDDEN_STATES = (ContactState.STAGED,)
