@@ -15,6 +15,7 @@ from typing import Annotated
 import phonenumbers
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from shared.fields import EXTRA_PREFIX
 from shared.protocol import DispositionOption, FieldView
 
 __all__ = [
@@ -64,7 +65,7 @@ def is_phone_field(name: str) -> bool:
     Also catches the importer's ``extra:<slug>`` names of phone-like columns it
     keeps as extras (a third phone, ``Telefon domowy``, ``Nr tel. służbowy``).
     """
-    lowered = name.lower().removeprefix("extra:")
+    lowered = name.lower().removeprefix(EXTRA_PREFIX)
     words = [w for w in re.split(r"[^a-z0-9]+", lowered) if w]
     return (
         lowered.startswith(_PHONE_PREFIXES)
