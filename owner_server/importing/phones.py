@@ -121,7 +121,8 @@ def normalise_phone(raw: str, region: str = "PL") -> PhoneOk | PhoneRejected:
     """Read one phone cell.
 
     Args:
-        raw: The cell text as read from the file.
+        raw: The cell text as read from the file; a leading apostrophe (the
+            spreadsheet text marker a formula-safe export adds) is ignored.
         region: ISO 3166 region of national (non-``+``) numbers, e.g. ``"PL"``.
 
     Returns:
@@ -131,6 +132,8 @@ def normalise_phone(raw: str, region: str = "PL") -> PhoneOk | PhoneRejected:
     Raises:
         ImportFileError: If ``region`` is not a region phonenumbers knows.
     """
+    if raw[:1] == "'":  # Excel's text marker, as our own CSV export writes it
+        raw = raw[1:]
     if region == "PL":
         fast = _fast_pl(raw)
         if fast is not None:

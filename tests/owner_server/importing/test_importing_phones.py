@@ -247,3 +247,8 @@ def test_a_dash_before_the_plus_is_read_as_it_always_was():
 @pytest.mark.parametrize("cell", ["1" * 2000, "1 " * 1000, "1)" * 1000 + "a", "(" * 2000, "1 w " * 500])
 def test_hostile_cells_are_refused_before_any_pattern_runs(cell):
     assert normalise_phone(cell) == PhoneRejected("too_long", normalise_phone("9" * 65).reason)
+
+
+@pytest.mark.parametrize("cell", ["'+48500000001", "'500 000 001", "'0048 500 000 001"])
+def test_spreadsheet_text_marker_is_ignored(cell):
+    assert normalise_phone(cell) == PhoneOk("+48500000001", None)

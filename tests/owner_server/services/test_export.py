@@ -187,3 +187,26 @@ def test_bad_input_writes_nothing(installation, out_dir, campaign, name, error):
         export_campaign(installation.engine, installation.keys, campaign=campaign, out=out_dir / name, actor="t")
     assert list(out_dir.iterdir()) == []
     assert len(_audit(installation, "campaign_exported")) == before
+
+
+def test_csv_export_imports_back_unchanged(any_installation, tmp_path):
+    """A formula-safe CSV export (phones written as '+48…) is a valid import file."""
+    from owner_server.importing.pipeline import open_file
+    from owner_server.services import importer
+    from owner_server.services.export import export_campaign
+
+    from ..cases_support import contacts, make_campaign
+    from ..helpers import CONTACTS, seed
+
+    seed(any_installation)
+    out = tmp_path / "out.csv"
+    export_campaign(any_installation.engine, any_installation.keys, campaign="Camp", out=out, actor="test")
+    assert "'+48500000001" in out.read_text(encoding="utf-8-sig")
+    make_campaign(any_installation, "Copy")
+    report = importer.import_file(
+        any_installation.engine, keys=any_installation.keys, campaign_name="Copy", opened=open_file(out), actor="test"
+    )
+    assert report.imported == len(CONTACTS) and not report.rejected
+    copied = [c for c in contacts(any_installation) if c["_record"] != "0"]  # imported rows have record numbers
+    assert sorted(c["phone"] for c in copied) == sorted(c["phone"] for c in CONTACTS)
+    assert sorted(c["first_name"] for c in copied) == sorted(c["first_name"] for c in CONTACTS)
