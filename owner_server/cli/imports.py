@@ -47,7 +47,8 @@ def _print_report(opened: OpenedFile, report: importer.ImportReport, dry_run: bo
     verb = "would import" if dry_run else "imported"
     out.print(
         f"[bold]{verb} {report.imported}[/], rejected {len(report.rejected)}, duplicates {len(report.duplicates)}, "
-        f"blank skipped {report.blank_records}, warnings {len(report.warnings)}"
+        f"blank skipped {report.blank_records}, warnings {len(report.warnings)}, "
+        f"on the DNC list {report.suppressed} (stored, never issued)"
     )
     if report.rejected or report.warnings:
         table = Table("record", "code", "reason", title="Rejected records and warnings")

@@ -124,6 +124,8 @@ def read_records(path: Path | str, *, encoding: str | None = None, delimiter: st
     if magic == _ZIP:
         header = _header(xlsx_rows(path))
         return RecordSource(path, header, "xlsx", None)
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        raise ImportFileError("The file is named .xlsx but is not a valid XLSX workbook (damaged or another format).")
     if delimiter is not None and len(delimiter) != 1:
         raise ImportFileError("The delimiter must be a single character.")
     if encoding is None:

@@ -32,6 +32,7 @@ class ImportReport:
     duplicates: list[DuplicateRow] = field(default_factory=list)
     warnings: list[RejectedRow] = field(default_factory=list)
     blank_records: int = 0
+    suppressed: int = 0
     batch_id: int | None = None
 
     def as_dict(self) -> dict[str, object]:
@@ -48,4 +49,5 @@ class ImportReport:
             ],
             "warnings": [{"record": w.record_no, "code": w.reason_code, "reason": w.reason} for w in self.warnings],
             "blank_records_skipped": self.blank_records,
+            "suppressed_by_dnc": self.suppressed,
         }

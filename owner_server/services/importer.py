@@ -294,7 +294,7 @@ def _publish(engine: Engine, *, report: ImportReport, campaign_id: int, actor: s
             .where(col(Contact.batch_id) == report.batch_id, col(Contact.state) == ContactState.STAGED)
             .values(state=ContactState.NEW)
         )
-        suppressed = mark_suppressed(session, batch_id=report.batch_id)
+        suppressed = report.suppressed = mark_suppressed(session, batch_id=report.batch_id)
         batch = session.get(ImportBatch, report.batch_id)
         assert batch is not None
         batch.status, batch.imported = "published", report.imported

@@ -228,3 +228,10 @@ def test_xlsx_with_a_wrong_stored_dimension_is_read_to_the_end(tmp_path):
                 data = re.sub(rb'<dimension ref="[^"]*"', b'<dimension ref="A1:A2"', data)
             zout.writestr(item, data)
     assert list(read_records(lying)) == [(1, ("500000001", "A")), (2, ("600000002", "B"))]
+
+
+def test_damaged_xlsx_gets_an_xlsx_message(tmp_path):
+    bad = tmp_path / "list.xlsx"
+    bad.write_bytes(b"\x00\x01garbage" * 10)
+    with pytest.raises(ImportFileError, match="not a valid XLSX workbook"):
+        read_records(bad)

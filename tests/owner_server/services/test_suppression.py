@@ -60,7 +60,8 @@ def test_dnc_number_is_never_issued(any_installation, tmp_path):
 def test_dnc_before_contact_import_suppresses_at_issue_time(any_installation, tmp_path, cases_dir):
     _dnc(any_installation, _write(tmp_path / "dnc.csv", ["+48500000001"]))
     camp = make_campaign(any_installation)
-    import_case(any_installation, cases_dir / "case01_cp1250_semicolon.csv", camp)
+    report = import_case(any_installation, cases_dir / "case01_cp1250_semicolon.csv", camp)
+    assert report.suppressed == 1 and report.as_dict()["suppressed_by_dnc"] == 1
     seed(any_installation, contacts=[], campaign="Other")  # creates agent1 on another campaign
     with Session(any_installation.engine) as s:
         clause = suppression.is_suppressed_clause()
