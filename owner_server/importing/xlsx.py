@@ -64,12 +64,41 @@ def cell_text(value: object) -> str:
     return str(value)
 
 
+#: Most columns a contact sheet may have; a wider row is refused, not truncated.
+MAX_COLUMNS = 1000
+#: Largest total uncompressed size of a workbook's parts, in bytes.
+MAX_UNCOMPRESSED_BYTES = 2 * 1024**3
+#: Largest compression ratio of a part over :data:`_RATIO_CHECK_BYTES` (real sheets stay far below).
+MAX_COMPRESSION_RATIO = 100
+_RATIO_CHECK_BYTES = 20 * 1024**2
+
+
+def _check_zip(path: Path) -> None:
+    """Refuse decompression bombs before openpyxl inflates anything.
+
+    Raises:
+        ImportFileError: The parts are too large in total, or one expands suspiciously.
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            infos = archive.infolist()
+    except (OSError, zipfile.BadZipFile) as exc:
+        raise ImportFileError("The file could not be read as an .xlsx workbook (damaged or another format).") from exc
+    if sum(info.file_size for info in infos) > MAX_UNCOMPRESSED_BYTES:
+        raise ImportFileError("The workbook expands to more than 2 GiB; split it or export it as CSV.")
+    for info in infos:
+        if info.file_size > _RATIO_CHECK_BYTES and info.file_size > MAX_COMPRESSION_RATIO * max(info.compress_size, 1):
+            raise ImportFileError("The workbook has a part that expands abnormally (a decompression bomb?); refused.")
+
+
 def _open(path: Path) -> Any:
+    _check_zip(path)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
             return load_workbook(path, read_only=True, data_only=True)
-    except (OSError, zipfile.BadZipFile, InvalidFileException, KeyError, ValueError) as exc:
+    except (OSError, zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, SyntaxError) as exc:
+        # SyntaxError: malformed XML parts (xml.etree ParseError, lxml XMLSyntaxError), e.g. entity expansion.
         raise ImportFileError(
             "The file could not be read as an .xlsx workbook (damaged, password-protected or another format)."
         ) from exc
@@ -84,6 +113,18 @@ def _batch(rows: Iterator[tuple[object, ...]]) -> list[tuple[str, ...]]:
             if len(out) == _BATCH:
                 break
     return out
+
+
+def _bounded(rows: Iterator[tuple[object, ...]]) -> Iterator[tuple[object, ...]]:
+    for values in rows:
+        if len(values) > MAX_COLUMNS and any(v not in (None, "") for v in values[MAX_COLUMNS:]):
+            raise ImportFileError(
+                f"The sheet has more than {MAX_COLUMNS} columns; a contact list never needs that many."
+            )
+        end = min(len(values), MAX_COLUMNS)
+        while end and values[end - 1] is None:  # max_col pads every row; keep rows ragged as before
+            end -= 1
+        yield values[:end]
 
 
 def xlsx_rows(path: Path) -> Generator[tuple[str, ...], None, None]:
@@ -107,7 +148,7 @@ def xlsx_rows(path: Path) -> Generator[tuple[str, ...], None, None]:
             raise ImportFileError("The workbook has no worksheet.")
         sheet = workbook.worksheets[0]
         sheet.reset_dimensions()
-        rows = sheet.iter_rows(values_only=True)
+        rows = _bounded(sheet.iter_rows(values_only=True, max_col=MAX_COLUMNS + 1))
         while True:
             try:
                 batch = _batch(rows)

@@ -235,3 +235,64 @@ def test_damaged_xlsx_gets_an_xlsx_message(tmp_path):
     bad.write_bytes(b"\x00\x01garbage" * 10)
     with pytest.raises(ImportFileError, match="not a valid XLSX workbook"):
         read_records(bad)
+
+
+def test_xlsx_with_malformed_xml_part_gets_an_xlsx_message(tmp_path):
+    # Red-team pass 2: an entity-expansion ("billion laughs") sharedStrings.xml made the
+    # XML parser raise ParseError, which escaped as a traceback instead of a clear error.
+    main = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+    pkg = "http://schemas.openxmlformats.org/package/2006"
+    office = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    sheet_type = "application/vnd.openxmlformats-officedocument.spreadsheetml"
+    entities = '<!ENTITY a "aaaaaaaaaa">' + "".join(
+        f'<!ENTITY {chr(98 + i)} "{("&" + chr(97 + i) + ";") * 10}">' for i in range(8)
+    )
+    parts = {
+        "[Content_Types].xml": f'<Types xmlns="{pkg}/content-types">'
+        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+        '<Default Extension="xml" ContentType="application/xml"/>'
+        f'<Override PartName="/xl/workbook.xml" ContentType="{sheet_type}.sheet.main+xml"/>'
+        f'<Override PartName="/xl/worksheets/sheet1.xml" ContentType="{sheet_type}.worksheet+xml"/>'
+        f'<Override PartName="/xl/sharedStrings.xml" ContentType="{sheet_type}.sharedStrings+xml"/></Types>',
+        "_rels/.rels": f'<Relationships xmlns="{pkg}/relationships">'
+        f'<Relationship Id="rId1" Type="{office}/officeDocument" Target="xl/workbook.xml"/></Relationships>',
+        "xl/workbook.xml": f'<workbook {main} xmlns:r="{office}"><sheets>'
+        '<sheet name="S" sheetId="1" r:id="rId1"/></sheets></workbook>',
+        "xl/_rels/workbook.xml.rels": f'<Relationships xmlns="{pkg}/relationships">'
+        f'<Relationship Id="rId1" Type="{office}/worksheet" Target="worksheets/sheet1.xml"/>'
+        f'<Relationship Id="rId2" Type="{office}/sharedStrings" Target="sharedStrings.xml"/></Relationships>',
+        "xl/worksheets/sheet1.xml": f'<worksheet {main}><sheetData><row r="1"><c r="A1" t="s"><v>0</v></c></row>'
+        "</sheetData></worksheet>",
+        "xl/sharedStrings.xml": f'<?xml version="1.0"?><!DOCTYPE s [{entities}]><sst {main}><si><t>&i;</t></si></sst>',
+    }
+    bad = tmp_path / "laughs.xlsx"
+    with zipfile.ZipFile(bad, "w") as zout:
+        for name, text in parts.items():
+            zout.writestr(name, text)
+    with pytest.raises(ImportFileError, match="xlsx"):
+        list(read_records(bad))
+
+
+def test_xlsx_decompression_bomb_is_refused_before_parsing(tmp_path):
+    import zipfile
+
+    bomb = tmp_path / "bomb.xlsx"
+    with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("xl/sharedStrings.xml", "<si><t>a</t></si>" * 2_000_000)  # 34 MB of XML, ~100 kB zipped
+    with pytest.raises(ImportFileError, match="expands abnormally"):
+        read_records(bomb)
+
+
+def test_xlsx_wider_than_the_column_cap_is_refused(tmp_path):
+    from openpyxl import Workbook
+
+    from owner_server.importing.xlsx import MAX_COLUMNS
+
+    wb = Workbook()
+    sheet = wb.active
+    sheet.append(["Telefon", *[f"c{i}" for i in range(MAX_COLUMNS)]])
+    path = tmp_path / "wide.xlsx"
+    wb.save(path)
+    with pytest.raises(ImportFileError, match=f"more than {MAX_COLUMNS} columns"):
+        read_records(path)
