@@ -23,6 +23,8 @@ class Limits:
         clock_skew_s: Tolerated difference between client and server clocks, in seconds.
         enrolment_code_ttl_s: Lifetime of a one-time enrolment code, in seconds.
         max_response_bytes: Largest response body the client reads, in bytes.
+        max_events_per_lease: Most display events the server stores for one lease
+            (a real display yields a handful; more is a flood).
     """
 
     max_body_bytes: int = 64 * 1024
@@ -36,6 +38,7 @@ class Limits:
     clock_skew_s: int = 300
     enrolment_code_ttl_s: int = 7 * 24 * 3600
     max_response_bytes: int = 256 * 1024
+    max_events_per_lease: int = 100
 
 
 #: The limits in force.

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import timedelta
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from owner_server.models import Campaign, Contact, ContactState, DisplayEventRow, Disposition, Lease
 from owner_server.models._common import utcnow
 from owner_server.services import audit
 from owner_server.services.distribution import expire_lease
 from owner_server.services.identity import AgentPrincipal, DeferredError
-from shared.errors import ErrorCode, NotFoundError, ValidationError
+from shared.errors import ErrorCode, NotFoundError, RateLimitedError, ValidationError
 from shared.limits import LIMITS
 from shared.policy import CampaignPolicy
 from shared.protocol import DispositionRequest, DispositionResponse, EventBatch, EventBatchResult
@@ -64,6 +65,24 @@ def record_disposition(session: Session, *, agent: AgentPrincipal, request: Disp
     return DispositionResponse(lease_id=lease.id, code=request.code, closed_at=now)
 
 
+def _check_event_cap(session: Session, *, batch: EventBatch) -> None:
+    """Refuse a batch that would store more than ``LIMITS.max_events_per_lease`` events for a lease.
+
+    Raises:
+        RateLimitedError: Too many events for one lease (an audit-log flood).
+    """
+    incoming = Counter(e.lease_id for e in batch.events)
+    stored = dict(
+        session.exec(
+            select(DisplayEventRow.lease_id, func.count())
+            .where(col(DisplayEventRow.lease_id).in_(list(incoming)))
+            .group_by(col(DisplayEventRow.lease_id))
+        ).all()
+    )
+    if any(stored.get(lease_id, 0) + n > LIMITS.max_events_per_lease for lease_id, n in incoming.items()):
+        raise RateLimitedError("too many events for one record")
+
+
 def record_events(session: Session, *, agent: AgentPrincipal, batch: EventBatch) -> EventBatchResult:
     """Store a batch of display events once each (idempotent by client event id).
 
@@ -76,7 +95,8 @@ def record_events(session: Session, *, agent: AgentPrincipal, batch: EventBatch)
 
     Raises:
         ValidationError: An event names another agent's or an unknown lease,
-            or an id repeats inside the batch.
+            happened outside its lease, or an id repeats inside the batch.
+        RateLimitedError: The batch would exceed the per-lease event cap.
     """
     now = utcnow()
     skew = timedelta(seconds=LIMITS.clock_skew_s)
@@ -88,8 +108,11 @@ def record_events(session: Session, *, agent: AgentPrincipal, batch: EventBatch)
     if any(le_id not in leases or leases[le_id].user_id != agent.user.id for le_id in lease_ids):
         raise ValidationError("an event names a lease that is not yours")
     for event in batch.events:
-        if not leases[event.lease_id].issued_at - skew <= event.occurred_at <= now + skew:
+        lease = leases[event.lease_id]
+        end = min(now, lease.closed_at or lease.expires_at) + skew
+        if not lease.issued_at - skew <= event.occurred_at <= end:
             raise ValidationError("an event's time is outside its lease (check the computer's clock)")
+    _check_event_cap(session, batch=batch)
     known = set(
         session.exec(
             select(DisplayEventRow.event_id).where(

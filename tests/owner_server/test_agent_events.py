@@ -115,3 +115,41 @@ def test_detail_must_match_the_kind(client, setup, installation, kind, extra):
     assert r.status_code == 400 and r.json()["code"] == "bad_request"
     with Session(installation.engine) as s:  # the whole batch is refused
         assert s.exec(select(DisplayEventRow)).all() == []
+
+
+def test_events_beyond_the_per_lease_cap_are_refused_whole(client, setup, installation):
+    from shared.limits import LIMITS
+
+    headers, lease_id = _leased(client, setup)
+    cap = LIMITS.max_events_per_lease
+    first = [_event(lease_id, f"c{i}", "action_blocked", i, detail="copy") for i in range(cap - 1)]
+    assert client.post(f"{API}/events", headers=headers, json={"events": first[:150]}).status_code == 200
+    over = [_event(lease_id, "x1", "focus_lost", cap), _event(lease_id, "x2", "focus_regained", cap + 1)]
+    r = client.post(f"{API}/events", headers=headers, json={"events": over})
+    assert r.status_code == 429 and r.json()["code"] == "rate_limited"
+    with Session(installation.engine) as s:
+        assert len(s.exec(select(DisplayEventRow)).all()) == cap - 1
+
+
+def test_events_after_the_lease_closed_are_refused(client, setup, installation):
+    from datetime import timedelta
+
+    headers, lease_id = _leased(client, setup)
+    assert (
+        client.post(f"{API}/dispositions", headers=headers, json={"lease_id": lease_id, "code": "sale"}).status_code
+        == 200
+    )
+    late = _event(lease_id, "late", "action_blocked", 9, detail="copy")
+    late["occurred_at"] = (utcnow() + timedelta(seconds=10)).isoformat()  # within skew: allowed
+    assert client.post(f"{API}/events", headers=headers, json={"events": [late]}).status_code == 200
+    from owner_server.models import Lease
+
+    with Session(installation.engine) as s:  # the lease ran from two hours to one hour ago
+        lease = s.get(Lease, lease_id)
+        lease.issued_at, lease.closed_at = utcnow() - timedelta(hours=2), utcnow() - timedelta(hours=1)
+        s.add(lease)
+        s.commit()
+    during = {**late, "event_id": "during", "occurred_at": (utcnow() - timedelta(minutes=90)).isoformat()}
+    after = {**late, "event_id": "after", "occurred_at": (utcnow() - timedelta(minutes=30)).isoformat()}
+    assert client.post(f"{API}/events", headers=headers, json={"events": [during]}).status_code == 200
+    assert client.post(f"{API}/events", headers=headers, json={"events": [after]}).status_code == 400
