@@ -36,6 +36,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -93,13 +94,25 @@ class _Sink(Protocol):
     def close(self) -> None: ...
 
 
+_EMBEDDED_FORMULA = re.compile(r"([,;\t])([=+\-@])")
+
+
+def _csv_cell(value: str) -> str:
+    """Formula-safe CSV text: the first character, and any formula start after a separator.
+
+    Every cell is also quoted, so a spreadsheet that splits on another
+    delimiter (a comma locale) still cannot turn a value's tail into a formula.
+    """
+    return _EMBEDDED_FORMULA.sub(r"\1'\2", neutralise_formula(value))
+
+
 class _CsvSink:
     def __init__(self, fh: BinaryIO) -> None:
         self._text = io.TextIOWrapper(fh, encoding="utf-8-sig", newline="")
-        self._writer = csv.writer(self._text, delimiter=";", lineterminator="\r\n")
+        self._writer = csv.writer(self._text, delimiter=";", lineterminator="\r\n", quoting=csv.QUOTE_ALL)
 
     def row(self, values: Sequence[str]) -> None:
-        self._writer.writerow([neutralise_formula(v) for v in values])
+        self._writer.writerow([_csv_cell(v) for v in values])
 
     def close(self) -> None:
         self._text.flush()

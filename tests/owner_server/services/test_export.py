@@ -210,3 +210,20 @@ def test_csv_export_imports_back_unchanged(any_installation, tmp_path):
     copied = [c for c in contacts(any_installation) if c["_record"] != "0"]  # imported rows have record numbers
     assert sorted(c["phone"] for c in copied) == sorted(c["phone"] for c in CONTACTS)
     assert sorted(c["first_name"] for c in copied) == sorted(c["first_name"] for c in CONTACTS)
+
+
+def test_csv_cannot_hide_a_formula_after_a_separator(installation, tmp_path):
+    import csv as csv_module
+
+    from owner_server.services.export import export_campaign
+
+    from ..helpers import seed
+
+    seed(installation, contacts=[{"first_name": "Kowalska,=1+1", "phone": "+48500000001"}])
+    out = tmp_path / "out.csv"
+    export_campaign(installation.engine, installation.keys, campaign="Camp", out=out, actor="test")
+    text = out.read_text(encoding="utf-8-sig")
+    assert '"Kowalska,\'=1+1"' in text  # quoted, and the embedded formula start neutralised
+    # read the way a comma-delimited spreadsheet would: the formula stays inside a quoted cell
+    for row in csv_module.reader(text.splitlines(), delimiter=","):
+        assert not any(cell.startswith(("=", "+", "-", "@")) for cell in row)
