@@ -74,6 +74,10 @@ def is_phone_field(name: str) -> bool:
     )
 
 
+_DIGIT_SEPARATORS = re.compile(r"[._\-/()]+")
+_LONG_DIGIT_RUN = re.compile(r"\d{9,}")
+
+
 def contains_phone_number(value: str, region: str = "PL") -> bool:
     """Tell whether free text holds a valid phone number (libphonenumber's matcher).
 
@@ -82,10 +86,14 @@ def contains_phone_number(value: str, region: str = "PL") -> bool:
         region: Region for numbers written without a country code.
 
     Returns:
-        True when a valid number for any country is found in the text.
+        True when a valid number for any country is found in the text, or
+        when, ignoring dots, dashes, underscores, slashes and
+        parentheses, it holds a run of nine or more digits.
     """
     if sum(ch.isdigit() for ch in value) < 6:
         return False
+    if _LONG_DIGIT_RUN.search(_DIGIT_SEPARATORS.sub("", value)):
+        return True  # a number glued to words or split oddly (the matcher wants word boundaries)
     return any(True for _ in phonenumbers.PhoneNumberMatcher(value, region, leniency=phonenumbers.Leniency.VALID))
 
 

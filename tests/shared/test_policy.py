@@ -77,6 +77,11 @@ def test_policy_rejects_duplicate_codes_and_unknown_keys():
         ("KL-00012345", False),
         ("ul. Polna 1, m. 2, 00-001 Warszawa", False),
         ("Łódź", False),
+        ("tel500000001", True),
+        ("Anna500000001", True),
+        ("500_000_001", True),
+        ("500000001x", True),
+        ("2026-11-29 10:00", False),
     ],
 )
 def test_visible_value_holding_a_phone_number_is_masked(value, hidden):
