@@ -7,8 +7,10 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from owner_server.importing.errors import ImportFileError
 from owner_server.importing.mapping import ColumnMapping, map_columns
 from owner_server.importing.normalise import NormalisedRow, RejectedRow, normalise_records
+from owner_server.importing.phones import PhoneOk, normalise_phone
 from owner_server.importing.reading import RecordSource, read_records
 
 __all__ = ["OpenedFile", "file_sha256", "open_file"]
@@ -56,8 +58,12 @@ def open_file(
 
     Raises:
         ImportFileError: Unreadable file, undecidable encoding or delimiter,
-            no phone column, or an override naming an unknown column.
+            a first row that is data rather than a header, no phone column,
+            or an override naming an unknown column.
     """
     source = read_records(path, encoding=encoding, delimiter=delimiter)
+    if any(isinstance(normalise_phone(cell, region), PhoneOk) for cell in source.header if cell):
+        # a header-less file: its first person would become column names (printed, stored as field names)
+        raise ImportFileError("The first row holds a phone number, not column names; add a header row.")
     mapping = map_columns(source.header, overrides)
     return OpenedFile(source=source, mapping=mapping, sha256=file_sha256(path), region=region)
