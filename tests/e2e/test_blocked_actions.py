@@ -10,38 +10,22 @@ import json
 import sqlite3
 
 import pytest
-from PySide6.QtCore import Qt, QThreadPool
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel
 
-from agent_client.api import AgentApi
-from agent_client.app import AppController, Connection, StartOptions
-from agent_client.config import build_ssl_context, load_deployment_config
-from agent_client.credentials import CredentialStore, MemoryKeyring
-from agent_client.service import AgentService
+from agent_client.app import StartOptions
+from agent_client.config import load_deployment_config
 
+from .client_support import TIMEOUT_MS, real_controller
 from .conftest import cli
 
 pytestmark = pytest.mark.e2e
-TIMEOUT_MS = 20_000
 
 
 @pytest.fixture
 def controller(qtbot, qapp, live_server, tmp_path):
-    pool = QThreadPool()
-    pool.setMaxThreadCount(1)
-    backend = MemoryKeyring()
-
-    def connect(config):
-        api = AgentApi(config.api_base_url, ssl_context=build_ssl_context(config.ca_certificate))
-        service = AgentService(api, pool=pool, retry_delays_ms=(200,), device_name="e2e-pc")
-        return Connection(config=config, store=CredentialStore(config.server_url, backend), service=service)
-
-    ctl = AppController(qapp.clipboard(), connect, config_dir=tmp_path)
-    yield ctl
-    ctl.shutdown()
-    pool.waitForDone(TIMEOUT_MS)
-    if ctl.record_window is not None:
-        ctl.record_window.deleteLater()
+    with real_controller(qapp, tmp_path) as ctl:
+        yield ctl
 
 
 def _audited(live_server, action):

@@ -15,19 +15,16 @@ import re
 import sqlite3
 
 import pytest
-from PySide6.QtCore import Qt, QThreadPool
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QPushButton
 
-from agent_client.api import AgentApi
-from agent_client.app import AppController, Connection, StartOptions
-from agent_client.config import build_ssl_context, load_deployment_config
-from agent_client.credentials import CredentialStore, MemoryKeyring
-from agent_client.service import AgentService
+from agent_client.app import StartOptions
+from agent_client.config import load_deployment_config
 
+from .client_support import TIMEOUT_MS, real_controller
 from .conftest import cli
 
 pytestmark = pytest.mark.e2e
-TIMEOUT_MS = 20_000
 
 
 @pytest.fixture(scope="module")
@@ -37,23 +34,8 @@ def bodies():
 
 @pytest.fixture
 def controller(qtbot, qapp, live_server, bodies, tmp_path):
-    pool = QThreadPool()
-    pool.setMaxThreadCount(1)
-    backend = MemoryKeyring()
-
-    def connect(config):
-        api = AgentApi(
-            config.api_base_url, ssl_context=build_ssl_context(config.ca_certificate), on_response=bodies.append
-        )
-        service = AgentService(api, pool=pool, retry_delays_ms=(200,), device_name="e2e-pc")
-        return Connection(config=config, store=CredentialStore(config.server_url, backend), service=service)
-
-    ctl = AppController(qapp.clipboard(), connect, config_dir=tmp_path)
-    yield ctl
-    ctl.shutdown()
-    pool.waitForDone(TIMEOUT_MS)
-    if ctl.record_window is not None:
-        ctl.record_window.deleteLater()
+    with real_controller(qapp, tmp_path, on_response=bodies.append) as ctl:
+        yield ctl
 
 
 def shown_texts(window) -> str:

@@ -1,0 +1,44 @@
+"""The real agent client controller, wired to a live server for end-to-end tests."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from PySide6.QtCore import QThreadPool
+from PySide6.QtWidgets import QApplication
+
+from agent_client.api import AgentApi
+from agent_client.app import AppController, Connection
+from agent_client.config import DeploymentConfig, build_ssl_context
+from agent_client.credentials import CredentialStore, MemoryKeyring
+from agent_client.service import AgentService
+
+TIMEOUT_MS = 20_000
+
+
+@contextmanager
+def real_controller(
+    qapp: QApplication, config_dir: Path, on_response: Callable[[bytes], None] | None = None
+) -> Iterator[AppController]:
+    """An AppController over real HTTPS with only the deployment's CA trusted (keys in memory)."""
+    pool = QThreadPool()
+    pool.setMaxThreadCount(1)
+    backend = MemoryKeyring()
+
+    def connect(config: DeploymentConfig) -> Connection:
+        api = AgentApi(
+            config.api_base_url, ssl_context=build_ssl_context(config.ca_certificate), on_response=on_response
+        )
+        service = AgentService(api, pool=pool, retry_delays_ms=(200,), device_name="e2e-pc")
+        return Connection(config=config, store=CredentialStore(config.server_url, backend), service=service)
+
+    ctl = AppController(qapp.clipboard(), connect, config_dir=config_dir)
+    try:
+        yield ctl
+    finally:
+        ctl.shutdown()
+        pool.waitForDone(TIMEOUT_MS)
+        if ctl.record_window is not None:
+            ctl.record_window.deleteLater()
