@@ -7,10 +7,8 @@ real client lives in tests/e2e.
 from datetime import timedelta
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from owner_server.api.app import create_app
 from owner_server.models import AccessToken, AuditEntry
 from owner_server.models._common import utcnow
 from shared.limits import LIMITS
@@ -18,13 +16,6 @@ from shared.limits import LIMITS
 from .helpers import CONTACTS, PASSWORD, DeviceKey, seed
 
 API = "/api/v1/agent"
-
-
-@pytest.fixture
-def client(installation):
-    app = create_app(installation.settings, engine=installation.engine, keys=installation.keys)
-    with TestClient(app, base_url="https://testserver") as c:
-        yield c
 
 
 @pytest.fixture

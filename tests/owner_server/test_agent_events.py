@@ -3,22 +3,13 @@
 import json
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from owner_server.api.app import create_app
 from owner_server.models import AuditEntry, DisplayEventRow
 from owner_server.models._common import utcnow
 
 from .helpers import seed
 from .test_agent_api import API, logged_in
-
-
-@pytest.fixture
-def client(installation):
-    app = create_app(installation.settings, engine=installation.engine, keys=installation.keys)
-    with TestClient(app, base_url="https://testserver") as c:
-        yield c
 
 
 @pytest.fixture
