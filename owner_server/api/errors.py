@@ -11,6 +11,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from owner_server.crypto.kek import KekError
@@ -69,6 +70,11 @@ def install_error_handlers(app: FastAPI) -> None:
             exc.status_code, ErrorCode.BAD_REQUEST
         )
         return error_response(code, "not found" if exc.status_code == 404 else "request refused")
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity(_request: Request, _exc: IntegrityError) -> JSONResponse:
+        # a concurrent request won a unique constraint (same event id, a second lease); nothing was changed
+        return error_response(ErrorCode.CONFLICT, "the request conflicted with a concurrent one; retry it")
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:

@@ -144,3 +144,21 @@ def test_events_after_the_lease_closed_are_refused(client, setup, installation):
     after = {**late, "event_id": "after", "occurred_at": (utcnow() - timedelta(minutes=30)).isoformat()}
     assert client.post(f"{API}/events", headers=headers, json={"events": [during]}).status_code == 200
     assert client.post(f"{API}/events", headers=headers, json={"events": [after]}).status_code == 400
+
+
+def test_a_lost_race_on_a_unique_constraint_is_a_clean_conflict(client, setup, monkeypatch):
+    from sqlalchemy.exc import IntegrityError
+
+    from owner_server.services import work
+
+    headers, lease_id = _leased(client, setup)
+
+    def racing(*_args, **_kwargs):
+        raise IntegrityError("INSERT ...", {}, Exception("duplicate key"))
+
+    monkeypatch.setattr(work, "record_events", racing)
+    r = client.post(f"{API}/events", headers=headers, json={"events": [_event(lease_id, "r1", "record_displayed", 0)]})
+    assert r.status_code == 409 and r.json() == {
+        "code": "conflict",
+        "message": "the request conflicted with a concurrent one; retry it",
+    }
