@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from owner_server.services.identity import DeferredError
+from owner_server.services.deferred import DeferredError
 from owner_server.services.keys import KeyService
 from owner_server.settings import Settings
 

@@ -20,8 +20,9 @@ from owner_server.models import AccessToken, Campaign, Device, EnrolmentCode, Lo
 from owner_server.models._common import utcnow
 from owner_server.services import audit
 from owner_server.services.admin import hash_code
+from owner_server.services.deferred import DeferredError
 from owner_server.services.passwords import verify_dummy, verify_password
-from shared.errors import AuthError, CustosError, ErrorCode, ForbiddenError, ValidationError
+from shared.errors import AuthError, ErrorCode, ForbiddenError, ValidationError
 from shared.limits import LIMITS
 from shared.protocol import (
     EnrolRequest,
@@ -129,10 +130,10 @@ def login(session: Session, *, request: LoginRequest) -> LoginResponse:
     device = _verify_device(session, user=user, request=request) if password_ok else None
     if device is None:
         audit.append(session, actor=f"agent:{user.ref}", action="login_failed", object_type="user", object_id=user.ref)
-        raise _Deferred(AuthError(_LOGIN_FAILED))
+        raise DeferredError(AuthError(_LOGIN_FAILED))
     if user.suspended or user.role is not Role.AGENT or user.campaign_id is None:
         audit.append(session, actor=f"agent:{user.ref}", action="login_refused", object_type="user", object_id=user.ref)
-        raise _Deferred(
+        raise DeferredError(
             ForbiddenError("this account may not log in to the agent client", code=ErrorCode.ACCOUNT_SUSPENDED)
         )
     token = secrets.token_urlsafe(32)
@@ -162,18 +163,6 @@ def login(session: Session, *, request: LoginRequest) -> LoginResponse:
         agent_id=user.ref,
         campaign=campaign.name if campaign else "",
     )
-
-
-class _Deferred(Exception):  # noqa: N818 - internal carrier, not an error kind
-    """Carries an error whose transaction must still commit.
-
-    E.g. the audit entry of a failed login, or an expired lease being closed:
-    ``ServerState.transaction`` commits, then returns the wrapped error.
-    """
-
-    def __init__(self, error: CustosError) -> None:
-        super().__init__(error.message)
-        self.error = error
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,7 +198,3 @@ def authenticate(session: Session, *, token: str) -> AgentPrincipal:
     if user.suspended:
         raise ForbiddenError("account suspended", code=ErrorCode.ACCOUNT_SUSPENDED)
     return AgentPrincipal(user=user, session_id=row.session_id, device_id=device.id)
-
-
-DeferredError = _Deferred
-__all__ += ["DeferredError"]

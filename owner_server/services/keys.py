@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 
 from owner_server.crypto.aead import FieldCipher, unwrap_key, wrap_key
 from owner_server.crypto.blind_index import BlindIndexer
-from owner_server.crypto.kek import KekError, KekProvider
+from owner_server.crypto.kek import KekProvider
 from owner_server.models import DataKey
 from shared.errors import NotFoundError
 
@@ -150,6 +150,3 @@ class KeyService:
         """Drop every unwrapped key from memory."""
         with self._lock:
             self._deks.clear()
-
-
-__all__ += ["KekError"]

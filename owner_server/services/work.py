@@ -10,8 +10,9 @@ from sqlmodel import Session, col, func, select
 from owner_server.models import Campaign, Contact, ContactState, DisplayEventRow, Disposition, Lease
 from owner_server.models._common import utcnow
 from owner_server.services import audit
+from owner_server.services.deferred import DeferredError
 from owner_server.services.distribution import expire_lease
-from owner_server.services.identity import AgentPrincipal, DeferredError
+from owner_server.services.identity import AgentPrincipal
 from shared.errors import ErrorCode, NotFoundError, RateLimitedError, ValidationError
 from shared.limits import LIMITS
 from shared.policy import CampaignPolicy
