@@ -126,3 +126,18 @@ def test_reports_and_database_hold_no_clear_personal_data(any_installation, case
     with any_installation.engine.connect() as conn:
         blobs = [bytes(row[0]) for row in conn.execute(text("SELECT payload FROM contact"))]
     assert blobs and not any(b"Wzorcowy" in b or b"500000044" in b for b in blobs)
+
+
+def test_database_files_alone_reveal_no_name_or_number(installation, cases_dir):
+    """Raw bytes of the SQLite database and its WAL, searched as a thief with no keys would."""
+    camp = make_campaign(installation)
+    import_case(installation, cases_dir / "case01_cp1250_semicolon.csv", camp)
+    import_case(installation, cases_dir / "case04_semicolon_with_commas.csv", camp)
+    db = installation.settings.data_dir / "custos.db"
+    raw = b"".join(p.read_bytes() for p in (db, db.with_name("custos.db-wal")) if p.exists())
+    secrets = ["Łucja", "Żółkiewicz-Ćwik", "Wiśniewska", "Łódź", "Kowalczyk", "ul. Polna 1"]
+    for value in secrets:
+        for encoding in ("utf-8", "cp1250", "utf-16-le"):
+            assert value.encode(encoding) not in raw, (value, encoding)
+    for national in ("500000001", "600000002", "220000004", "500000031", "220000033"):
+        assert national.encode() not in raw and national.encode("utf-16-le") not in raw
