@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -123,6 +124,7 @@ def demo(
 ) -> None:
     """Set up a demo installation, start the server and the agent client already enrolled."""
     data_dir = data_dir.resolve()
+    _stop_children_on_termination()
     port = _free_port(port)
     try:
         code, password = prepare_demo(data_dir, port=port, contacts=contacts)
@@ -166,6 +168,16 @@ def demo(
         for proc in (client, server):  # the client first: its last events still reach the server
             if proc is not None:
                 _stop(proc)
+
+
+def _stop_children_on_termination() -> None:
+    """Treat SIGTERM/SIGHUP (``kill``, a closed terminal) like Ctrl+C, so server and client are stopped too."""
+
+    def interrupt(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, interrupt)
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:

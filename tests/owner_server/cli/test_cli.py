@@ -120,3 +120,44 @@ def test_import_with_every_record_rejected_exits_non_zero(data_dir, tmp_path):
     bad.write_text("Imię;Telefon\nAnna;brak\nJan;4,85E+10\n", encoding="utf-8")
     done = run(data_dir, "import", str(bad), "--campaign", "Camp")
     assert done.returncode == 1 and "no record could be imported" in done.stderr
+
+
+def test_terminating_the_demo_stops_its_server(tmp_path):
+    import signal
+    import socket
+    import time
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    log = (tmp_path / "demo.log").open("w")
+    demo = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "owner_server",
+            "demo",
+            "--data-dir",
+            str(tmp_path / "demo"),
+            "--port",
+            str(port),
+            "--contacts",
+            "20",
+            "--no-client",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while "Server:" not in (tmp_path / "demo.log").read_text() and time.monotonic() < deadline:
+            assert demo.poll() is None, (tmp_path / "demo.log").read_text()
+            time.sleep(0.2)
+        demo.send_signal(signal.SIGTERM)
+        demo.wait(timeout=30)
+        with socket.socket() as probe:
+            assert probe.connect_ex(("127.0.0.1", port)) != 0, "the demo's server outlived it"
+    finally:
+        demo.kill()
+        log.close()
