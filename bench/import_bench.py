@@ -15,7 +15,7 @@ Steps:
          one transaction: plain :mod:`sqlite3` ``executemany`` on SQLite,
          ``COPY ... FROM STDIN`` on PostgreSQL;
        * ours: a child process runs the CLI's code path (``open_file`` +
-         :func:`owner_server.services.importer.import_file`) into a campaign,
+         :func:`owner_server.lists.importer.import_file`) into a campaign,
          sampling the resident memory of itself and its workers every 100,000
          records.
     3. Print rows/s of both, the ratio, and peak RSS (the importing process
@@ -42,12 +42,12 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from owner_server.datadir import init_data_dir, open_installation
-from owner_server.db import session_scope
+from owner_server.core.datadir import init_data_dir, open_installation
+from owner_server.core.db import session_scope
 from owner_server.demo.sample import write_sample
+from owner_server.identity import admin
+from owner_server.lists.import_workers import STAGED_COLUMNS, new_ref
 from owner_server.models import ContactState
-from owner_server.services import admin
-from owner_server.services.import_workers import STAGED_COLUMNS, new_ref
 
 CAMPAIGN = "Bench"
 SAMPLE_EVERY = 100_000
@@ -191,8 +191,8 @@ def _tree_memory_mb() -> tuple[float, float]:
 
 def run_import(csv_path: Path, data_dir: Path, workers: int | None) -> ImportRun:
     """Import the CSV into the bench campaign exactly as ``custos-server import`` does."""
-    from owner_server.importing.pipeline import open_file
-    from owner_server.services.importer import import_file
+    from owner_server.lists.importer import import_file
+    from owner_server.lists.importing.pipeline import open_file
 
     inst = open_installation(data_dir)
     rss_at: dict[int, tuple[float, float]] = {}

@@ -38,7 +38,7 @@ def pg_cluster() -> Iterator[object]:
 
 
 def _make_installation(tmp_path: Path, database_url: str = "") -> object:
-    from owner_server.datadir import init_data_dir, open_installation
+    from owner_server.core.datadir import init_data_dir, open_installation
 
     data_dir = tmp_path / "data"
     init_data_dir(

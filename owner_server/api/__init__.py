@@ -1,1 +1,1 @@
-"""HTTP layer: thin routes over :mod:`owner_server.services`."""
+"""HTTP layer: thin routes over the domain services."""

@@ -11,10 +11,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from owner_server.api.errors import error_response, install_error_handlers
 from owner_server.api.routes import agent
 from owner_server.api.state import ServerState
-from owner_server.crypto.kek import make_kek_provider
-from owner_server.db import make_engine
-from owner_server.services.keys import KeyService
-from owner_server.settings import Settings
+from owner_server.core.db import make_engine
+from owner_server.core.settings import Settings
+from owner_server.vault.kek import make_kek_provider
+from owner_server.vault.keys import KeyService
 from shared.errors import ErrorCode
 from shared.limits import LIMITS
 from shared.version import __version__

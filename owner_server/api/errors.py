@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from owner_server.crypto.kek import KekError
+from owner_server.vault.kek import KekError
 from shared.errors import CustosError, ErrorCode
 from shared.protocol import ErrorBody
 

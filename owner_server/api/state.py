@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from owner_server.services.deferred import DeferredError
-from owner_server.services.keys import KeyService
-from owner_server.settings import Settings
+from owner_server.core.deferred import DeferredError
+from owner_server.core.settings import Settings
+from owner_server.vault.keys import KeyService
 
 __all__ = ["ServerState"]
 

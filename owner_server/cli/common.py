@@ -12,8 +12,8 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from owner_server.datadir import Installation, open_installation
-from owner_server.settings import DATA_DIR_ENV, resolve_data_dir
+from owner_server.core.datadir import Installation, open_installation
+from owner_server.core.settings import DATA_DIR_ENV, resolve_data_dir
 from shared.errors import CustosError
 
 __all__ = ["DataDirOpt", "DbUrlOpt", "JsonOpt", "err_console", "fail", "installation", "out", "read_secret_stdin"]

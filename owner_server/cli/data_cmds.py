@@ -15,17 +15,17 @@ import typer
 
 from owner_server.cli import manage
 from owner_server.cli.common import DataDirOpt, DbUrlOpt, JsonOpt, fail, installation, out, print_json
-from owner_server.db import session_scope
-from owner_server.models._common import utcnow
-from owner_server.services.erasure import (
+from owner_server.core.db import session_scope
+from owner_server.lists.erasure import (
     CampaignErasure,
     ErasureReason,
     erase_by_customer_id,
     erase_by_phone,
     erase_campaign,
 )
-from owner_server.services.export import export_campaign
-from owner_server.services.retention import run_retention, set_retention
+from owner_server.lists.export import export_campaign
+from owner_server.lists.retention import run_retention, set_retention
+from owner_server.models._common import utcnow
 
 __all__ = ["campaign_erase", "erase", "export", "register", "retention_app", "retention_run", "set_retention_cmd"]
 

@@ -16,12 +16,13 @@ from typing import Annotated
 import typer
 
 from owner_server.cli.common import fail, out
-from owner_server.datadir import DEPLOYMENT_FILE, init_data_dir, open_installation
-from owner_server.db import session_scope
+from owner_server.core.datadir import DEPLOYMENT_FILE, init_data_dir, open_installation
+from owner_server.core.db import session_scope
 from owner_server.demo.sample import write_sample
-from owner_server.importing.pipeline import open_file
-from owner_server.services import admin, importer
-from owner_server.services.passwords import generate_password
+from owner_server.identity import admin
+from owner_server.identity.passwords import generate_password
+from owner_server.lists import importer
+from owner_server.lists.importing.pipeline import open_file
 from shared.errors import CustosError
 from shared.policy import CampaignPolicy
 

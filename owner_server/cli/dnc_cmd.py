@@ -9,10 +9,10 @@ from typing import Annotated
 import typer
 
 from owner_server.cli.common import DataDirOpt, DbUrlOpt, JsonOpt, fail, installation, out, print_json
-from owner_server.importing.mapping import map_columns
-from owner_server.importing.normalise import NormalisedRow, RejectedRow, normalise_records
-from owner_server.importing.pipeline import file_sha256, open_file
-from owner_server.services import suppression
+from owner_server.lists import suppression
+from owner_server.lists.importing.mapping import map_columns
+from owner_server.lists.importing.normalise import NormalisedRow, RejectedRow, normalise_records
+from owner_server.lists.importing.pipeline import file_sha256, open_file
 from shared.errors import CustosError
 
 __all__ = ["dnc_app"]

@@ -10,8 +10,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from owner_server.cli.common import DataDirOpt, DbUrlOpt, JsonOpt, err_console, fail, installation, out, print_json
-from owner_server.importing.pipeline import OpenedFile, open_file
-from owner_server.services import importer
+from owner_server.lists import importer
+from owner_server.lists.importing.pipeline import OpenedFile, open_file
 from shared.errors import CustosError
 
 __all__ = ["import_file"]

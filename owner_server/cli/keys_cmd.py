@@ -7,9 +7,9 @@ from typing import Annotated
 import typer
 
 from owner_server.cli.common import DataDirOpt, DbUrlOpt, JsonOpt, installation, out, print_json
-from owner_server.crypto.kek import FileKekProvider
-from owner_server.db import session_scope
-from owner_server.services import key_rotation
+from owner_server.core.db import session_scope
+from owner_server.vault import rotation as key_rotation
+from owner_server.vault.kek import FileKekProvider
 
 __all__ = ["keys_app"]
 

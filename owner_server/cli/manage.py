@@ -22,10 +22,10 @@ from owner_server.cli.common import (
     print_json,
     read_secret_stdin,
 )
-from owner_server.db import session_scope
+from owner_server.core.db import session_scope
+from owner_server.identity import admin
+from owner_server.identity.passwords import generate_password
 from owner_server.models import Role
-from owner_server.services import admin
-from owner_server.services.passwords import generate_password
 from shared.policy import CampaignPolicy, FieldMode, FieldRule, is_phone_field
 
 __all__ = ["admin_app", "agent_app", "campaign_app", "load_policy", "outsourcer_app"]

@@ -11,10 +11,10 @@ import uvicorn
 
 from owner_server.api.app import create_app
 from owner_server.cli.common import DataDirOpt, DbUrlOpt, JsonOpt, fail, installation, out, print_json
-from owner_server.datadir import DEPLOYMENT_FILE, Installation, init_data_dir
+from owner_server.core.datadir import DEPLOYMENT_FILE, Installation, init_data_dir
+from owner_server.core.settings import resolve_data_dir
+from owner_server.lists.retention import run_retention
 from owner_server.models._common import utcnow
-from owner_server.services.retention import run_retention
-from owner_server.settings import resolve_data_dir
 from shared.errors import CustosError
 
 __all__ = ["init", "serve"]

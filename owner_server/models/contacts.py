@@ -42,7 +42,7 @@ class Contact(SQLModel, table=True):
     """A contact of a campaign.
 
     ``payload`` is the encoded map of field name to AES-256-GCM ciphertext
-    (see :mod:`owner_server.crypto.fields`); the phone is inside it too.
+    (see :mod:`owner_server.vault.aead`); the phone is inside it too.
     ``phone_bidx`` is HMAC-SHA256 of the E.164 number under the installation's
     blind-index key, so duplicates and DNC matches need no decryption.
     """

@@ -6,10 +6,11 @@ from pathlib import Path
 
 from sqlmodel import Session, col, select
 
-from owner_server.db import session_scope
-from owner_server.importing.pipeline import open_file
+from owner_server.core.db import session_scope
+from owner_server.identity import admin
+from owner_server.lists import importer
+from owner_server.lists.importing.pipeline import open_file
 from owner_server.models import Contact, ContactState
-from owner_server.services import admin, importer
 
 from .helpers import POLICY
 

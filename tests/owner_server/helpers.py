@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from owner_server.db import session_scope
+from owner_server.core.db import session_scope
+from owner_server.identity import admin
 from owner_server.models import Contact, ContactState
-from owner_server.services import admin
 from shared.policy import CampaignPolicy
 from shared.protocol import b64encode, login_challenge
 

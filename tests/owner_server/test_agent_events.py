@@ -149,7 +149,7 @@ def test_events_after_the_lease_closed_are_refused(client, setup, installation):
 def test_a_lost_race_on_a_unique_constraint_is_a_clean_conflict(client, setup, monkeypatch):
     from sqlalchemy.exc import IntegrityError
 
-    from owner_server.services import work
+    from owner_server.work import outcomes as work
 
     headers, lease_id = _leased(client, setup)
 

@@ -4,7 +4,7 @@ import pytest
 
 from shared.policy import CampaignPolicy, apply_policy, is_phone_field
 
-# What owner_server.importing.mapping names a third phone column and phone-like headers it
+# What owner_server.lists.importing.mapping names a third phone column and phone-like headers it
 # does not recognise ("Telefon 3", "Telefon domowy", "Nr tel. służbowy", "Tel. kom. 2").
 EXTRA_PHONES = ["extra:telefon_3", "extra:telefon_domowy", "extra:nr_tel_sluzbowy", "extra:tel_kom_2", "extra:phone_3"]
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from owner_server.api.deps import BearerToken, StateDep
-from owner_server.services import distribution, identity, work
+from owner_server.identity import login as identity
+from owner_server.work import distribution
+from owner_server.work import outcomes as work
 from shared.protocol import (
     DispositionRequest,
     DispositionResponse,

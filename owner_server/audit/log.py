@@ -1,0 +1,239 @@
+"""Hash-chained, append-only audit log with signed checkpoints.
+
+Each entry's hash is SHA-256 over the previous hash and the entry's canonical
+JSON, so editing, deleting or reordering any entry breaks every later hash.
+Signed checkpoints (Ed25519, RFC 8032) of the head let ``verify`` detect a
+truncated tail that a database-level attacker re-headed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from sqlmodel import Session, col, select
+
+from owner_server.models import AuditEntry, AuditHead, Checkpoint
+from owner_server.models._common import utcnow
+
+__all__ = ["GENESIS_HASH", "Anchor", "VerifyResult", "append", "entry_hash", "sign_checkpoint", "verify_chain"]
+
+GENESIS_HASH = "0" * 64
+Detail = str | int | float | bool | None
+
+
+def _canonical(entry: AuditEntry) -> bytes:
+    body = {
+        "seq": entry.seq,
+        "ts": entry.ts,
+        "actor": entry.actor,
+        "action": entry.action,
+        "object_type": entry.object_type,
+        "object_id": entry.object_id,
+        "details": entry.details,
+    }
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def entry_hash(entry: AuditEntry) -> str:
+    """SHA-256 (hex) over ``prev_hash`` and the canonical entry."""
+    return hashlib.sha256(entry.prev_hash.encode("ascii") + b"\n" + _canonical(entry)).hexdigest()
+
+
+def _lock_head(session: Session) -> AuditHead:
+    head = session.exec(select(AuditHead).where(AuditHead.id == 1).with_for_update()).first()
+    if head is None:
+        head = AuditHead(id=1, seq=0, hash=GENESIS_HASH)
+        session.add(head)
+        session.flush()
+    return head
+
+
+def append(
+    session: Session,
+    *,
+    actor: str,
+    action: str,
+    object_type: str = "",
+    object_id: str = "",
+    details: Mapping[str, Detail] | None = None,
+) -> AuditEntry:
+    """Append one entry in the caller's transaction.
+
+    The head row is locked (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite
+    transactions are already exclusive writers), so entries get gap-free
+    sequence numbers in commit order. Details must hold ids and counts only.
+
+    Args:
+        session: The open transaction of the change being recorded.
+        actor: Who acted, e.g. ``agent:<ref>``, ``admin:cli``.
+        action: What happened, e.g. ``record_issued``.
+        object_type: Kind of object acted on.
+        object_id: Its id.
+        details: Extra ids and counts (never personal data).
+
+    Returns:
+        The new entry (flushed).
+    """
+    head = _lock_head(session)
+    entry = AuditEntry(
+        seq=head.seq + 1,
+        ts=utcnow().isoformat(timespec="microseconds"),
+        actor=actor,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        details=json.dumps(dict(details or {}), sort_keys=True, separators=(",", ":")),
+        prev_hash=head.hash,
+        hash="",
+    )
+    entry.hash = entry_hash(entry)
+    head.seq, head.hash = entry.seq, entry.hash
+    session.add(entry)
+    session.add(head)
+    session.flush()
+    return entry
+
+
+def _checkpoint_message(seq: int, head_hash: str, ts: str, prev: Checkpoint | None) -> bytes:
+    """What a checkpoint signs: the head, and the previous checkpoint (so none can be dropped)."""
+    prev_seq = prev.seq if prev else 0
+    prev_sig = hashlib.sha256(prev.signature).hexdigest() if prev else GENESIS_HASH
+    return f"custos-checkpoint-v2|{seq}|{head_hash}|{ts}|{prev_seq}|{prev_sig}".encode()
+
+
+def _latest_checkpoint(session: Session) -> Checkpoint | None:
+    return session.exec(select(Checkpoint).order_by(col(Checkpoint.seq).desc()).limit(1)).first()
+
+
+def sign_checkpoint(session: Session, *, key: Ed25519PrivateKey) -> Checkpoint | None:
+    """Sign the current head, chained to the previous checkpoint.
+
+    Returns:
+        The new checkpoint, or ``None`` when the log is empty or the head is
+        already checkpointed. Callers should also anchor it outside the
+        database (see :mod:`owner_server.audit.anchor`).
+    """
+    head = _lock_head(session)
+    if head.seq == 0 or session.get(Checkpoint, head.seq) is not None:
+        return None
+    prev = _latest_checkpoint(session)
+    ts = utcnow().isoformat(timespec="seconds")
+    message = _checkpoint_message(head.seq, head.hash, ts, prev)
+    cp = Checkpoint(seq=head.seq, head_hash=head.hash, ts=ts, signature=key.sign(message))
+    session.add(cp)
+    session.flush()
+    return cp
+
+
+@dataclass(frozen=True, slots=True)
+class Anchor:
+    """A checkpoint kept outside the database: its sequence number and head hash."""
+
+    seq: int
+    head_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyResult:
+    """Outcome of :func:`verify_chain`.
+
+    Attributes:
+        ok: True when the whole chain and every checkpoint check out.
+        entries: Entries checked.
+        checkpoints: Checkpoints checked.
+        bad_seq: Sequence number of the first bad entry, or None.
+        reason: What is wrong, or empty.
+    """
+
+    ok: bool
+    entries: int
+    checkpoints: int
+    bad_seq: int | None = None
+    reason: str = ""
+
+
+def _walk(session: Session, wanted: set[int], batch: int) -> tuple[VerifyResult | None, int, str, int, dict[int, str]]:
+    prev_hash, expected_seq, count, last = GENESIS_HASH, 1, 0, 0
+    hashes_at: dict[int, str] = {}
+    while True:
+        stmt = select(AuditEntry).where(col(AuditEntry.seq) > last).order_by(col(AuditEntry.seq)).limit(batch)
+        rows = session.exec(stmt).all()
+        if not rows:
+            return None, count, prev_hash, last, hashes_at
+        for entry in rows:
+            bad = None
+            if entry.seq != expected_seq:
+                bad = (expected_seq, f"entry {expected_seq} is missing (next is {entry.seq})")
+            elif entry.prev_hash != prev_hash:
+                bad = (entry.seq, f"entry {entry.seq} does not link to entry {entry.seq - 1}")
+            elif entry_hash(entry) != entry.hash:
+                bad = (entry.seq, f"entry {entry.seq} was altered (hash mismatch)")
+            if bad:
+                return VerifyResult(False, count, 0, *bad), count, prev_hash, last, hashes_at
+            if entry.seq in wanted:
+                hashes_at[entry.seq] = entry.hash
+            prev_hash, expected_seq, count, last = entry.hash, expected_seq + 1, count + 1, entry.seq
+
+
+def verify_chain(
+    session: Session,
+    *,
+    public_key: Ed25519PublicKey | None,
+    anchors: Sequence[Anchor] = (),
+    batch: int = 5000,
+) -> VerifyResult:
+    """Recompute the chain and check it against the head, signed checkpoints and anchors.
+
+    Args:
+        session: A read session.
+        public_key: The audit signing key's public half; None skips signatures.
+        anchors: Checkpoints recorded outside the database; each must still be
+            in the log, unchanged, with its checkpoint (catches a log rewritten
+            from scratch by someone who can write the database).
+        batch: Entries read per query.
+
+    Returns:
+        The result; ``bad_seq`` names the first entry that does not check out.
+    """
+    checkpoints = sorted(session.exec(select(Checkpoint)).all(), key=lambda cp: cp.seq)
+    by_seq = {cp.seq: cp for cp in checkpoints}
+    failed, count, prev_hash, last, hashes_at = _walk(session, set(by_seq) | {a.seq for a in anchors}, batch)
+    if failed:
+        return failed
+    head = session.get(AuditHead, 1)
+    head_seq, head_hash = (head.seq, head.hash) if head else (0, GENESIS_HASH)
+    if head_seq != last or head_hash != prev_hash:
+        return VerifyResult(
+            False, count, 0, last + 1, f"the log ends at entry {last} but its head says {head_seq}: truncated"
+        )
+    for anchor in anchors:
+        if anchor.seq > last:
+            return VerifyResult(
+                False, count, 0, last + 1, f"anchored checkpoint {anchor.seq} is beyond the last entry: truncated"
+            )
+        if hashes_at.get(anchor.seq) != anchor.head_hash or anchor.seq not in by_seq:
+            return VerifyResult(
+                False, count, 0, anchor.seq, f"entry {anchor.seq} or its checkpoint differs from the anchor"
+            )
+    prev: Checkpoint | None = None
+    for cp in checkpoints:
+        if cp.seq > last:
+            return VerifyResult(
+                False, count, 0, last + 1, f"checkpoint {cp.seq} is beyond the last entry {last}: truncated"
+            )
+        if hashes_at.get(cp.seq) != cp.head_hash:
+            return VerifyResult(False, count, 0, cp.seq, f"entry {cp.seq} does not match its signed checkpoint")
+        if public_key is not None:
+            try:
+                public_key.verify(cp.signature, _checkpoint_message(cp.seq, cp.head_hash, cp.ts, prev))
+            except InvalidSignature:
+                return VerifyResult(
+                    False, count, 0, cp.seq, f"checkpoint {cp.seq} has a bad signature or a dropped predecessor"
+                )
+        prev = cp
+    return VerifyResult(True, count, len(checkpoints))

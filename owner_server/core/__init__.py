@@ -1,0 +1,1 @@
+"""The core domain (see ../shared/STYLE.md)."""

@@ -1,0 +1,176 @@
+"""Create and open an installation's data dir.
+
+Layout::
+
+    settings.toml            settings (no secrets)
+    custos.db                SQLite database (when no database_url is set)
+    keys/kek-1.key           key-encryption key, base64, 0600 (file provider)
+    keys/audit-signing.pem   Ed25519 key signing audit checkpoints, 0600
+    tls/ca.pem, tls/ca-key.pem, tls/server.pem, tls/server-key.pem
+    deployment/custos-agent.toml   what IT installs with every agent client
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import tomli_w
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy.engine import Engine
+
+from owner_server.audit import log as audit
+from owner_server.audit.anchor import append_anchor, read_anchors
+from owner_server.core import tls
+from owner_server.core.db import make_engine, session_scope
+from owner_server.core.migrate import upgrade_to_head
+from owner_server.core.settings import SETTINGS_FILE, Settings, load_settings
+from owner_server.models import Checkpoint
+from owner_server.vault.kek import FileKekProvider, make_kek_provider
+from owner_server.vault.keys import KeyService
+from owner_server.vault.rotation import verify_keys
+from shared.errors import ConflictError, ValidationError
+
+__all__ = ["DEPLOYMENT_FILE", "Installation", "init_data_dir", "open_installation"]
+
+DEPLOYMENT_FILE = Path("deployment") / "custos-agent.toml"
+AUDIT_KEY_FILE = Path("keys") / "audit-signing.pem"
+
+
+def _write_new(path: Path, data: bytes, mode: int) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def init_data_dir(
+    data_dir: Path,
+    *,
+    organisation: str,
+    host_names: list[str],
+    public_url: str,
+    database_url: str = "",
+) -> Settings:
+    """Create a new data dir with settings, keys, TLS material and a migrated database.
+
+    Args:
+        data_dir: Directory to create; must not exist or be empty.
+        organisation: The owner's name.
+        host_names: DNS names and IP addresses for the server certificate.
+        public_url: The URL agents connect to.
+        database_url: Optional external database (PostgreSQL); SQLite otherwise.
+
+    Returns:
+        The new settings.
+
+    Raises:
+        ConflictError: The directory exists and is not empty.
+    """
+    if data_dir.exists() and any(data_dir.iterdir()):
+        raise ConflictError(f"{data_dir} already exists and is not empty; refusing to touch it")
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    settings = Settings(
+        data_dir=data_dir,
+        organisation=organisation,
+        host_names=host_names,
+        public_url=public_url,
+        database_url=database_url,
+    )
+    for sub in ("keys", "tls", "deployment"):
+        (data_dir / sub).mkdir(mode=0o700 if sub != "deployment" else 0o755)
+    FileKekProvider(settings.keys_dir).create(1)
+    signing = Ed25519PrivateKey.generate()
+    pem = signing.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    _write_new(data_dir / AUDIT_KEY_FILE, pem, 0o600)
+    ca_key, ca_cert = tls.create_ca(f"{organisation} Custos CA")
+    srv_key, srv_cert = tls.issue_server_certificate(ca_key, ca_cert, host_names)
+    tls.write_private_key(settings.tls_dir / "ca-key.pem", ca_key)
+    tls.write_certificate(settings.tls_dir / "ca.pem", ca_cert)
+    tls.write_private_key(settings.tls_dir / "server-key.pem", srv_key)
+    tls.write_certificate(settings.tls_dir / "server.pem", srv_cert)
+    deployment = {
+        "server_url": public_url,
+        "organisation": organisation,
+        "ca_certificate": (settings.tls_dir / "ca.pem").read_text(encoding="ascii"),
+    }
+    _write_new(data_dir / DEPLOYMENT_FILE, tomli_w.dumps(deployment).encode(), 0o644)
+    if not database_url:
+        _write_new(data_dir / "custos.db", b"", 0o600)  # SQLite keeps this mode for its -wal/-shm files
+    engine = make_engine(settings.effective_database_url)
+    try:
+        upgrade_to_head(engine)
+        keys = KeyService(make_kek_provider(settings))
+        with session_scope(engine) as session:
+            keys.indexer(session)
+            audit.append(session, actor="admin:cli", action="installation_initialised", details={"kek_version": 1})
+    finally:
+        engine.dispose()
+    _write_new(data_dir / SETTINGS_FILE, tomli_w.dumps(settings.to_toml_dict()).encode(), 0o600)
+    return settings
+
+
+class Installation:
+    """An opened data dir: settings, engine (migrated) and key service.
+
+    Args:
+        settings: Loaded settings.
+
+    Raises:
+        KekError: The key-encryption key is missing or malformed.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.keys = KeyService(make_kek_provider(settings))
+        self.keys.check_kek()
+        self.engine: Engine = make_engine(settings.effective_database_url)
+        upgrade_to_head(self.engine)
+        with session_scope(self.engine) as session:
+            verify_keys(session, keys=self.keys)
+
+    def audit_signing_key(self) -> Ed25519PrivateKey:
+        """The Ed25519 key that signs audit checkpoints.
+
+        Raises:
+            ValidationError: The key file is missing or not an Ed25519 key.
+        """
+        path = self.settings.data_dir / AUDIT_KEY_FILE
+        try:
+            key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        except (OSError, ValueError) as exc:
+            raise ValidationError(f"audit signing key {path.name} is missing or unreadable") from exc
+        if not isinstance(key, Ed25519PrivateKey):
+            raise ValidationError("audit signing key is not Ed25519")
+        return key
+
+    def checkpoint(self) -> Checkpoint | None:
+        """Sign the audit head (chained) and anchor it outside the database.
+
+        Returns:
+            The new checkpoint, or None when the head was already checkpointed.
+        """
+        with session_scope(self.engine) as session:
+            cp = audit.sign_checkpoint(session, key=self.audit_signing_key())
+        if cp is not None:
+            append_anchor(self.settings.data_dir, cp)
+        return cp
+
+    def verify_audit(self) -> audit.VerifyResult:
+        """Verify the audit log against its signed checkpoints and this data dir's anchors."""
+        anchors = read_anchors(self.settings.data_dir)
+        with session_scope(self.engine) as session:
+            return audit.verify_chain(session, public_key=self.audit_signing_key().public_key(), anchors=anchors)
+
+    def close(self) -> None:
+        """Dispose of the engine's connections."""
+        self.engine.dispose()
+
+
+def open_installation(data_dir: Path, *, database_url: str | None = None) -> Installation:
+    """Open an initialised data dir (migrating its database to head)."""
+    return Installation(load_settings(data_dir, database_url=database_url))

@@ -1,0 +1,1 @@
+"""The identity domain (see ../shared/STYLE.md)."""

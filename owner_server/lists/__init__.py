@@ -1,0 +1,1 @@
+"""The lists domain (see ../shared/STYLE.md)."""

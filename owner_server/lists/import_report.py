@@ -1,0 +1,53 @@
+"""The report of an import: counts and record numbers, never a row's personal data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from owner_server.lists.importing.normalise import RejectedRow
+
+__all__ = ["DuplicateRow", "ImportReport"]
+
+
+@dataclass(frozen=True, slots=True)
+class DuplicateRow:
+    """A record whose phone is already in the file or the campaign.
+
+    Attributes:
+        record_no: The duplicate record's number in the file.
+        first_record_no: The earlier record in the same file, or None when the
+            match is a contact imported before.
+    """
+
+    record_no: int
+    first_record_no: int | None
+
+
+@dataclass(slots=True)
+class ImportReport:
+    """Counts and per-record findings; never holds a row's personal data."""
+
+    imported: int = 0
+    rejected: list[RejectedRow] = field(default_factory=list)
+    duplicates: list[DuplicateRow] = field(default_factory=list)
+    warnings: list[RejectedRow] = field(default_factory=list)
+    blank_records: int = 0
+    suppressed: int = 0
+    batch_id: int | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        """A JSON-ready form."""
+        return {
+            "imported": self.imported,
+            "rejected": len(self.rejected),
+            "duplicates": len(self.duplicates),
+            "rejected_records": [
+                {"record": r.record_no, "code": r.reason_code, "reason": r.reason} for r in self.rejected
+            ],
+            "duplicate_records": [
+                {"record": d.record_no, "duplicate_of_record": d.first_record_no} for d in self.duplicates
+            ],
+            "warnings": [{"record": w.record_no, "code": w.reason_code, "reason": w.reason} for w in self.warnings],
+            "blank_records_skipped": self.blank_records,
+            "suppressed_by_dnc": self.suppressed,
+        }

@@ -1,0 +1,294 @@
+"""The CPU side of an import: normalise, encrypt and index records, in worker processes.
+
+An import spends nearly all its CPU time here (phone parsing, AES-GCM per field,
+HMAC per phone), so a large file is cut into chunks of records that worker
+processes prepare while the importing process writes the previous chunks to the
+database (:mod:`owner_server.lists.importer`). Chunks come back in file
+order, so "the first record" of a duplicate is the same whatever the number of
+workers; at most ``2 * workers`` chunks are in flight, so memory stays flat
+however long the file is.
+
+Workers are started with ``spawn``: they inherit nothing from the server
+process (no database connections, no key-encryption key, no other campaign's
+keys). The campaign's data key and the blind-index key reach them only as
+pickled constructor arguments through the pool's pipe, live in their memory
+for the import and die with them; nothing is written to disk or logged.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+import time
+import types
+from collections import deque
+from collections.abc import Generator, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from itertools import islice
+from typing import Final
+
+from owner_server.lists.importing.mapping import ColumnMapping
+from owner_server.lists.importing.normalise import NormalisedRow, RejectedRow, normalise_records
+from owner_server.lists.importing.reading import Record
+from owner_server.vault.aead import FieldCipher
+from owner_server.vault.blind_index import BlindIndexer
+
+__all__ = [
+    "BIDX_AT",
+    "RECORD_AT",
+    "STAGED_COLUMNS",
+    "ChunkPreparer",
+    "PreparedChunk",
+    "StageTarget",
+    "StagedRow",
+    "contact_values",
+    "default_workers",
+    "new_ref",
+    "new_refs",
+    "prepare_in_parallel",
+]
+
+#: Columns of :class:`owner_server.models.Contact` a staged row fills, in :data:`StagedRow` order.
+STAGED_COLUMNS = (
+    "ref",
+    "campaign_id",
+    "batch_id",
+    "data_key_id",
+    "payload",
+    "phone_bidx",
+    "state",
+    "attempts",
+    "source_record",
+)
+#: One contact ready to insert: values of :data:`STAGED_COLUMNS`.
+StagedRow = tuple[str, int, "int | None", int, bytes, bytes, str, int, int]
+BIDX_AT: Final = 5  # STAGED_COLUMNS.index("phone_bidx"), as a literal so type checkers follow it
+RECORD_AT: Final = 8  # STAGED_COLUMNS.index("source_record")
+
+
+def contact_values(row: NormalisedRow) -> dict[str, str]:
+    """The personal values stored for a row: its fields plus the phones."""
+    values = dict(row.fields)
+    values["phone"] = row.phone.e164
+    if row.phone.extension:
+        values["phone_ext"] = row.phone.extension
+    if row.phone2 is not None:
+        values["phone2"] = row.phone2.e164
+    return values
+
+
+@dataclass(frozen=True, slots=True)
+class StageTarget:
+    """Where prepared rows go.
+
+    Attributes:
+        campaign_id: The campaign's id.
+        batch_id: The import batch's id (None in a dry run).
+        data_key_id: The id of the data key the payloads are encrypted under.
+        staged_state: The stored form of ``ContactState.STAGED`` (the enum's name).
+    """
+
+    campaign_id: int
+    batch_id: int | None
+    data_key_id: int
+    staged_state: str
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedChunk:
+    """One chunk of records, prepared; holds personal data only encrypted or indexed.
+
+    Attributes:
+        rows: Contacts ready to stage, in record order (duplicates not yet removed).
+        rejected: Records not imported, with reasons.
+        warnings: Imported records whose second phone was dropped.
+        handled: Records in the chunk (rows + rejected).
+    """
+
+    rows: list[StagedRow]
+    rejected: list[RejectedRow]
+    warnings: list[RejectedRow]
+    handled: int
+
+
+class ChunkPreparer:
+    """Turns normalised rows into :data:`StagedRow` tuples.
+
+    Args:
+        cipher: The campaign's field cipher, or None to leave payloads empty
+            (a dry run stores nothing, so encrypting would be wasted work).
+        indexer: The installation's blind indexer.
+        target: Campaign, batch and data key of the rows.
+    """
+
+    __slots__ = ("_cipher", "_indexer", "_target")
+
+    def __init__(self, *, cipher: FieldCipher | None, indexer: BlindIndexer, target: StageTarget) -> None:
+        self._cipher = cipher
+        self._indexer = indexer
+        self._target = target
+
+    def __repr__(self) -> str:
+        """Name the target, never the keys."""
+        return f"ChunkPreparer(target={self._target!r})"
+
+    def prepare(self, rows: Iterable[NormalisedRow | RejectedRow]) -> PreparedChunk:
+        """Encrypt and index a chunk of rows.
+
+        Args:
+            rows: Normalised or rejected rows, in record order.
+
+        Returns:
+            The chunk; each new contact gets a fresh random ref.
+        """
+        t, cipher, phone_index = self._target, self._cipher, self._indexer.phone
+        kept: list[NormalisedRow] = []
+        rejected: list[RejectedRow] = []
+        warnings: list[RejectedRow] = []
+        for row in rows:
+            if isinstance(row, RejectedRow):
+                rejected.append(row)
+                continue
+            if row.phone2_rejected is not None:
+                reason = "second phone dropped: " + row.phone2_rejected.reason
+                warnings.append(RejectedRow(row.record_no, row.phone2_rejected.reason_code, reason))
+            kept.append(row)
+        refs = new_refs(len(kept))
+        if cipher is None:
+            payloads = [b""] * len(kept)
+        else:
+            payloads = cipher.encrypt_many([(ref, contact_values(row)) for ref, row in zip(refs, kept, strict=True)])
+        cid, bid, kid, state = t.campaign_id, t.batch_id, t.data_key_id, t.staged_state
+        out: list[StagedRow] = [
+            (ref, cid, bid, kid, payload, phone_index(row.phone.e164), state, 0, row.record_no)
+            for ref, payload, row in zip(refs, payloads, kept, strict=True)
+        ]
+        return PreparedChunk(out, rejected, warnings, len(out) + len(rejected))
+
+
+def new_ref() -> str:
+    """A new contact ref: 32 hex digits, time-ordered, 80 random bits.
+
+    The layout of a UUIDv7 (RFC 9562 section 5.7) without its version bits:
+    48 bits of Unix time in milliseconds, then 80 bits from the OS CSPRNG. Refs
+    made one after another sort one after another, so a large import appends
+    to the unique index on ``contact.ref`` instead of writing all over it
+    (twice as fast on SQLite at a million rows). A ref tells when its contact
+    was imported, to the millisecond, which the import batch records anyway.
+
+    Returns:
+        The ref, e.g. ``"0192f3a4b5c6d7e8f90123456789abcd"``.
+    """
+    return (time.time_ns() // 1_000_000).to_bytes(6, "big").hex() + os.urandom(10).hex()
+
+
+def new_refs(count: int) -> list[str]:
+    """``count`` refs made as :func:`new_ref` makes them, their random bits drawn in one CSPRNG read."""
+    random = os.urandom(10 * count).hex()
+    time_ns = time.time_ns
+    return [(time_ns() // 1_000_000).to_bytes(6, "big").hex() + random[i : i + 20] for i in range(0, 20 * count, 20)]
+
+
+def default_workers() -> int:
+    """Worker processes to use: the CPUs this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+# --- inside a worker process -------------------------------------------------------------
+
+_worker: tuple[ChunkPreparer, ColumnMapping, str] | None = None
+
+
+def _init_worker(preparer: ChunkPreparer, mapping: ColumnMapping, region: str) -> None:
+    global _worker  # noqa: PLW0603 - the pool's per-process state, set once by its initializer
+    _worker = (preparer, mapping, region)
+
+
+def _prepare_records(records: list[Record]) -> PreparedChunk:
+    assert _worker is not None, "worker used before its initializer ran"
+    preparer, mapping, region = _worker
+    return preparer.prepare(normalise_records(records, mapping, region=region))
+
+
+# --- in the importing process ------------------------------------------------------------
+
+
+@contextmanager
+def _main_module_hidden() -> Iterator[None]:
+    """Spawn workers that do not re-import the program's main module.
+
+    A ``spawn`` child re-runs the parent's ``__main__`` module (as
+    ``__mp_main__``) so that anything defined there can be unpickled. Workers
+    run only code from this package, yet re-running the CLI's main module (the
+    whole ``custos-server`` command tree) cost each worker about a second of
+    CPU and some 60 MB at start. multiprocessing takes the main module's name
+    or path from ``sys.modules["__main__"]`` when it starts a process, so a
+    bare stand-in is put there for that moment and the real module put back.
+    The CLI is single-threaded while it spawns; nothing else looks meanwhile.
+    """
+    main = sys.modules.get("__main__")
+    sys.modules["__main__"] = types.ModuleType("__main__")  # no __spec__ name, no __file__
+    try:
+        yield
+    finally:
+        if main is not None:
+            sys.modules["__main__"] = main
+        else:  # pragma: no cover - a Python process always has a __main__
+            del sys.modules["__main__"]
+
+
+def prepare_in_parallel(
+    records: Iterable[Record],
+    *,
+    preparer: ChunkPreparer,
+    mapping: ColumnMapping,
+    region: str,
+    workers: int,
+    chunk_records: int,
+) -> Generator[PreparedChunk, None, None]:
+    """Prepare raw records in worker processes, yielding chunks in file order.
+
+    Reading stays in this process (record numbers and blank counts are the
+    source's); normalising, encrypting and indexing run in ``workers``
+    processes. Submission keeps ``2 * workers`` chunks ahead of the consumer
+    and no more, so memory is bounded by chunk size, not file size.
+
+    Args:
+        records: ``(record_no, cells)`` pairs, e.g. a RecordSource.
+        preparer: The preparer each worker uses (pickled to them once, keys included).
+        mapping: The column mapping.
+        region: Default phone region.
+        workers: Worker processes (at least 1).
+        chunk_records: Records per chunk.
+
+    Yields:
+        One PreparedChunk per ``chunk_records`` records, in order.
+
+    Raises:
+        ImportFileError: Reading failed (raised here, in this process).
+        Exception: Whatever a worker raised, re-raised here; the pool is then
+            shut down and pending chunks cancelled.
+    """
+    context = multiprocessing.get_context("spawn")
+    source = iter(records)
+    pending: deque[Future[PreparedChunk]] = deque()
+    with ProcessPoolExecutor(
+        max_workers=workers, mp_context=context, initializer=_init_worker, initargs=(preparer, mapping, region)
+    ) as pool:
+        try:
+            while True:
+                while len(pending) < 2 * workers and (chunk := list(islice(source, chunk_records))):
+                    with _main_module_hidden():  # submit() is where the pool spawns its workers
+                        pending.append(pool.submit(_prepare_records, chunk))
+                if not pending:
+                    return
+                yield pending.popleft().result()
+        finally:
+            for future in pending:
+                future.cancel()

@@ -1,0 +1,69 @@
+"""From a file on disk to a stream of normalised rows: read, map, normalise."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from owner_server.lists.importing.errors import ImportFileError
+from owner_server.lists.importing.mapping import ColumnMapping, map_columns
+from owner_server.lists.importing.normalise import NormalisedRow, RejectedRow, normalise_records
+from owner_server.lists.importing.phones import PhoneOk, normalise_phone
+from owner_server.lists.importing.reading import RecordSource, read_records
+
+__all__ = ["OpenedFile", "file_sha256", "open_file"]
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 (hex) of a file, read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class OpenedFile:
+    """A decided import file: how it is read and mapped, and its rows.
+
+    Attributes:
+        source: The record source (encoding, delimiter, header, blank count).
+        mapping: Column → field mapping.
+        sha256: Hash of the file's bytes.
+        region: Default phone region.
+    """
+
+    source: RecordSource
+    mapping: ColumnMapping
+    sha256: str
+    region: str
+
+    def rows(self) -> Iterator[NormalisedRow | RejectedRow]:
+        """Stream the normalised and rejected rows (may be iterated again)."""
+        return normalise_records(self.source, self.mapping, region=self.region)
+
+
+def open_file(
+    path: Path,
+    *,
+    region: str = "PL",
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    overrides: Mapping[str, str] | None = None,
+) -> OpenedFile:
+    """Decide how to read a CSV or XLSX file and map its columns.
+
+    Raises:
+        ImportFileError: Unreadable file, undecidable encoding or delimiter,
+            a first row that is data rather than a header, no phone column,
+            or an override naming an unknown column.
+    """
+    source = read_records(path, encoding=encoding, delimiter=delimiter)
+    if any(isinstance(normalise_phone(cell, region), PhoneOk) for cell in source.header if cell):
+        # a header-less file: its first person would become column names (printed, stored as field names)
+        raise ImportFileError("The first row holds a phone number, not column names; add a header row.")
+    mapping = map_columns(source.header, overrides)
+    return OpenedFile(source=source, mapping=mapping, sha256=file_sha256(path), region=region)

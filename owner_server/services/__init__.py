@@ -1,1 +1,0 @@
-"""Domain services: keyword-only, HTTP-free, raising :mod:`shared.errors`."""

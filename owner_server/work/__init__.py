@@ -1,0 +1,1 @@
+"""The work domain (see ../shared/STYLE.md)."""
