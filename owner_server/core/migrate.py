@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 
 __all__ = ["alembic_config", "upgrade_to_head"]
 
-_SCRIPTS = Path(__file__).with_name("migrations")
+_SCRIPTS = Path(__file__).parents[1] / "migrations"
 
 
 def alembic_config(url: str | None = None) -> Config:

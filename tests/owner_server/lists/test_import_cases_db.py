@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from .cases_support import contacts, import_case, make_campaign
+from ..cases_support import contacts, import_case, make_campaign
 
 
 def test_case01_cp1250_semicolon(any_installation, cases_dir):

@@ -13,7 +13,7 @@ from owner_server.lists.importing import (
     read_records,
 )
 
-CASES = (Path(__file__).parents[3] / ".." / "shared" / "cases" / "import").resolve()
+CASES = (Path(__file__).parents[4] / ".." / "shared" / "cases" / "import").resolve()
 
 pytestmark = pytest.mark.skipif(
     not (CASES / "EXPECTED.md").is_file(), reason=f"case files not found at {CASES} (shared/ beside the clone)"
