@@ -48,6 +48,7 @@ from owner_server.demo.sample import write_sample
 from owner_server.identity import admin
 from owner_server.lists.import_workers import STAGED_COLUMNS, new_ref
 from owner_server.models import ContactState
+from owner_server.models.contacts import new_pick_key
 
 CAMPAIGN = "Bench"
 SAMPLE_EVERY = 100_000
@@ -130,6 +131,7 @@ def _floor_rows(path: Path, campaign_id: int, data_key_id: int) -> Iterator[tupl
                 new,
                 0,
                 record_no,
+                new_pick_key(),
             )
 
 

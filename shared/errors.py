@@ -6,6 +6,7 @@ codes, never message text. Messages never hold personal data.
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 
 __all__ = [
@@ -14,7 +15,9 @@ __all__ = [
     "CustosError",
     "ErrorCode",
     "ForbiddenError",
+    "LockedError",
     "NotFoundError",
+    "QuotaReachedError",
     "RateLimitedError",
     "ValidationError",
 ]
@@ -33,10 +36,13 @@ class ErrorCode(StrEnum):
     DEVICE_REVOKED = "device_revoked"
     FORBIDDEN = "forbidden"
     ACCOUNT_SUSPENDED = "account_suspended"
+    ACCOUNT_LOCKED = "account_locked"
+    ADDRESS_NOT_ALLOWED = "address_not_allowed"
     NOT_FOUND = "not_found"
     NO_LEASE = "no_lease"
     CONFLICT = "conflict"
     RATE_LIMITED = "rate_limited"
+    QUOTA_REACHED = "quota_reached"
     UNSUPPORTED_PROTOCOL = "unsupported_protocol"
     INTERNAL = "internal"
 
@@ -91,3 +97,53 @@ class RateLimitedError(CustosError):
     """The caller exceeded a quota."""
 
     default_code = ErrorCode.RATE_LIMITED
+
+
+class QuotaReachedError(RateLimitedError):
+    """The agent reached a records-per-hour or per-day limit; nothing was issued.
+
+    Args:
+        message: A sentence without personal data.
+        retry_at: When the next record may be issued (UTC, timezone-aware).
+        period: ``hour`` or ``day``: the limit that was reached.
+        issued_hour: Records issued in the rolling last 60 minutes.
+        per_hour: The hourly limit in force.
+        issued_day: Records issued today (campaign time zone).
+        per_day: The daily limit in force.
+    """
+
+    default_code = ErrorCode.QUOTA_REACHED
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_at: datetime,
+        period: str,
+        issued_hour: int,
+        per_hour: int,
+        issued_day: int,
+        per_day: int,
+    ) -> None:
+        super().__init__(message)
+        self.retry_at = retry_at
+        self.period = period
+        self.issued_hour = issued_hour
+        self.per_hour = per_hour
+        self.issued_day = issued_day
+        self.per_day = per_day
+
+
+class LockedError(ForbiddenError):
+    """The account is locked for a while after repeated failed logins.
+
+    Args:
+        message: A sentence without personal data.
+        until: When the lock ends (UTC, timezone-aware).
+    """
+
+    default_code = ErrorCode.ACCOUNT_LOCKED
+
+    def __init__(self, message: str, *, until: datetime) -> None:
+        super().__init__(message)
+        self.until = until

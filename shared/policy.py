@@ -15,6 +15,7 @@ from typing import Annotated
 import phonenumbers
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from shared.containment import IssueLimits, RulesPolicy
 from shared.fields import EXTRA_PREFIX
 from shared.protocol import DispositionOption, FieldView
 
@@ -140,7 +141,10 @@ class DispositionSpec(BaseModel):
 
 
 class CampaignPolicy(BaseModel):
-    """A campaign's field policy, script and dispositions (the policy file).
+    """A campaign's field policy, script, dispositions, limits and anomaly rules (the policy file).
+
+    ``limits`` and ``rules`` default to safe values (60 records an hour, 480 a
+    day, every rule on), so a policy that names neither is still contained.
 
     Raises:
         pydantic.ValidationError: A field rule, code or shortcut is malformed,
@@ -152,6 +156,8 @@ class CampaignPolicy(BaseModel):
     fields: dict[str, FieldRule | FieldMode] = Field(default_factory=dict)
     script: str = Field(default="", max_length=4000)
     dispositions: tuple[DispositionSpec, ...] = Field(min_length=1, max_length=12)
+    limits: IssueLimits = IssueLimits()
+    rules: RulesPolicy = RulesPolicy()
 
     @model_validator(mode="after")
     def _unique_codes(self) -> CampaignPolicy:

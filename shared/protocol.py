@@ -45,6 +45,7 @@ __all__ = [
     "NextRecordResponse",
     "NonceRequest",
     "NonceResponse",
+    "QuotaView",
     "RecordView",
     "b64decode_strict",
     "b64encode",
@@ -189,11 +190,25 @@ class RecordView(WireModel):
     expires_at: datetime
 
 
+class QuotaView(WireModel):
+    """The agent's issuance count against its limits (records, not outcomes).
+
+    ``issued_hour`` counts the rolling last 60 minutes, ``issued_day`` the
+    calendar day in the campaign's time zone.
+    """
+
+    issued_hour: int = Field(ge=0)
+    per_hour: int = Field(ge=1)
+    issued_day: int = Field(ge=0)
+    per_day: int = Field(ge=1)
+
+
 class NextRecordResponse(WireModel):
-    """The agent's current record, or none with a hint when to ask again."""
+    """The agent's current record, or none with a hint when to ask again, and the agent's quota."""
 
     record: RecordView | None
     retry_after_s: int = 0
+    quota: QuotaView | None = None
 
 
 class DispositionRequest(WireModel):
@@ -281,7 +296,14 @@ class EventBatchResult(WireModel):
 
 
 class ErrorBody(WireModel):
-    """Body of every error response; ``message`` never holds personal data."""
+    """Body of every error response; ``message`` never holds personal data.
+
+    ``retry_at`` says when to try again (``quota_reached``: the next record;
+    ``account_locked``: the end of the lock); ``quota`` comes with
+    ``quota_reached``.
+    """
 
     code: ErrorCode
     message: str
+    retry_at: AwareDatetime | None = None
+    quota: QuotaView | None = None

@@ -15,8 +15,8 @@ from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from owner_server.vault.kek import KekError
-from shared.errors import CustosError, ErrorCode
-from shared.protocol import ErrorBody
+from shared.errors import CustosError, ErrorCode, LockedError, QuotaReachedError
+from shared.protocol import ErrorBody, QuotaView
 
 __all__ = ["STATUS_BY_CODE", "error_response", "install_error_handlers"]
 
@@ -33,20 +33,35 @@ STATUS_BY_CODE: dict[ErrorCode, int] = {
     ErrorCode.DEVICE_REVOKED: 401,
     ErrorCode.FORBIDDEN: 403,
     ErrorCode.ACCOUNT_SUSPENDED: 403,
+    ErrorCode.ACCOUNT_LOCKED: 403,
+    ErrorCode.ADDRESS_NOT_ALLOWED: 403,
     ErrorCode.NOT_FOUND: 404,
     ErrorCode.NO_LEASE: 409,
     ErrorCode.CONFLICT: 409,
     ErrorCode.RATE_LIMITED: 429,
+    ErrorCode.QUOTA_REACHED: 429,
     ErrorCode.UNSUPPORTED_PROTOCOL: 400,
     ErrorCode.INTERNAL: 500,
 }
 
 
-def error_response(code: ErrorCode, message: str) -> JSONResponse:
-    """A JSON error response for a code."""
-    body = ErrorBody(code=code, message=message).model_dump(mode="json")
+def error_response(code: ErrorCode, message: str, *, extra: ErrorBody | None = None) -> JSONResponse:
+    """A JSON error response for a code (``extra``: a full body with ``retry_at``/``quota``)."""
+    body = (extra or ErrorBody(code=code, message=message)).model_dump(mode="json", exclude_none=True)
     headers = {"WWW-Authenticate": "Bearer"} if STATUS_BY_CODE[code] == 401 else None
     return JSONResponse(body, status_code=STATUS_BY_CODE[code], headers=headers)
+
+
+def _body_of(exc: CustosError) -> ErrorBody | None:
+    """The full body of errors that carry more than a code and a message."""
+    if isinstance(exc, QuotaReachedError):
+        quota = QuotaView(
+            issued_hour=exc.issued_hour, per_hour=exc.per_hour, issued_day=exc.issued_day, per_day=exc.per_day
+        )
+        return ErrorBody(code=exc.code, message=exc.message, retry_at=exc.retry_at, quota=quota)
+    if isinstance(exc, LockedError):
+        return ErrorBody(code=exc.code, message=exc.message, retry_at=exc.until)
+    return None
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -57,7 +72,7 @@ def install_error_handlers(app: FastAPI) -> None:
         if isinstance(exc, KekError):
             log.error("key-encryption key problem: %s", exc.message)
             return error_response(ErrorCode.INTERNAL, "server key problem")
-        return error_response(exc.code, exc.message)
+        return error_response(exc.code, exc.message, extra=_body_of(exc))
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:

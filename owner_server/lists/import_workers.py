@@ -33,6 +33,7 @@ from typing import Final
 from owner_server.lists.importing.mapping import ColumnMapping
 from owner_server.lists.importing.normalise import NormalisedRow, RejectedRow, normalise_records
 from owner_server.lists.importing.reading import Record
+from owner_server.models.contacts import new_pick_key
 from owner_server.vault.aead import FieldCipher
 from owner_server.vault.blind_index import BlindIndexer
 
@@ -62,9 +63,10 @@ STAGED_COLUMNS = (
     "state",
     "attempts",
     "source_record",
+    "pick_key",
 )
 #: One contact ready to insert: values of :data:`STAGED_COLUMNS`.
-StagedRow = tuple[str, int, "int | None", int, bytes, bytes, str, int, int]
+StagedRow = tuple[str, int, "int | None", int, bytes, bytes, str, int, int, int]
 BIDX_AT: Final = 5  # STAGED_COLUMNS.index("phone_bidx"), as a literal so type checkers follow it
 RECORD_AT: Final = 8  # STAGED_COLUMNS.index("source_record")
 
@@ -163,7 +165,7 @@ class ChunkPreparer:
             payloads = cipher.encrypt_many([(ref, contact_values(row)) for ref, row in zip(refs, kept, strict=True)])
         cid, bid, kid, state = t.campaign_id, t.batch_id, t.data_key_id, t.staged_state
         out: list[StagedRow] = [
-            (ref, cid, bid, kid, payload, phone_index(row.phone.e164), state, 0, row.record_no)
+            (ref, cid, bid, kid, payload, phone_index(row.phone.e164), state, 0, row.record_no, new_pick_key())
             for ref, payload, row in zip(refs, payloads, kept, strict=True)
         ]
         return PreparedChunk(out, rejected, warnings, len(out) + len(rejected))

@@ -1,14 +1,27 @@
 """Database tables, one module per domain. Importing this package registers all."""
 
+from owner_server.models.alerts import Alert, AlertDelivery, AlertStatus, DeliveryStatus
 from owner_server.models.audit import AuditEntry, AuditHead, Checkpoint
 from owner_server.models.campaigns import Campaign, DataKey
 from owner_server.models.contacts import Contact, ContactState, ImportBatch
-from owner_server.models.identity import AccessToken, Device, EnrolmentCode, LoginNonce, Outsourcer, Role, User
+from owner_server.models.identity import (
+    AccessToken,
+    Device,
+    EnrolmentCode,
+    LoginFailure,
+    LoginNonce,
+    Outsourcer,
+    Role,
+    User,
+)
 from owner_server.models.suppression import Suppression
 from owner_server.models.work import DisplayEventRow, Disposition, Lease
 
 __all__ = [
     "AccessToken",
+    "Alert",
+    "AlertDelivery",
+    "AlertStatus",
     "AuditEntry",
     "AuditHead",
     "Campaign",
@@ -16,12 +29,14 @@ __all__ = [
     "Contact",
     "ContactState",
     "DataKey",
+    "DeliveryStatus",
     "Device",
     "DisplayEventRow",
     "Disposition",
     "EnrolmentCode",
     "ImportBatch",
     "Lease",
+    "LoginFailure",
     "LoginNonce",
     "Outsourcer",
     "Role",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 from enum import StrEnum
 
@@ -10,7 +11,7 @@ from sqlmodel import Field, SQLModel
 
 from owner_server.models._common import UtcDateTime, utcnow
 
-__all__ = ["Contact", "ContactState", "ImportBatch"]
+__all__ = ["Contact", "ContactState", "ImportBatch", "new_pick_key"]
 
 
 class ContactState(StrEnum):
@@ -50,6 +51,7 @@ class Contact(SQLModel, table=True):
     __table_args__ = (
         Index("ix_contact_campaign_bidx", "campaign_id", "phone_bidx"),
         Index("ix_contact_campaign_state", "campaign_id", "state", "id"),
+        Index("ix_contact_campaign_state_pick", "campaign_id", "state", "pick_key"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -62,3 +64,12 @@ class Contact(SQLModel, table=True):
     state: ContactState = Field(default=ContactState.NEW, max_length=16)
     attempts: int = 0
     source_record: int = 0
+    #: Random issue order within equal priority (never import order: see :func:`new_pick_key`).
+    pick_key: int = Field(default_factory=lambda: new_pick_key())
+    #: A synthetic trap contact (``canary add``); never marked as such on the wire.
+    is_canary: bool = False
+
+
+def new_pick_key() -> int:
+    """A random issue-order key (31 bits from :mod:`secrets`, so the order of issuance says nothing of the import)."""
+    return secrets.randbelow(2**31 - 1)

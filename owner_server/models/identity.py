@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Column
+from sqlalchemy import Column, Index
 from sqlmodel import Field, SQLModel
 
 from owner_server.models._common import UtcDateTime, new_ref, utcnow
 
-__all__ = ["AccessToken", "Device", "EnrolmentCode", "LoginNonce", "Outsourcer", "Role", "User"]
+__all__ = ["AccessToken", "Device", "EnrolmentCode", "LoginFailure", "LoginNonce", "Outsourcer", "Role", "User"]
 
 
 class Role(StrEnum):
@@ -23,11 +23,22 @@ class Role(StrEnum):
 
 
 class Outsourcer(SQLModel, table=True):
-    """An outsourced call-center organisation."""
+    """An outsourced call-center organisation.
+
+    ``per_hour_limit``/``per_day_limit`` tighten the campaign's limits for this
+    outsourcer's agents (the lowest applies). ``networks`` is a JSON list of
+    CIDR ranges its agents may log in from (empty: anywhere). ``shift_start``/
+    ``shift_end`` (``HH:MM``, the campaign's time zone) bound its working hours.
+    """
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(unique=True, max_length=120)
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime, nullable=False))
+    per_hour_limit: int | None = None
+    per_day_limit: int | None = None
+    networks: str = "[]"
+    shift_start: str | None = Field(default=None, max_length=5)
+    shift_end: str | None = Field(default=None, max_length=5)
 
 
 class User(SQLModel, table=True):
@@ -44,6 +55,10 @@ class User(SQLModel, table=True):
     password_hash: str = Field(max_length=255)
     suspended: bool = False
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime, nullable=False))
+    suspended_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime, nullable=True))
+    suspended_reason: str | None = Field(default=None, max_length=200)
+    #: Set after repeated failed logins; no login succeeds before it.
+    locked_until: datetime | None = Field(default=None, sa_column=Column(UtcDateTime, nullable=True))
 
 
 class EnrolmentCode(SQLModel, table=True):
@@ -85,3 +100,16 @@ class AccessToken(SQLModel, table=True):
     session_id: str = Field(default_factory=new_ref, max_length=32, index=True)
     expires_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
     revoked: bool = False
+    #: The client's IP address at login (as the server saw it).
+    address: str = Field(default="", max_length=64)
+    created_at: datetime | None = Field(default_factory=utcnow, sa_column=Column(UtcDateTime, nullable=True))
+
+
+class LoginFailure(SQLModel, table=True):
+    """One failed login of a known user, for the lock-out window."""
+
+    __table_args__ = (Index("ix_loginfailure_user_at", "user_id", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="app_user.id")
+    at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime, nullable=False))

@@ -23,6 +23,7 @@ class Lease(SQLModel, table=True):
             sqlite_where=text("closed_at IS NULL"),
             postgresql_where=text("closed_at IS NULL"),
         ),
+        Index("ix_lease_user_issued", "user_id", "issued_at"),
     )
 
     id: str = Field(default_factory=new_ref, primary_key=True, max_length=32)
@@ -32,6 +33,9 @@ class Lease(SQLModel, table=True):
     issued_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime, nullable=False))
     expires_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
     closed_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime, nullable=True))
+    #: The session the record was last returned to, and how often it was returned again (audit once per session).
+    last_session_id: str | None = Field(default=None, max_length=32)
+    reissues: int = 0
 
 
 class Disposition(SQLModel, table=True):
@@ -52,7 +56,10 @@ class DisplayEventRow(SQLModel, table=True):
     """
 
     __tablename__ = "display_event"
-    __table_args__ = (UniqueConstraint("user_id", "event_id"),)
+    __table_args__ = (
+        UniqueConstraint("user_id", "event_id"),
+        Index("ix_display_event_user_kind_at", "user_id", "kind", "occurred_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(foreign_key="app_user.id")
