@@ -8,7 +8,7 @@ contained. The server checks them in the transaction that issues a record
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import datetime, time
 from enum import StrEnum
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -29,6 +29,8 @@ __all__ = [
     "ShortHandlingRule",
     "VelocityRule",
     "Weekday",
+    "check_timezone",
+    "within_hours",
 ]
 
 #: Records an agent may be issued per rolling hour when the owner sets nothing.
@@ -49,7 +51,7 @@ class IssueLimits(_Frozen):
     Attributes:
         per_hour: Most records issued to one agent in any rolling 60 minutes.
         per_day: Most records issued to one agent in one calendar day of the
-            campaign's time zone (``rules.hours.timezone``).
+            campaign's time zone (``CampaignPolicy.timezone``).
     """
 
     per_hour: Count = DEFAULT_PER_HOUR
@@ -121,26 +123,46 @@ class ShortHandlingRule(_Frozen):
 class HoursRule(_Frozen):
     """The campaign's working hours; an issuance outside them trips the rule (alert by default).
 
-    ``start``/``end`` are local times in ``timezone`` (an IANA name);
-    ``end`` before ``start`` spans midnight.
+    ``start``/``end`` are local times in the campaign's time zone
+    (``CampaignPolicy.timezone``); ``end`` before ``start`` spans midnight.
     """
 
     enabled: bool = True
-    timezone: Annotated[str, Field(min_length=1, max_length=64)] = "Europe/Warsaw"
     start: time = time(8, 0)
     end: time = time(21, 0)
     days: tuple[Weekday, ...] = (Weekday.MON, Weekday.TUE, Weekday.WED, Weekday.THU, Weekday.FRI, Weekday.SAT)
     action: RuleAction = RuleAction.ALERT
 
     @model_validator(mode="after")
-    def _known_zone(self) -> HoursRule:
-        try:
-            ZoneInfo(self.timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {self.timezone!r}") from None
+    def _not_empty(self) -> HoursRule:
         if self.start == self.end:
             raise ValueError("hours.start and hours.end must differ")
+        if not self.days:
+            raise ValueError("hours.days must name at least one day")
         return self
+
+    def allows(self, local: datetime) -> bool:
+        """Tell whether a local time is inside the hours (``end`` before ``start`` spans midnight)."""
+        return within_hours(local, self.start, self.end) and local.isoweekday() in {d.iso for d in self.days}
+
+
+def within_hours(local: datetime, start: time, end: time) -> bool:
+    """Tell whether the wall-clock time of ``local`` is in [start, end), spanning midnight when end < start."""
+    now = local.time().replace(tzinfo=None)
+    return start <= now < end if start < end else (now >= start or now < end)
+
+
+def check_timezone(name: str) -> str:
+    """Return an IANA time-zone name unchanged if it is known.
+
+    Raises:
+        ValueError: Unknown zone.
+    """
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {name!r}") from None
+    return name
 
 
 class BlockedActionsRule(_Frozen):

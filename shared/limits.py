@@ -25,6 +25,8 @@ class Limits:
         max_response_bytes: Largest response body the client reads, in bytes.
         max_events_per_lease: Most display events the server stores for one lease
             (a real display yields a handful; more is a flood).
+        max_events_per_agent_hour: Most display events the server stores for one
+            agent in a rolling hour (60 records of a handful each, with room to spare).
     """
 
     max_body_bytes: int = 64 * 1024
@@ -39,6 +41,7 @@ class Limits:
     enrolment_code_ttl_s: int = 7 * 24 * 3600
     max_response_bytes: int = 256 * 1024
     max_events_per_lease: int = 100
+    max_events_per_agent_hour: int = 1000
 
 
 #: The limits in force.

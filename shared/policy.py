@@ -13,9 +13,9 @@ from enum import StrEnum
 from typing import Annotated
 
 import phonenumbers
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
-from shared.containment import IssueLimits, RulesPolicy
+from shared.containment import IssueLimits, RulesPolicy, check_timezone
 from shared.fields import EXTRA_PREFIX
 from shared.protocol import DispositionOption, FieldView
 
@@ -145,6 +145,7 @@ class CampaignPolicy(BaseModel):
 
     ``limits`` and ``rules`` default to safe values (60 records an hour, 480 a
     day, every rule on), so a policy that names neither is still contained.
+    ``timezone`` (IANA) is where the campaign's days and hours are counted.
 
     Raises:
         pydantic.ValidationError: A field rule, code or shortcut is malformed,
@@ -156,8 +157,14 @@ class CampaignPolicy(BaseModel):
     fields: dict[str, FieldRule | FieldMode] = Field(default_factory=dict)
     script: str = Field(default="", max_length=4000)
     dispositions: tuple[DispositionSpec, ...] = Field(min_length=1, max_length=12)
+    timezone: Annotated[str, Field(min_length=1, max_length=64)] = "Europe/Warsaw"
     limits: IssueLimits = IssueLimits()
     rules: RulesPolicy = RulesPolicy()
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        return check_timezone(value)
 
     @model_validator(mode="after")
     def _unique_codes(self) -> CampaignPolicy:

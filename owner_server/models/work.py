@@ -41,6 +41,8 @@ class Lease(SQLModel, table=True):
 class Disposition(SQLModel, table=True):
     """The outcome an agent recorded for a lease."""
 
+    __table_args__ = (Index("ix_disposition_user_created", "user_id", "created_at"),)
+
     id: int | None = Field(default=None, primary_key=True)
     lease_id: str = Field(foreign_key="lease.id", unique=True)
     contact_id: int = Field(foreign_key="contact.id", index=True)
@@ -58,7 +60,8 @@ class DisplayEventRow(SQLModel, table=True):
     __tablename__ = "display_event"
     __table_args__ = (
         UniqueConstraint("user_id", "event_id"),
-        Index("ix_display_event_user_kind_at", "user_id", "kind", "occurred_at"),
+        Index("ix_display_event_user_kind_at", "user_id", "kind", "received_at"),
+        Index("ix_display_event_user_at", "user_id", "received_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

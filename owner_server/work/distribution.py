@@ -4,25 +4,33 @@ The lease and its audit entry are written in one transaction, so no record
 ever reaches an agent unaudited. An agent holds at most one open lease (a
 partial unique index enforces it even under races); two agents never get the
 same contact (row lock with ``SKIP LOCKED`` on PostgreSQL; SQLite writers are
-serialised by ``BEGIN IMMEDIATE``).
+serialised by ``BEGIN IMMEDIATE``). Limits and anomaly rules are checked in
+that same transaction, before anything is picked (:mod:`owner_server.work.limits`,
+:mod:`owner_server.work.rules`). Contacts are issued in random order within
+the campaign (``pick_key``), never in import order.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import replace
+from datetime import datetime, timedelta
 
 from sqlalchemy import exists
 from sqlmodel import Session, col, select
 
 from owner_server.audit import log as audit
+from owner_server.core.deferred import DeferredError
 from owner_server.identity.login import AgentPrincipal
 from owner_server.lists.suppression import is_suppressed_clause
-from owner_server.models import Campaign, Contact, ContactState, Lease
+from owner_server.models import Contact, ContactState, Lease
 from owner_server.models._common import utcnow
 from owner_server.vault.keys import KeyService
-from shared.errors import NotFoundError
+from owner_server.work.context import AgentContext, load_context
+from owner_server.work.limits import check_quota, count_issued, quota_view
+from owner_server.work.rules import check_before_issue
+from shared.errors import NotFoundError, QuotaReachedError
 from shared.limits import LIMITS
-from shared.policy import PHONE_MASK, CampaignPolicy, apply_policy
+from shared.policy import PHONE_MASK, apply_policy
 from shared.protocol import NextRecordResponse, RecordView
 
 __all__ = ["EMPTY_RETRY_S", "expire_lease", "next_record", "open_lease"]
@@ -31,22 +39,25 @@ __all__ = ["EMPTY_RETRY_S", "expire_lease", "next_record", "open_lease"]
 EMPTY_RETRY_S = 30
 
 
-def open_lease(session: Session, *, user_id: int, actor: str = "system:lease") -> Lease | None:
+def open_lease(
+    session: Session, *, user_id: int, actor: str = "system:lease", now: datetime | None = None
+) -> Lease | None:
     """The agent's open, unexpired lease, if any.
 
     An expired lease is closed here (audited ``lease_expired``) and its
     contact goes back to the pool: no agent keeps a record past its lease.
     """
+    now = now or utcnow()
     lease = session.exec(select(Lease).where(Lease.user_id == user_id, col(Lease.closed_at).is_(None))).first()
-    if lease is None or lease.expires_at > utcnow():
+    if lease is None or lease.expires_at > now:
         return lease
-    expire_lease(session, lease=lease, actor=actor)
+    expire_lease(session, lease=lease, actor=actor, now=now)
     return None
 
 
-def expire_lease(session: Session, *, lease: Lease, actor: str) -> None:
+def expire_lease(session: Session, *, lease: Lease, actor: str, now: datetime | None = None) -> None:
     """Close an expired lease and return its contact to the pool (same transaction)."""
-    lease.closed_at = utcnow()
+    lease.closed_at = now or utcnow()
     contact = session.get(Contact, lease.contact_id)
     if contact is not None and contact.state is ContactState.LEASED:
         contact.state = ContactState.NEW
@@ -68,75 +79,113 @@ def _pick_contact(session: Session, *, campaign_id: int, user_id: int) -> Contac
     stmt = (
         select(Contact)
         .where(Contact.campaign_id == campaign_id, Contact.state == ContactState.NEW, ~is_suppressed_clause(), ~had_it)
-        .order_by(col(Contact.id))
+        .order_by(col(Contact.pick_key))
         .limit(1)
         .with_for_update(skip_locked=True)
     )
     return session.exec(stmt).first()
 
 
-def _view(session: Session, *, lease: Lease, contact: Contact, campaign: Campaign, keys: KeyService) -> RecordView:
-    policy = CampaignPolicy.model_validate_json(campaign.policy_json)
+def _view(session: Session, *, lease: Lease, contact: Contact, ctx: AgentContext, keys: KeyService) -> RecordView:
     cipher = keys.cipher_for(session, data_key_id=contact.data_key_id)
     values = cipher.decrypt_fields(contact.ref, contact.payload)
     return RecordView(
         lease_id=lease.id,
         contact_ref=contact.ref,
-        campaign=campaign.name,
-        script=policy.script,
-        fields=apply_policy(policy, values),
+        campaign=ctx.campaign.name,
+        script=ctx.policy.script,
+        fields=apply_policy(ctx.policy, values),
         phone_mask=PHONE_MASK,
-        dispositions=policy.disposition_options(),
+        dispositions=ctx.policy.disposition_options(),
         issued_at=lease.issued_at,
         expires_at=lease.expires_at,
     )
 
 
-def next_record(session: Session, *, agent: AgentPrincipal, keys: KeyService) -> NextRecordResponse:
+def _issue(session: Session, *, ctx: AgentContext, now: datetime) -> tuple[Lease, Contact] | None:
+    contact = _pick_contact(session, campaign_id=ctx.campaign_id, user_id=ctx.user_id)
+    if contact is None:
+        return None
+    assert contact.id is not None
+    lease = Lease(
+        user_id=ctx.user_id,
+        contact_id=contact.id,
+        campaign_id=ctx.campaign_id,
+        issued_at=now,
+        expires_at=now + timedelta(seconds=LIMITS.lease_ttl_s),
+    )
+    contact.state = ContactState.LEASED
+    session.add(contact)
+    session.add(lease)
+    session.flush()
+    return lease, contact
+
+
+def _reissue(session: Session, *, agent: AgentPrincipal, lease: Lease) -> tuple[Contact, bool]:
+    """The open lease's contact, and whether this return is worth an audit entry (once per session)."""
+    contact = session.get(Contact, lease.contact_id)
+    if contact is None:
+        raise NotFoundError("the leased contact no longer exists")
+    first_in_session = lease.last_session_id != agent.session_id
+    lease.last_session_id = agent.session_id
+    lease.reissues += 1
+    session.add(lease)
+    return contact, first_in_session
+
+
+def next_record(
+    session: Session, *, agent: AgentPrincipal, keys: KeyService, now: datetime | None = None
+) -> NextRecordResponse:
     """Return the agent's current record, leasing the next eligible one if none is open.
 
-    Every record returned, new or repeated, is audited in this transaction.
+    A new record is issued only within the agent's limits and after the
+    anomaly rules let it through, all in this transaction. Every issuance is
+    audited (``record_issued``); the open record returned again is audited
+    once per session (``record_reissued``), not once per call.
+
+    Args:
+        session: The request's transaction.
+        agent: The authenticated agent.
+        keys: The key service (to decrypt the visible fields).
+        now: The request's time (UTC); the clock when None (tests simulate shifts with it).
+
+    Returns:
+        The record (or none, with when to ask again) and the agent's quota.
 
     Raises:
         NotFoundError: The agent has no campaign.
+        QuotaReachedError: The agent reached its hourly or daily limit.
+        DeferredError: ``account_suspended`` when a rule suspended the agent in this request.
     """
-    user = agent.user
-    assert user.id is not None
-    campaign = session.get(Campaign, user.campaign_id) if user.campaign_id is not None else None
-    if campaign is None or campaign.id is None or campaign.erased_at is not None:
-        raise NotFoundError("no campaign is assigned to this agent")
-    lease = open_lease(session, user_id=user.id, actor=agent.actor)
-    action = "record_reissued"
-    if lease is None:
-        contact = _pick_contact(session, campaign_id=campaign.id, user_id=user.id)
-        if contact is None:
-            return NextRecordResponse(record=None, retry_after_s=EMPTY_RETRY_S)
-        assert contact.id is not None
-        now = utcnow()
-        lease = Lease(
-            user_id=user.id,
-            contact_id=contact.id,
-            campaign_id=campaign.id,
-            issued_at=now,
-            expires_at=now + timedelta(seconds=LIMITS.lease_ttl_s),
-        )
-        contact.state = ContactState.LEASED
-        session.add(contact)
-        session.add(lease)
-        session.flush()
-        action = "record_issued"
+    now = now or utcnow()
+    ctx = load_context(session, user=agent.user)
+    velocity = timedelta(minutes=ctx.policy.rules.velocity.window_minutes)
+    lease = open_lease(session, user_id=ctx.user_id, actor=agent.actor, now=now)
+    counts = count_issued(session, user_id=ctx.user_id, now=now, zone=ctx.zone, window=velocity)
+    if lease is not None:
+        contact, worth_audit = _reissue(session, agent=agent, lease=lease)
+        action = "record_reissued" if worth_audit else None
     else:
-        found = session.get(Contact, lease.contact_id)
-        if found is None:
-            raise NotFoundError("the leased contact no longer exists")
-        contact = found
-    view = _view(session, lease=lease, contact=contact, campaign=campaign, keys=keys)
-    audit.append(
-        session,
-        actor=agent.actor,
-        action=action,
-        object_type="contact",
-        object_id=contact.ref,
-        details={"lease_id": lease.id, "session_id": agent.session_id, "fields": len(view.fields)},
-    )
-    return NextRecordResponse(record=view)
+        check_before_issue(session, ctx=ctx, counts=counts, now=now)
+        try:
+            check_quota(session, user_id=ctx.user_id, counts=counts, limits=ctx.limits, zone=ctx.zone, now=now)
+        except QuotaReachedError as reached:
+            raise DeferredError(reached) from None  # an expired lease closed or an alert raised above still commits
+        issued = _issue(session, ctx=ctx, now=now)
+        if issued is None:
+            return NextRecordResponse(record=None, retry_after_s=EMPTY_RETRY_S, quota=quota_view(counts, ctx.limits))
+        lease, contact = issued
+        lease.last_session_id = agent.session_id
+        counts = replace(counts, hour=counts.hour + 1, day=counts.day + 1)
+        action = "record_issued"
+    view = _view(session, lease=lease, contact=contact, ctx=ctx, keys=keys)
+    if action is not None:
+        audit.append(
+            session,
+            actor=agent.actor,
+            action=action,
+            object_type="contact",
+            object_id=contact.ref,
+            details={"lease_id": lease.id, "session_id": agent.session_id, "fields": len(view.fields)},
+        )
+    return NextRecordResponse(record=view, quota=quota_view(counts, ctx.limits))

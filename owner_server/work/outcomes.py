@@ -3,46 +3,59 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, func, select
 
 from owner_server.audit import log as audit
 from owner_server.core.deferred import DeferredError
 from owner_server.identity.login import AgentPrincipal
-from owner_server.models import Campaign, Contact, ContactState, DisplayEventRow, Disposition, Lease
+from owner_server.models import Contact, ContactState, DisplayEventRow, Disposition, Lease
 from owner_server.models._common import utcnow
+from owner_server.work.context import load_context
 from owner_server.work.distribution import expire_lease
+from owner_server.work.rules import check_events, check_outcome
 from shared.errors import ErrorCode, NotFoundError, RateLimitedError, ValidationError
 from shared.limits import LIMITS
-from shared.policy import CampaignPolicy
-from shared.protocol import DispositionRequest, DispositionResponse, EventBatch, EventBatchResult
+from shared.protocol import DisplayEventKind, DispositionRequest, DispositionResponse, EventBatch, EventBatchResult
 
 __all__ = ["record_disposition", "record_events"]
 
 
-def record_disposition(session: Session, *, agent: AgentPrincipal, request: DispositionRequest) -> DispositionResponse:
+def record_disposition(
+    session: Session, *, agent: AgentPrincipal, request: DispositionRequest, now: datetime | None = None
+) -> DispositionResponse:
     """Close the agent's lease with an outcome; the record can never be fetched again by the agent.
+
+    The outcome is stored and audited, then the short-handling rule looks at
+    the agent's recent outcomes in the same transaction.
+
+    Args:
+        session: The request's transaction.
+        agent: The authenticated agent.
+        request: The lease and the outcome code.
+        now: The request's time (UTC); the clock when None.
 
     Raises:
         NotFoundError: The lease is not this agent's open lease (``no_lease``).
         ValidationError: The code is not one of the campaign's dispositions.
+        DeferredError: ``account_suspended`` when the outcome tripped a suspending rule
+            (the outcome itself is kept).
     """
+    now = now or utcnow()
     lease = session.get(Lease, request.lease_id)
     if lease is None or lease.user_id != agent.user.id or lease.closed_at is not None:
         raise NotFoundError("no open lease with that id", code=ErrorCode.NO_LEASE)
-    if lease.expires_at <= utcnow():
-        expire_lease(session, lease=lease, actor=agent.actor)
+    if lease.expires_at <= now:
+        expire_lease(session, lease=lease, actor=agent.actor, now=now)
         raise DeferredError(
             NotFoundError("the lease expired; the record went back to the pool", code=ErrorCode.NO_LEASE)
         )
-    campaign = session.get(Campaign, lease.campaign_id)
+    ctx = load_context(session, user=agent.user)
     contact = session.get(Contact, lease.contact_id)
-    assert campaign is not None and contact is not None and contact.id is not None
-    policy = CampaignPolicy.model_validate_json(campaign.policy_json)
-    if request.code not in policy.disposition_codes():
+    assert contact is not None and contact.id is not None
+    if request.code not in ctx.policy.disposition_codes():
         raise ValidationError("that disposition is not offered by the campaign")
-    now = utcnow()
     lease.closed_at = now
     contact.state = ContactState.DONE
     contact.attempts += 1
@@ -51,7 +64,9 @@ def record_disposition(session: Session, *, agent: AgentPrincipal, request: Disp
         [
             lease,
             contact,
-            Disposition(lease_id=lease.id, contact_id=contact.id, user_id=agent.user.id, code=request.code),
+            Disposition(
+                lease_id=lease.id, contact_id=contact.id, user_id=agent.user.id, code=request.code, created_at=now
+            ),
         ]
     )
     session.flush()
@@ -61,17 +76,26 @@ def record_disposition(session: Session, *, agent: AgentPrincipal, request: Disp
         action="disposition_recorded",
         object_type="contact",
         object_id=contact.ref,
-        details={"lease_id": lease.id, "code": request.code},
+        details={"lease_id": lease.id, "code": request.code, "session_id": agent.session_id},
     )
+    check_outcome(session, ctx=ctx, now=now)
     return DispositionResponse(lease_id=lease.id, code=request.code, closed_at=now)
 
 
-def _check_event_cap(session: Session, *, batch: EventBatch) -> None:
-    """Refuse a batch that would store more than ``LIMITS.max_events_per_lease`` events for a lease.
+def _check_event_cap(session: Session, *, agent: AgentPrincipal, batch: EventBatch, now: datetime) -> None:
+    """Refuse a batch that would store more than the per-lease or per-agent-hour number of events.
 
     Raises:
-        RateLimitedError: Too many events for one lease (an audit-log flood).
+        RateLimitedError: Too many events for one lease (``LIMITS.max_events_per_lease``)
+            or for one agent in the last hour (``LIMITS.max_events_per_agent_hour``): an audit-log flood.
     """
+    last_hour = session.exec(
+        select(func.count()).where(
+            col(DisplayEventRow.user_id) == agent.user.id, col(DisplayEventRow.received_at) > now - timedelta(hours=1)
+        )
+    ).one()
+    if int(last_hour) + len(batch.events) > LIMITS.max_events_per_agent_hour:
+        raise RateLimitedError("too many events this hour")
     incoming = Counter(e.lease_id for e in batch.events)
     stored = dict(
         session.exec(
@@ -84,7 +108,9 @@ def _check_event_cap(session: Session, *, batch: EventBatch) -> None:
         raise RateLimitedError("too many events for one record")
 
 
-def record_events(session: Session, *, agent: AgentPrincipal, batch: EventBatch) -> EventBatchResult:
+def record_events(
+    session: Session, *, agent: AgentPrincipal, batch: EventBatch, now: datetime | None = None
+) -> EventBatchResult:
     """Store a batch of display events once each (idempotent by client event id).
 
     Each new event is also audited under its kind (``record_displayed``,
@@ -97,9 +123,10 @@ def record_events(session: Session, *, agent: AgentPrincipal, batch: EventBatch)
     Raises:
         ValidationError: An event names another agent's or an unknown lease,
             happened outside its lease, or an id repeats inside the batch.
-        RateLimitedError: The batch would exceed the per-lease event cap.
+        RateLimitedError: The batch would exceed the per-lease or per-agent-hour event cap.
+        DeferredError: ``account_suspended`` when the events tripped a suspending rule.
     """
-    now = utcnow()
+    now = now or utcnow()
     skew = timedelta(seconds=LIMITS.clock_skew_s)
     ids = [e.event_id for e in batch.events]
     if len(set(ids)) != len(ids):
@@ -113,7 +140,7 @@ def record_events(session: Session, *, agent: AgentPrincipal, batch: EventBatch)
         end = min(now, lease.closed_at or lease.expires_at) + skew
         if not lease.issued_at - skew <= event.occurred_at <= end:
             raise ValidationError("an event's time is outside its lease (check the computer's clock)")
-    _check_event_cap(session, batch=batch)
+    _check_event_cap(session, agent=agent, batch=batch, now=now)
     known = set(
         session.exec(
             select(DisplayEventRow.event_id).where(
@@ -123,6 +150,7 @@ def record_events(session: Session, *, agent: AgentPrincipal, batch: EventBatch)
     )
     assert agent.user.id is not None
     accepted = 0
+    stored: set[DisplayEventKind] = set()
     for event in batch.events:
         if event.event_id in known:
             continue
@@ -137,7 +165,7 @@ def record_events(session: Session, *, agent: AgentPrincipal, batch: EventBatch)
                 duration_ms=event.duration_ms,
                 detail=event.detail.value if event.detail else None,
                 occurred_at=event.occurred_at,
-                received_at=utcnow(),
+                received_at=now,
             )
         )
         contact = session.get(Contact, leases[event.lease_id].contact_id)
@@ -158,5 +186,8 @@ def record_events(session: Session, *, agent: AgentPrincipal, batch: EventBatch)
             details=details,
         )
         accepted += 1
+        stored.add(event.kind)
     session.flush()
+    if stored:
+        check_events(session, ctx=load_context(session, user=agent.user), kinds=frozenset(stored), now=now)
     return EventBatchResult(accepted=accepted, duplicates=len(ids) - accepted)

@@ -48,7 +48,9 @@ def upgrade() -> None:
     else:
         op.execute("UPDATE contact SET pick_key = abs(random()) % 2147483647")
     op.create_index("ix_contact_campaign_state_pick", "contact", ["campaign_id", "state", "pick_key"])
-    op.create_index("ix_display_event_user_kind_at", "display_event", ["user_id", "kind", "occurred_at"])
+    op.create_index("ix_display_event_user_kind_at", "display_event", ["user_id", "kind", "received_at"])
+    op.create_index("ix_display_event_user_at", "display_event", ["user_id", "received_at"])
+    op.create_index("ix_disposition_user_created", "disposition", ["user_id", "created_at"])
     op.create_table(
         "loginfailure",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -102,6 +104,8 @@ def downgrade() -> None:
     op.drop_table("alert_delivery")
     op.drop_table("alert")
     op.drop_table("loginfailure")
+    op.drop_index("ix_disposition_user_created", "disposition")
+    op.drop_index("ix_display_event_user_at", "display_event")
     op.drop_index("ix_display_event_user_kind_at", "display_event")
     op.drop_index("ix_contact_campaign_state_pick", "contact")
     with op.batch_alter_table("contact") as b:
