@@ -14,7 +14,7 @@ from owner_server.models import Contact, ContactState, DisplayEventRow, Disposit
 from owner_server.models._common import utcnow
 from owner_server.work.context import load_context
 from owner_server.work.distribution import expire_lease
-from owner_server.work.rules import check_events, check_outcome
+from owner_server.work.rules import EVENT_RULE_KINDS, check_events, check_outcome
 from shared.errors import ErrorCode, NotFoundError, RateLimitedError, ValidationError
 from shared.limits import LIMITS
 from shared.protocol import DisplayEventKind, DispositionRequest, DispositionResponse, EventBatch, EventBatchResult
@@ -188,6 +188,6 @@ def record_events(
         accepted += 1
         stored.add(event.kind)
     session.flush()
-    if stored:
+    if stored & EVENT_RULE_KINDS:
         check_events(session, ctx=load_context(session, user=agent.user), kinds=frozenset(stored), now=now)
     return EventBatchResult(accepted=accepted, duplicates=len(ids) - accepted)
