@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -9,6 +10,7 @@ import ssl
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,56 +71,61 @@ def _wait_tls(port: int, ca: Path, proc: subprocess.Popen[bytes], timeout_s: flo
     raise AssertionError("server did not come up")
 
 
-@pytest.fixture(scope="module")
-def live_server(tmp_path_factory: pytest.TempPathFactory):
-    root = tmp_path_factory.mktemp("e2e")
+def prepare_installation(root: Path, port: int, *, policy: Path = POLICY, agents: tuple[str, ...] = ("anna.k",)):
+    """Init a data dir through the real CLI: outsourcer, campaign, agents and the generated list imported.
+
+    Returns:
+        The data dir and each agent's ``agent add --json`` answer (with its enrolment code).
+    """
     data_dir = root / "data"
-    port = free_port()
     cli(data_dir, "init", "--organisation", "E2E Telecom", "--public-url", f"https://127.0.0.1:{port}")
     sample = root / "sample.csv"
     write_sample(sample, CONTACTS)
     cli(data_dir, "outsourcer", "add", "BPO One")
-    cli(data_dir, "campaign", "create", "Jesień", "--policy", str(POLICY))
-    added = json.loads(
-        cli(
-            data_dir,
-            "agent",
-            "add",
-            "anna.k",
-            "--outsourcer",
-            "BPO One",
-            "--campaign",
-            "Jesień",
-            "--password-stdin",
-            "--json",
-            stdin=AGENT_PASSWORD + "\n",
-        ).stdout
-    )
+    cli(data_dir, "campaign", "create", "Jesień", "--policy", str(policy))
+    added = {}
+    for login in agents:
+        args = ("agent", "add", login, "--outsourcer", "BPO One", "--campaign", "Jesień", "--password-stdin", "--json")
+        added[login] = json.loads(cli(data_dir, *args, stdin=AGENT_PASSWORD + "\n").stdout)
     report = json.loads(cli(data_dir, "import", str(sample), "--campaign", "Jesień", "--json").stdout)
     assert report["imported"] == CONTACTS, report
-    log = (root / "server.log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "owner_server", "serve", "--data-dir", str(data_dir), "--port", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        _wait_tls(port, data_dir / "tls" / "ca.pem", proc)
+    return data_dir, added
+
+
+@contextlib.contextmanager
+def running_server(data_dir: Path, port: int, log_path: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """``custos-server serve`` as a real process until the block ends (its output in ``log_path``)."""
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "owner_server", "serve", "--data-dir", str(data_dir), "--port", str(port)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            _wait_tls(port, data_dir / "tls" / "ca.pem", proc)
+            yield proc
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory: pytest.TempPathFactory):
+    root = tmp_path_factory.mktemp("e2e")
+    port = free_port()
+    data_dir, added = prepare_installation(root, port)
+    with running_server(data_dir, port, root / "server.log"):
         yield LiveServer(
             data_dir=data_dir,
             port=port,
             deployment=data_dir / "deployment" / "custos-agent.toml",
-            enrolment_code=added["enrolment_code"],
+            enrolment_code=added["anna.k"]["enrolment_code"],
             login="anna.k",
             password=AGENT_PASSWORD,
             phones=expected_phones(CONTACTS),
             sample_rows=list(generate_contacts(CONTACTS)),
             server_log=root / "server.log",
         )
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()

@@ -1,0 +1,99 @@
+"""End to end: a scripted client with valid credentials, at full speed, over real HTTPS, is contained.
+
+The real ``custos-server serve`` process, the default limits and rules of a
+campaign policy that sets none. The scraper is stopped in the request that
+tripped the rule; its token stops working; it never sees a phone number; and
+the owner's own commands name it for every record it took.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+
+from .conftest import AGENT_PASSWORD, CONTACTS, cli, free_port, prepare_installation, running_server
+from .scraper import Scraper
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def contained(tmp_path_factory):
+    root = tmp_path_factory.mktemp("scraper")
+    port = free_port()
+    data_dir, added = prepare_installation(root, port, agents=("bot.1", "human.1"))
+    with running_server(data_dir, port, root / "server.log"):
+        scraper = Scraper(port, data_dir / "tls" / "ca.pem")
+        scraper.enrol_and_login(added["bot.1"]["enrolment_code"], "bot.1", AGENT_PASSWORD)
+        haul = scraper.take_everything()
+        yield {"root": root, "data_dir": data_dir, "port": port, "scraper": scraper, "haul": haul, "added": added}
+        scraper.close()
+
+
+def test_full_speed_scraper_gets_a_handful_and_is_suspended_in_the_tripping_request(contained):
+    haul = contained["haul"]
+    # defaults: 10 outcomes with a median under 15 s suspend (velocity 30/10 min and 60/h come later)
+    assert len(haul.records) == 10
+    assert haul.stopped_status == 403 and haul.stopped_by["code"] == "account_suspended"
+    assert len({r["contact_ref"] for r in haul.records}) == 10
+
+
+def test_its_token_stops_working_and_it_cannot_log_back_in(contained):
+    refused = contained["scraper"].still_works()
+    assert refused.status_code == 401
+    again = Scraper(contained["port"], contained["data_dir"] / "tls" / "ca.pem")
+    try:
+        fresh = again.post(
+            "/enrol",
+            {
+                "enrolment_code": contained["added"]["bot.1"]["enrolment_code"],
+                "device_public_key": "A" * 43 + "=",
+                "device_name": "bot",
+            },
+        )
+        assert fresh.status_code == 401  # the one-time code is spent; a suspended agent gets nothing new
+    finally:
+        again.close()
+
+
+def _strings(value):
+    if isinstance(value, dict):
+        for v in value.values():
+            yield from _strings(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _strings(v)
+    elif isinstance(value, str):
+        yield value
+
+
+def test_no_phone_digits_in_anything_it_received(contained):
+    data_dir = contained["data_dir"]
+    out = contained["root"] / "export.csv"
+    cli(data_dir, "export", "--campaign", "Jesień", "--out", str(out))
+    with out.open(encoding="utf-8-sig", newline="") as fh:
+        phones = [row["phone"].lstrip("'").removeprefix("+48") for row in csv.DictReader(fh, delimiter=";")]
+    assert len(phones) == CONTACTS and all(len(p) == 9 for p in phones)
+    received = [s for body in contained["haul"].bodies for s in _strings(json.loads(body))]
+    assert len(received) > 100
+    for text in received:
+        digits = "".join(ch for ch in text if ch.isdigit())
+        assert not any(p in digits for p in phones)
+
+
+def test_the_suspension_and_its_rule_are_in_the_audit_log(contained):
+    verify = cli(contained["data_dir"], "audit", "verify", check=False)
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    import sqlite3
+
+    db = sqlite3.connect(contained["data_dir"] / "custos.db")
+    try:
+        rows = db.execute("SELECT action, details FROM auditentry WHERE action IN ('alert_raised', 'agent_suspended')")
+        found = {action: json.loads(details) for action, details in rows}
+    finally:
+        db.close()
+    assert found["alert_raised"]["rule"] == "short_handling"
+    assert found["agent_suspended"]["reason"] == "rule short_handling"
+    assert found["agent_suspended"]["records"] == 10
