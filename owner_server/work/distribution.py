@@ -22,7 +22,7 @@ from owner_server.audit import log as audit
 from owner_server.core.deferred import DeferredError
 from owner_server.identity.login import AgentPrincipal
 from owner_server.lists.suppression import is_suppressed_clause
-from owner_server.models import Contact, ContactState, Lease
+from owner_server.models import Contact, ContactState, Lease, User
 from owner_server.models._common import utcnow
 from owner_server.vault.keys import KeyService
 from owner_server.work.context import AgentContext, load_context
@@ -133,6 +133,16 @@ def _reissue(session: Session, *, agent: AgentPrincipal, lease: Lease) -> tuple[
     return contact, first_in_session
 
 
+def _lock_agent(session: Session, *, user_id: int | None) -> None:
+    """Serialise one agent's issuing requests (row lock on PostgreSQL; SQLite writers are serial already).
+
+    Without it, two parallel ``/next`` of one agent on two server processes
+    could both count below the limit before either commits.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(User.id).where(col(User.id) == user_id).with_for_update())
+
+
 def next_record(
     session: Session, *, agent: AgentPrincipal, keys: KeyService, now: datetime | None = None
 ) -> NextRecordResponse:
@@ -158,6 +168,7 @@ def next_record(
         DeferredError: ``account_suspended`` when a rule suspended the agent in this request.
     """
     now = now or utcnow()
+    _lock_agent(session, user_id=agent.user.id)
     ctx = load_context(session, user=agent.user)
     velocity = timedelta(minutes=ctx.policy.rules.velocity.window_minutes)
     lease = open_lease(session, user_id=ctx.user_id, actor=agent.actor, now=now)

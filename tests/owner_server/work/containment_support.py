@@ -130,7 +130,9 @@ def make_shift(inst: Any, campaign_policy: CampaignPolicy, *, contacts: int = 40
                     source_record=n + 1,
                 )
             )
-        admin.add_agent(session, login="agent1", outsourcer=outsourcer, campaign="Camp", password="correct horse battery", actor="t")
+        admin.add_agent(
+            session, login="agent1", outsourcer=outsourcer, campaign="Camp", password="correct horse battery", actor="t"
+        )
     with Session(inst.engine) as session:
         user = session.exec(select(User).where(User.login == "agent1")).one()
         assert user.id is not None
