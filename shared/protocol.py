@@ -177,7 +177,11 @@ class DispositionOption(WireModel):
 
 
 class RecordView(WireModel):
-    """The one record leased to the agent, filtered by the campaign policy."""
+    """The one record leased to the agent, filtered by the campaign policy.
+
+    ``contact_ref`` is a pseudonym of the contact (stable, uniform, not the
+    stored reference), so the order of import cannot be read from it.
+    """
 
     lease_id: Ident
     contact_ref: Ident

@@ -10,12 +10,16 @@ independent random bits (the RBG-based construction of SP 800-38D section 8.2.2)
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import struct
 from collections.abc import Mapping, Sequence
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from shared.errors import CustosError
 
@@ -105,6 +109,23 @@ class FieldCipher:
     def __repr__(self) -> str:
         """Name the campaign, never the key."""
         return f"FieldCipher(campaign_id={self._campaign_id})"
+
+    def pseudonym(self, contact_ref: str) -> str:
+        """The contact's reference as agents see it: HMAC-SHA256 under a key derived from the data key.
+
+        Stored refs are time-ordered (they give the import order away) and a
+        canary's would differ in time from the list's; the pseudonym is
+        uniform, stable for a contact and unlinkable without the campaign key.
+        The subkey is HKDF-SHA256 (RFC 5869) of the data key, info
+        ``custos-contact-pseudonym-v1``.
+
+        Returns:
+            32 hex characters.
+        """
+        subkey = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"custos-contact-pseudonym-v1").derive(
+            self._dek
+        )
+        return hmac.new(subkey, contact_ref.encode("ascii"), hashlib.sha256).hexdigest()[:32]
 
     def encrypt(self, contact_ref: str, field: str, value: str) -> bytes:
         """Encrypt one field value; returns ``nonce || ct || tag``."""

@@ -91,7 +91,7 @@ def _view(session: Session, *, lease: Lease, contact: Contact, ctx: AgentContext
     values = cipher.decrypt_fields(contact.ref, contact.payload)
     return RecordView(
         lease_id=lease.id,
-        contact_ref=contact.ref,
+        contact_ref=cipher.pseudonym(contact.ref),
         campaign=ctx.campaign.name,
         script=ctx.policy.script,
         fields=apply_policy(ctx.policy, values),

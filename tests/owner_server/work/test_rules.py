@@ -201,3 +201,20 @@ def test_issue_order_is_random_not_import_order(any_installation):
         ]
     ascending = sum(b > a for a, b in zip(order, order[1:], strict=False))
     assert 8 < ascending < 31  # a sorted order gives 39; random gives ~19.5 (sd ~1.8)
+
+
+def test_the_wire_contact_ref_is_a_pseudonym_not_the_time_ordered_stored_ref(any_installation):
+    shift = make_shift(any_installation, policy(limits={"per_hour": 100}, rules=quiet_rules()), contacts=30)
+    wire = []
+    for _ in range(20):
+        record = shift.next().record
+        wire.append(record.contact_ref)
+        shift.tick(30)
+        shift.dispose(record.lease_id)
+    with Session(any_installation.engine) as session:
+        from owner_server.models import Contact
+
+        stored = {c.ref for c in session.exec(select(Contact))}
+    assert not set(wire) & stored and len(set(wire)) == 20
+    assert all(len(ref) == 32 and int(ref, 16) >= 0 for ref in wire)
+    assert wire != sorted(wire)
