@@ -91,3 +91,13 @@ def test_visible_value_holding_a_phone_number_is_masked(value, hidden):
     (view,) = apply_policy(policy, {"notes": value})
     assert view.masked is hidden
     assert (view.value == value) is not hidden
+
+
+def test_the_demo_policy_spells_out_the_containment_defaults():
+    import tomllib
+    from pathlib import Path
+
+    demo = Path(__file__).parents[2] / "owner_server" / "demo" / "policy.toml"
+    spelled = CampaignPolicy.model_validate(tomllib.loads(demo.read_text(encoding="utf-8")))
+    bare = CampaignPolicy.model_validate({"dispositions": [{"code": "a", "label": "A"}]})
+    assert (spelled.timezone, spelled.limits, spelled.rules) == (bare.timezone, bare.limits, bare.rules)
