@@ -120,6 +120,7 @@ class RecordWindow(QWidget):
         for count in (self._hour_count, self._day_count):
             count.hide()
             header.addWidget(count)
+            header.addSpacing(16)
         self._logout_button = QPushButton(self.tr("Log out"))
         self._logout_button.clicked.connect(self.logout_requested)
         header.addWidget(self._logout_button)
