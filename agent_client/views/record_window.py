@@ -31,6 +31,7 @@ MIN_POLL_S = 3
 """Shortest wait before asking again for a record."""
 MIN_LIMIT_WAIT_MS = 1000
 """Shortest wait before asking again once a limit was reached (a ``retry_at`` already past)."""
+_MAX_TIMER_MS = 2**31 - 1
 
 
 def locked_label(text: str, accessible_name: str) -> QLabel:
@@ -210,10 +211,10 @@ class RecordWindow(QWidget):
         Args:
             message: The limit and when the next record comes.
             retry_in_ms: Milliseconds until the server's ``retry_at`` (at least
-                :data:`MIN_LIMIT_WAIT_MS` is waited).
+                :data:`MIN_LIMIT_WAIT_MS` is waited, at most what a timer holds, ~24 days).
         """
         self.set_busy(message)
-        self._poll_timer.start(max(retry_in_ms, MIN_LIMIT_WAIT_MS))
+        self._poll_timer.start(min(max(retry_in_ms, MIN_LIMIT_WAIT_MS), _MAX_TIMER_MS))
 
     def set_busy(self, message: str) -> None:
         """Show ``message`` with no record and no way to ask for one until told otherwise."""

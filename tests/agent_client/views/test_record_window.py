@@ -283,3 +283,9 @@ def test_notice_stays_over_the_next_record_until_an_outcome(qtbot, window):
         qtbot.keyClick(window, Qt.Key.Key_1)
     visible = [label.text() for label in window.findChildren(QLabel) if label.isVisible()]
     assert "This record was withdrawn." not in visible
+
+
+def test_a_far_retry_time_waits_without_asking(qtbot, window):
+    window.show_limit_reached("Limit of 480 records a day reached; next at 2026-12-31 08:00.", 10**12)
+    with qtbot.assertNotEmitted(window.next_record_requested, wait=300):
+        pass
