@@ -190,4 +190,4 @@ class AgentApi:
             log.warning("request %s failed with status %d and no error body", path, status)
             return ProtocolError(f"status {status} without an error body")
         log.info("request %s refused: %s", path, body.code)
-        return ApiError(body.code, body.message, status=status)
+        return ApiError(body.code, body.message, status=status, retry_at=body.retry_at, quota=body.quota)

@@ -8,8 +8,10 @@ always on the GUI thread.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
@@ -24,7 +26,7 @@ from agent_client.views.enrolment_dialog import EnrolmentDialog
 from agent_client.views.login_window import LoginWindow
 from agent_client.views.record_window import RecordWindow
 from shared.errors import ErrorCode
-from shared.protocol import LoginResponse, RecordView
+from shared.protocol import LoginResponse, QuotaView, RecordView
 
 __all__ = ["AppController", "Connection", "StartOptions"]
 
@@ -34,6 +36,14 @@ _SESSION_ENDING = frozenset(
     {ErrorCode.UNAUTHORIZED, ErrorCode.TOKEN_EXPIRED, ErrorCode.DEVICE_REVOKED, ErrorCode.ACCOUNT_SUSPENDED}
 )
 _ERROR_POLL_S = 10
+#: How long to wait at a limit when the server named no time.
+_LIMIT_FALLBACK_MS = 60_000
+#: Added to a limit's wait so that the request arrives after ``retry_at``, not a hair before.
+_LIMIT_MARGIN_MS = 250
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -63,6 +73,8 @@ class AppController(QObject):
         connect: Builds the store and service of a deployment; may raise
             :class:`agent_client.errors.ClientError` (e.g. no keyring).
         config_dir: Where to keep the config copy; the default per-user dir if None.
+        clock: The current time, timezone-aware (injected for tests); it times
+            the automatic request at a limit's ``retry_at``.
         parent: Qt parent.
 
     Signals:
@@ -77,10 +89,12 @@ class AppController(QObject):
         connect: Callable[[DeploymentConfig], Connection],
         *,
         config_dir: Path | None = None,
+        clock: Callable[[], datetime] = _utc_now,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self._clipboard = clipboard
+        self._clock = clock
         self._connect = connect
         self._config_dir = config_dir
         self._connection: Connection | None = None
@@ -142,8 +156,12 @@ class AppController(QObject):
         service = connection.service
         service.enrolled.connect(self.on_service_enrolled)
         service.logged_in.connect(self.on_service_logged_in)
+        service.login_failed.connect(self.on_service_login_failed)
         service.record_received.connect(self.on_service_record_received)
+        service.quota_received.connect(self.on_service_quota_received)
+        service.limit_reached.connect(self.on_service_limit_reached)
         service.disposition_recorded.connect(self.on_service_disposition_recorded)
+        service.record_withdrawn.connect(self.on_service_record_withdrawn)
         service.events_delivered.connect(self.on_service_events_delivered)
         service.reporting_failed.connect(self.on_service_reporting_failed)
         service.failed.connect(self.on_service_failed)
@@ -236,6 +254,29 @@ class AppController(QObject):
         else:
             self.record_window.set_busy(user_message("reporting"))
 
+    def on_service_quota_received(self, quota: QuotaView) -> None:
+        """Show the agent's counts against the limits."""
+        if self.record_window is not None:
+            self.record_window.show_quota(quota)
+
+    def on_service_limit_reached(self, retry_at: datetime | None, message: str) -> None:
+        """Show the limit with no record and ask again by itself at ``retry_at``."""
+        if self.record_window is None:
+            return
+        if retry_at is None:
+            wait_ms = _LIMIT_FALLBACK_MS
+        else:
+            wait_ms = math.ceil((retry_at - self._clock()).total_seconds() * 1000) + _LIMIT_MARGIN_MS
+        self.record_window.show_limit_reached(message, wait_ms)
+
+    def on_service_record_withdrawn(self, _lease_id: str, message: str) -> None:
+        """Say that the record was withdrawn and fetch the next one."""
+        if self.record_window is None or self._connection is None:
+            return
+        self.record_window.show_notice(message)
+        self.record_window.set_busy(self.tr("Asking for a record…"))
+        self._connection.service.request_next_record()
+
     def on_service_disposition_recorded(self, _response: object) -> None:
         """The record is closed; ask for the next one."""
         if self._connection is not None:
@@ -244,9 +285,11 @@ class AppController(QObject):
     def on_service_reporting_failed(self, code: str, message: str) -> None:
         """No record may stay on screen while displays cannot be reported."""
         self._reporting_ok = False
-        if code in _SESSION_ENDING:
+        if self.record_window is None:
+            log.info("event upload of an ended session failed: %s", code)
+        elif code in _SESSION_ENDING:
             self._end_session(user_message(code))
-        elif self.record_window is not None:
+        else:
             self.record_window.set_busy(message)
 
     def on_service_events_delivered(self, _count: int) -> None:
@@ -255,19 +298,29 @@ class AppController(QObject):
             self._reporting_ok = True
             self._connection.service.request_next_record()
 
+    def on_service_login_failed(self, _code: str, message: str) -> None:
+        """Show why the login failed (wrong password, locked, suspended, network) in the login window."""
+        if self._login_window is not None:
+            self._login_window.show_error(message)
+        else:
+            self._show_login(message=message)
+
     def on_service_failed(self, code: str, message: str) -> None:
-        """Route a failure to the window the agent is looking at."""
+        """Route a failure to the window the agent is looking at.
+
+        Once the session has ended (logout, suspension), calls it had queued
+        may still fail (a revoked token answers ``unauthorized``); they must
+        not replace the reason the login window shows.
+        """
         if self.record_window is not None:
             if code in _SESSION_ENDING:
                 self._end_session(message)
             else:
                 self.record_window.show_waiting(message, poll_after_s=_ERROR_POLL_S)
-        elif self._login_window is not None and self._identity is not None:
-            self._login_window.show_error(message)
         elif self._identity is None:
             self._show_enrolment(self._config_path, message)
         else:
-            self._show_login(message=message)
+            log.info("a call of an ended session failed: %s", code)
 
     def on_record_window_logout_requested(self) -> None:
         """Take the record off screen and return to the login window."""

@@ -8,7 +8,10 @@ raw body or a traceback.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from shared.errors import ErrorCode
+from shared.protocol import QuotaView
 
 __all__ = [
     "ApiError",
@@ -63,11 +66,24 @@ class ApiError(ClientError):
 
     Args:
         code: The wire error code.
-        message: The server's message (no personal data by contract).
+        message: The server's message (no personal data by contract; never shown).
         status: The HTTP status code.
+        retry_at: When to try again, as the body said (``quota_reached``: the
+            next record may come; ``account_locked``: the lock ends); UTC-aware.
+        quota: The agent's issuance count, as the body said (``quota_reached``).
     """
 
-    def __init__(self, code: ErrorCode, message: str, *, status: int) -> None:
+    def __init__(
+        self,
+        code: ErrorCode,
+        message: str,
+        *,
+        status: int,
+        retry_at: datetime | None = None,
+        quota: QuotaView | None = None,
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.status = status
+        self.retry_at = retry_at
+        self.quota = quota

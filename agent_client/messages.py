@@ -1,15 +1,22 @@
 """User-facing, translated messages chosen by error code.
 
 Clients map codes, never server message text; no raw body is ever shown.
+Times the server sends (``retry_at``) are shown in the computer's local time
+zone, rounded up to the minute so that the time shown is never earlier than
+the one the server means.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from PySide6.QtCore import QCoreApplication
 
+from agent_client.errors import ApiError, ClientError
 from shared.errors import ErrorCode
+from shared.protocol import QuotaView
 
-__all__ = ["user_message"]
+__all__ = ["error_message", "limit_message", "local_time_text", "quota_texts", "user_message"]
 
 # Called by this name with a literal context so that pyside6-lupdate finds the
 # strings (it does not follow a wrapper function); see scripts/i18n.sh.
@@ -42,11 +49,18 @@ def user_message(code: str) -> str:
             "ErrorMessages", "This computer is no longer allowed to connect. Contact your supervisor."
         ),
         ErrorCode.FORBIDDEN: translate("ErrorMessages", "You are not allowed to do this."),
-        ErrorCode.ACCOUNT_SUSPENDED: translate("ErrorMessages", "Your account is suspended. Contact your supervisor."),
+        ErrorCode.ACCOUNT_SUSPENDED: translate(
+            "ErrorMessages", "Your account has been suspended. Contact your supervisor."
+        ),
+        ErrorCode.ACCOUNT_LOCKED: translate("ErrorMessages", "Too many failed logins. Try again later."),
+        ErrorCode.ADDRESS_NOT_ALLOWED: translate(
+            "ErrorMessages", "Logging in from this network is not allowed. Contact your supervisor."
+        ),
         ErrorCode.NOT_FOUND: translate("ErrorMessages", "The server does not know this item."),
-        ErrorCode.NO_LEASE: translate("ErrorMessages", "This record is no longer assigned to you."),
+        ErrorCode.NO_LEASE: translate("ErrorMessages", "This record was withdrawn."),
         ErrorCode.CONFLICT: translate("ErrorMessages", "This record has already been closed."),
         ErrorCode.RATE_LIMITED: translate("ErrorMessages", "You have reached your record limit for now. Please wait."),
+        ErrorCode.QUOTA_REACHED: translate("ErrorMessages", "You have reached your record limit for now. Please wait."),
         ErrorCode.UNSUPPORTED_PROTOCOL: translate(
             "ErrorMessages", "This client version is too old. Ask IT to update it."
         ),
@@ -66,3 +80,82 @@ def user_message(code: str) -> str:
         ),
     }
     return messages.get(code, translate("ErrorMessages", "Something went wrong. Please try again."))
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def local_time_text(at: datetime, *, now: datetime | None = None) -> str:
+    """Format a server time for the agent: local ``HH:MM``, with the date when it is not today.
+
+    Args:
+        at: A timezone-aware time (the wire's ``retry_at``).
+        now: The current time (timezone-aware); the system clock if None.
+
+    Returns:
+        ``"14:32"``, or ``"2026-12-02 08:00"`` when ``at`` falls on another
+        local day than ``now``. Seconds are rounded up to the next minute.
+    """
+    local = at.astimezone()
+    if local.second or local.microsecond:
+        local = local.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    today = (now or _utc_now()).astimezone().date()
+    return local.strftime("%H:%M") if local.date() == today else local.strftime("%Y-%m-%d %H:%M")
+
+
+def limit_message(quota: QuotaView | None, retry_at: datetime | None, *, now: datetime | None = None) -> str:
+    """The sentence shown when ``/next`` answered ``quota_reached``.
+
+    The daily limit is named when the day's count has reached it, the hourly
+    one otherwise.
+
+    Args:
+        quota: The count the error body carried, if any.
+        retry_at: When the next record may come, if the body said.
+        now: The current time (timezone-aware); the system clock if None.
+    """
+    if retry_at is None:
+        return user_message(ErrorCode.QUOTA_REACHED)
+    time = local_time_text(retry_at, now=now)
+    if quota is None:
+        return translate("ErrorMessages", "Record limit reached; next at {time}.").format(time=time)
+    if quota.issued_day >= quota.per_day:
+        text = translate("ErrorMessages", "Limit of {limit} records a day reached; next at {time}.")
+        return text.format(limit=quota.per_day, time=time)
+    text = translate("ErrorMessages", "Limit of {limit} records an hour reached; next at {time}.")
+    return text.format(limit=quota.per_hour, time=time)
+
+
+def quota_texts(quota: QuotaView) -> tuple[str, str]:
+    """The agent's counts as shown in the record window.
+
+    Returns:
+        ``("23 of 60 this hour", "130 of 480 today")``, translated.
+    """
+    hour = translate("RecordCounts", "{issued} of {limit} this hour")
+    day = translate("RecordCounts", "{issued} of {limit} today")
+    return (
+        hour.format(issued=quota.issued_hour, limit=quota.per_hour),
+        day.format(issued=quota.issued_day, limit=quota.per_day),
+    )
+
+
+def error_message(exc: ClientError, *, now: datetime | None = None) -> str:
+    """The sentence for a failed call, with the times its error body carried.
+
+    Args:
+        exc: The error a call raised.
+        now: The current time (timezone-aware); the system clock if None.
+
+    Returns:
+        :func:`user_message` of the code, or for ``account_locked`` the end of
+        the lock and for ``quota_reached`` :func:`limit_message`.
+    """
+    if isinstance(exc, ApiError):
+        if exc.code == ErrorCode.QUOTA_REACHED:
+            return limit_message(exc.quota, exc.retry_at, now=now)
+        if exc.code == ErrorCode.ACCOUNT_LOCKED and exc.retry_at is not None:
+            text = translate("ErrorMessages", "Too many failed logins. Try again at {time}.")
+            return text.format(time=local_time_text(exc.retry_at, now=now))
+    return user_message(str(exc.code))

@@ -21,9 +21,10 @@ from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal, Slot
 
 from agent_client.api import AgentApi
 from agent_client.credentials import DeviceIdentity, new_device_key, public_key_b64
-from agent_client.errors import ClientError
-from agent_client.messages import user_message
+from agent_client.errors import ApiError, ClientError
+from agent_client.messages import error_message, user_message
 from agent_client.reporter import EventQueue
+from shared.errors import ErrorCode
 from shared.protocol import BlockedAction, DisplayEventKind, EnrolResponse, EventBatchResult, NextRecordResponse
 
 __all__ = ["AgentService"]
@@ -82,9 +83,18 @@ class AgentService(QObject):
     Signals:
         enrolled(DeviceIdentity): Enrolment succeeded; the caller stores the identity.
         logged_in(LoginResponse): Login succeeded.
+        login_failed(str, str): Login was refused or failed (code, translated
+            message; e.g. ``account_locked`` with the local time the lock ends).
         record_received(RecordView | None, int): The current record, or None and
             the seconds to wait before asking again.
+        quota_received(QuotaView): The agent's issuance count, after every
+            ``/next`` whose answer carried one (records or ``quota_reached``).
+        limit_reached(datetime | None, str): ``/next`` issued nothing because a
+            limit was reached: when the next record may come (UTC-aware, as the
+            server said) and the translated message naming the local time.
         disposition_recorded(DispositionResponse): The lease was closed.
+        record_withdrawn(str, str): The outcome was refused because the lease
+            is gone (``no_lease``: withdrawn or expired); lease id, message.
         events_delivered(int): That many display events were acknowledged.
         reporting_failed(str, str): An event upload failed (code, message); retried.
         failed(str, str): A requested call failed (code, translated message).
@@ -92,8 +102,12 @@ class AgentService(QObject):
 
     enrolled = Signal(object)
     logged_in = Signal(object)
+    login_failed = Signal(str, str)
     record_received = Signal(object, int)
+    quota_received = Signal(object)
+    limit_reached = Signal(object, str)
     disposition_recorded = Signal(object)
+    record_withdrawn = Signal(str, str)
     events_delivered = Signal(int)
     reporting_failed = Signal(str, str)
     failed = Signal(str, str)
@@ -141,13 +155,17 @@ class AgentService(QObject):
         self._submit(call, done, self._emit_failed)
 
     def login(self, identity: DeviceIdentity, login: str, password: str) -> None:
-        """Log in with the device proof; emits ``logged_in`` or ``failed``."""
+        """Log in with the device proof; emits ``logged_in`` or ``login_failed``."""
 
         def done(response: object) -> None:
             self._queue.new_session()
             self.logged_in.emit(response)
 
-        self._submit(lambda: self._api.login(identity, login=login, password=password), done, self._emit_failed)
+        def refused(exc: ClientError) -> None:
+            log.warning("login failed: %s", exc.code)
+            self.login_failed.emit(str(exc.code), error_message(exc))
+
+        self._submit(lambda: self._api.login(identity, login=login, password=password), done, refused)
 
     def logout(self) -> None:
         """Forget the session token once the calls queued before it have run.
@@ -158,18 +176,39 @@ class AgentService(QObject):
         self._submit(self._api.logout, lambda _none: None, self._emit_failed)
 
     def request_next_record(self) -> None:
-        """Ask for the current record; emits ``record_received`` or ``failed``."""
+        """Ask for the current record.
+
+        Emits ``quota_received`` when the answer carries the count, then
+        ``record_received``, ``limit_reached`` (``quota_reached``) or ``failed``.
+        """
 
         def done(response: NextRecordResponse) -> None:
+            if response.quota is not None:
+                self.quota_received.emit(response.quota)
             self.record_received.emit(response.record, max(response.retry_after_s, 0))
 
-        self._submit(self._api.next_record, done, self._emit_failed)
+        def refused(exc: ClientError) -> None:
+            if isinstance(exc, ApiError) and exc.code == ErrorCode.QUOTA_REACHED:
+                log.info("record limit reached")
+                if exc.quota is not None:
+                    self.quota_received.emit(exc.quota)
+                self.limit_reached.emit(exc.retry_at, error_message(exc))
+            else:
+                self._emit_failed(exc)
+
+        self._submit(self._api.next_record, done, refused)
 
     def dispose(self, lease_id: str, code: str) -> None:
-        """Record an outcome; emits ``disposition_recorded`` or ``failed``."""
-        self._submit(
-            lambda: self._api.dispose(lease_id=lease_id, code=code), self.disposition_recorded.emit, self._emit_failed
-        )
+        """Record an outcome; emits ``disposition_recorded``, ``record_withdrawn`` or ``failed``."""
+
+        def refused(exc: ClientError) -> None:
+            if isinstance(exc, ApiError) and exc.code == ErrorCode.NO_LEASE:
+                log.info("the outcome's lease is gone (withdrawn or expired)")
+                self.record_withdrawn.emit(lease_id, error_message(exc))
+            else:
+                self._emit_failed(exc)
+
+        self._submit(lambda: self._api.dispose(lease_id=lease_id, code=code), self.disposition_recorded.emit, refused)
 
     def report_displayed(self, lease_id: str) -> None:
         """Queue and upload a ``record_displayed`` event."""
@@ -232,7 +271,7 @@ class AgentService(QObject):
 
     def _emit_failed(self, exc: ClientError) -> None:
         log.warning("call failed: %s", exc.code)
-        self.failed.emit(str(exc.code), user_message(str(exc.code)))
+        self.failed.emit(str(exc.code), error_message(exc))
 
     def _submit(
         self, call: Callable[[], Any], on_success: Callable[[Any], None], on_error: Callable[[ClientError], None]

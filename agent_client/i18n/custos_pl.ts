@@ -5,6 +5,7 @@
     <name>AppController</name>
     <message>
         <source>Asking for a record…</source>
+        <extracomment>How long to wait at a limit when the server named no time. Added to a limit&apos;s wait so that the request arrives after ``retry_at``, not a hair before.</extracomment>
         <translation>Pobieranie rekordu…</translation>
     </message>
 </context>
@@ -86,16 +87,24 @@
         <translation>Nie masz uprawnień do tej operacji.</translation>
     </message>
     <message>
-        <source>Your account is suspended. Contact your supervisor.</source>
-        <translation>Twoje konto jest zawieszone. Skontaktuj się z przełożonym.</translation>
-    </message>
-    <message>
         <source>The server does not know this item.</source>
         <translation>Serwer nie rozpoznaje tego elementu.</translation>
     </message>
     <message>
-        <source>This record is no longer assigned to you.</source>
-        <translation>Ten rekord nie jest już do Ciebie przypisany.</translation>
+        <source>Your account has been suspended. Contact your supervisor.</source>
+        <translation>Twoje konto zostało zawieszone. Skontaktuj się z przełożonym.</translation>
+    </message>
+    <message>
+        <source>Too many failed logins. Try again later.</source>
+        <translation>Zbyt wiele nieudanych logowań. Spróbuj ponownie później.</translation>
+    </message>
+    <message>
+        <source>Logging in from this network is not allowed. Contact your supervisor.</source>
+        <translation>Logowanie z tej sieci jest niedozwolone. Skontaktuj się z przełożonym.</translation>
+    </message>
+    <message>
+        <source>This record was withdrawn.</source>
+        <translation>Ten rekord został wycofany.</translation>
     </message>
     <message>
         <source>This record has already been closed.</source>
@@ -145,6 +154,22 @@
         <source>Something went wrong. Please try again.</source>
         <translation>Coś poszło nie tak. Spróbuj ponownie.</translation>
     </message>
+    <message>
+        <source>Record limit reached; next at {time}.</source>
+        <translation>Osiągnięto limit rekordów; następny o {time}.</translation>
+    </message>
+    <message>
+        <source>Limit of {limit} records a day reached; next at {time}.</source>
+        <translation>Osiągnięto limit {limit} rekordów na dzień; następny o {time}.</translation>
+    </message>
+    <message>
+        <source>Limit of {limit} records an hour reached; next at {time}.</source>
+        <translation>Osiągnięto limit {limit} rekordów na godzinę; następny o {time}.</translation>
+    </message>
+    <message>
+        <source>Too many failed logins. Try again at {time}.</source>
+        <translation>Zbyt wiele nieudanych logowań. Spróbuj ponownie o {time}.</translation>
+    </message>
 </context>
 <context>
     <name>LoginWindow</name>
@@ -181,6 +206,17 @@
     </message>
 </context>
 <context>
+    <name>RecordCounts</name>
+    <message>
+        <source>{issued} of {limit} this hour</source>
+        <translation>{issued} z {limit} w tej godzinie</translation>
+    </message>
+    <message>
+        <source>{issued} of {limit} today</source>
+        <translation>{issued} z {limit} dzisiaj</translation>
+    </message>
+</context>
+<context>
     <name>RecordWindow</name>
     <message>
         <source>Custos — {organisation}</source>
@@ -195,8 +231,20 @@
         <translation>Konsultant</translation>
     </message>
     <message>
+        <source>Records this hour</source>
+        <translation>Rekordy w tej godzinie</translation>
+    </message>
+    <message>
+        <source>Records today</source>
+        <translation>Rekordy dzisiaj</translation>
+    </message>
+    <message>
         <source>Log out</source>
         <translation>Wyloguj</translation>
+    </message>
+    <message>
+        <source>Notice</source>
+        <translation>Komunikat</translation>
     </message>
     <message>
         <source>Waiting for the next record…</source>

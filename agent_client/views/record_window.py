@@ -19,15 +19,19 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from agent_client.messages import quota_texts
 from agent_client.views.capture import exclude_from_capture
 from agent_client.views.copy_guard import CopyGuard
 from agent_client.views.watermark import WatermarkOverlay
-from shared.protocol import DispositionOption, RecordView
+from shared.protocol import DispositionOption, QuotaView, RecordView
 
-__all__ = ["MIN_POLL_S", "RecordWindow"]
+__all__ = ["MIN_LIMIT_WAIT_MS", "MIN_POLL_S", "RecordWindow"]
 
 MIN_POLL_S = 3
 """Shortest wait before asking again for a record."""
+MIN_LIMIT_WAIT_MS = 1000
+"""Shortest wait before asking again once a limit was reached (a ``retry_at`` already past)."""
+_MAX_TIMER_MS = 2**31 - 1
 
 
 def locked_label(text: str, accessible_name: str) -> QLabel:
@@ -105,11 +109,19 @@ class RecordWindow(QWidget):
         self._guard.attempt_blocked.connect(self._on_guard_attempt_blocked)
         self._poll_timer = QTimer(self)
         self._poll_timer.setSingleShot(True)
+        # A coarse timer may fire up to 5 % early: before a limit's retry_at.
+        self._poll_timer.setTimerType(Qt.TimerType.PreciseTimer)
         self._poll_timer.timeout.connect(self.next_record_requested)
 
         header = QHBoxLayout()
         header.addWidget(locked_label(self.tr("Agent: {login}").format(login=agent_login), self.tr("Agent")))
         header.addStretch(1)
+        self._hour_count = locked_label("", self.tr("Records this hour"))
+        self._day_count = locked_label("", self.tr("Records today"))
+        for count in (self._hour_count, self._day_count):
+            count.hide()
+            header.addWidget(count)
+            header.addSpacing(16)
         self._logout_button = QPushButton(self.tr("Log out"))
         self._logout_button.clicked.connect(self.logout_requested)
         header.addWidget(self._logout_button)
@@ -121,8 +133,13 @@ class RecordWindow(QWidget):
         self._area_layout.addWidget(self._waiting)
         self._watermark = WatermarkOverlay(self._area, agent_login, clock)
 
+        self._notice = locked_label("", self.tr("Notice"))
+        self._notice.setWordWrap(True)
+        self._notice.hide()
+
         layout = QVBoxLayout(self)
         layout.addLayout(header)
+        layout.addWidget(self._notice)
         layout.addWidget(self._area, 1)
         self._guard.guard(self)
 
@@ -167,6 +184,37 @@ class RecordWindow(QWidget):
         self._poll_timer.stop()
         if poll_after_s is not None:
             self._poll_timer.start(max(poll_after_s, MIN_POLL_S) * 1000)
+
+    def show_quota(self, quota: QuotaView | None) -> None:
+        """Show the agent's counts against the hourly and daily limits (hidden if None)."""
+        if quota is None:
+            self._hour_count.hide()
+            self._day_count.hide()
+            return
+        hour, day = quota_texts(quota)
+        self._hour_count.setText(hour)
+        self._day_count.setText(day)
+        self._hour_count.show()
+        self._day_count.show()
+
+    def show_notice(self, message: str) -> None:
+        """Show ``message`` above the record area until replaced or cleared with ""."""
+        self._notice.setText(message)
+        self._notice.setVisible(bool(message))
+
+    def show_limit_reached(self, message: str, retry_in_ms: int) -> None:
+        """Take any record off screen, show ``message`` and ask again once, after ``retry_in_ms``.
+
+        The "Next record" button stays disabled meanwhile: asking before the
+        server's time would only be refused again.
+
+        Args:
+            message: The limit and when the next record comes.
+            retry_in_ms: Milliseconds until the server's ``retry_at`` (at least
+                :data:`MIN_LIMIT_WAIT_MS` is waited, at most what a timer holds, ~24 days).
+        """
+        self.set_busy(message)
+        self._poll_timer.start(min(max(retry_in_ms, MIN_LIMIT_WAIT_MS), _MAX_TIMER_MS))
 
     def set_busy(self, message: str) -> None:
         """Show ``message`` with no record and no way to ask for one until told otherwise."""
@@ -249,6 +297,7 @@ class RecordWindow(QWidget):
         lease_id = self.current_lease_id
         if lease_id is None:
             return
+        self.show_notice("")
         self.set_busy(self.tr("Saving the outcome…"))
         self.disposition_chosen.emit(lease_id, code)
 

@@ -20,10 +20,13 @@ from shared.errors import ErrorCode
 from shared.protocol import (
     DispositionOption,
     EnrolRequest,
+    ErrorBody,
     EventBatch,
     FieldView,
     LoginRequest,
+    NextRecordResponse,
     NonceRequest,
+    QuotaView,
     RecordView,
     b64decode_strict,
     login_challenge,
@@ -33,6 +36,12 @@ BASE_URL = "https://custos.test:8443/api/v1/agent/"
 ENROL_CODE = "enrol-code-1234"
 AGENT_LOGIN = "agent.one"
 PASSWORD = "correct horse battery"
+PER_HOUR = 60
+PER_DAY = 480
+
+
+def utcnow():
+    return datetime.datetime.now(datetime.UTC)
 
 
 def make_ca_pem(common_name="Test Custos CA"):
@@ -81,7 +90,15 @@ def _seq(event):
 
 
 class FakeAgentServer:
-    """In-memory agent API implementing the contract (a fake at the edge)."""
+    """In-memory agent API implementing the contract (a fake at the edge).
+
+    Containment as the real server answers it: ``/next`` carries the agent's
+    quota; ``limit_until`` (a UTC time) makes ``/next`` refuse with
+    ``quota_reached`` until then (``limit_period`` "hour" or "day");
+    ``suspend()`` revokes the token and answers ``account_suspended``;
+    ``locked_until`` and ``address_refused`` refuse logins; ``withdraw()``
+    takes a leased record away so that its outcome gets ``no_lease``.
+    """
 
     def __init__(self):
         self.public_key = None
@@ -94,13 +111,38 @@ class FakeAgentServer:
         self.dispositions = []
         self.fail_events = 0
         self.requests = []
+        self.issued = set()  # lease ids handed out, for the quota count
+        self.issued_before = 22  # records the agent had already had this hour
+        self.issued_before_day = 130
+        self.limit_until = None
+        self.limit_period = "hour"
+        self.suspended = False
+        self.locked_until = None
+        self.address_refused = False
+        self.next_times = []  # when each /next arrived (UTC)
 
     def transport(self):
         return httpx.MockTransport(self.handle)
 
     @staticmethod
-    def _error(status, code, message="refused"):
-        return httpx.Response(status, json={"code": code.value, "message": message})
+    def _error(status, code, message="refused", **extra):
+        body = ErrorBody(code=code, message=message, **extra)
+        return httpx.Response(status, json=body.model_dump(mode="json", exclude_none=True))
+
+    def quota(self):
+        hour = self.issued_before + len(self.issued)
+        day = self.issued_before_day + len(self.issued)
+        if self.limit_until is not None:
+            hour, day = (PER_HOUR, day) if self.limit_period == "hour" else (hour, PER_DAY)
+        return QuotaView(issued_hour=hour, per_hour=PER_HOUR, issued_day=day, per_day=PER_DAY)
+
+    def suspend(self):
+        """Suspend the agent: its next request trips it (revoking the token) and logins are refused."""
+        self.suspended = True
+
+    def withdraw(self, lease_id):
+        """Withdraw a leased record (a DNC import): it is gone from the agent's work."""
+        self.records = [r for r in self.records if r.lease_id != lease_id]
 
     def handle(self, request):
         path = request.url.path.removeprefix("/api/v1/agent/")
@@ -124,11 +166,12 @@ class FakeAgentServer:
             return self._login(LoginRequest.model_validate_json(body))
         if request.headers.get("Authorization") != f"Bearer {self.token}" or self.token is None:
             return self._error(401, ErrorCode.UNAUTHORIZED)
+        if self.suspended:  # as in the request that trips a rule: tokens revoked, lease closed
+            self.token = None
+            self.records.clear()
+            return self._error(403, ErrorCode.ACCOUNT_SUSPENDED, "account suspended")
         if path == "next":
-            record = self.records[0] if self.records else None
-            return httpx.Response(
-                200, json={"record": record and record.model_dump(mode="json"), "retry_after_s": 0 if record else 7}
-            )
+            return self._next()
         if path == "dispositions":
             data = json.loads(body)
             if not self.records or self.records[0].lease_id != data["lease_id"]:
@@ -148,6 +191,21 @@ class FakeAgentServer:
             return httpx.Response(200, json={"accepted": len(new), "duplicates": len(batch.events) - len(new)})
         return self._error(404, ErrorCode.NOT_FOUND)
 
+    def _next(self):
+        now = utcnow()
+        self.next_times.append(now)
+        if self.limit_until is not None:
+            if now < self.limit_until:
+                return self._error(
+                    429, ErrorCode.QUOTA_REACHED, "record limit reached", retry_at=self.limit_until, quota=self.quota()
+                )
+            self.limit_until = None
+        record = self.records[0] if self.records else None
+        if record is not None:
+            self.issued.add(record.lease_id)
+        response = NextRecordResponse(record=record, retry_after_s=0 if record else 7, quota=self.quota())
+        return httpx.Response(200, json=response.model_dump(mode="json"))
+
     def kinds(self):
         """The stored events as (kind, detail) in session order."""
         return [(e.kind.value, e.detail and e.detail.value) for e in sorted(self.events.values(), key=_seq)]
@@ -161,8 +219,14 @@ class FakeAgentServer:
             self.public_key.verify(b64decode_strict(login.signature, expected_len=64), challenge)
         except InvalidSignature:
             return self._error(401, ErrorCode.BAD_SIGNATURE)
+        if self.address_refused:
+            return self._error(403, ErrorCode.ADDRESS_NOT_ALLOWED, "address not allowed")
+        if self.locked_until is not None and utcnow() < self.locked_until:
+            return self._error(403, ErrorCode.ACCOUNT_LOCKED, "account locked", retry_at=self.locked_until)
         if login.login != AGENT_LOGIN or login.password != PASSWORD:
             return self._error(401, ErrorCode.UNAUTHORIZED)
+        if self.suspended:
+            return self._error(403, ErrorCode.ACCOUNT_SUSPENDED, "account suspended")
         self.token = uuid.uuid4().hex
         return httpx.Response(
             200,

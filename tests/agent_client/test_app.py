@@ -1,4 +1,8 @@
+import time
+from datetime import UTC, datetime, timedelta
+
 import pytest
+import shiboken6
 import tomli_w
 from PySide6.QtCore import QEvent, Qt, QThreadPool
 from PySide6.QtWidgets import QApplication, QLabel, QWidget
@@ -8,6 +12,8 @@ from agent_client.app import AppController, Connection, StartOptions
 from agent_client.config import parse_deployment_config
 from agent_client.credentials import CredentialStore, MemoryKeyring
 from agent_client.service import AgentService
+from agent_client.translations import install_translators
+from agent_client.views.record_window import MIN_LIMIT_WAIT_MS
 from tests.agent_client.agent_fakes import BASE_URL, ENROL_CODE, PASSWORD
 
 TIMEOUT = 5000
@@ -98,3 +104,191 @@ def test_focus_loss_reaches_the_server_once_then_the_return(qtbot, controller, r
     qtbot.waitUntil(lambda: controller.service.pending_events == 0, timeout=TIMEOUT)
     assert fake_server.kinds() == [("record_displayed", None), ("focus_lost", None), ("focus_regained", None)]
     assert sorted(e.session_seq for e in fake_server.events.values()) == [0, 1, 2]
+
+
+# Containment (issue 6): the server is the control; the client shows its state.
+
+RECORD_VALUES = ("Zofia", "Gdańsk", "Hello, I am calling about your contract.")
+
+
+@pytest.fixture
+def warsaw(monkeypatch):
+    monkeypatch.setenv("TZ", "Europe/Warsaw")
+    time.tzset()
+    yield timedelta(hours=1)  # CET in December
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.fixture
+def polish(qapp):
+    installed = install_translators(qapp, "pl")
+    assert installed
+    yield
+    for translator in installed:
+        qapp.removeTranslator(translator)
+
+
+def visible_texts(window):
+    return [label.text() for label in window.findChildren(QLabel) if label.isVisible()]
+
+
+def warsaw_minute(at, offset):
+    """``at`` as Warsaw wall-clock HH:MM, rounded up, computed without the client's code."""
+    local = (at + offset).replace(tzinfo=None)
+    if local.second or local.microsecond:
+        local = local.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    return f"{local:%H:%M}"
+
+
+def no_record_text_anywhere():
+    labels = [w for w in QApplication.allWidgets() if isinstance(w, QLabel)]
+    return not any(value in label.text() for label in labels for value in RECORD_VALUES)
+
+
+def test_the_count_is_shown_and_follows_every_next(qtbot, controller, raw_config, fake_server):
+    window = start_working(qtbot, controller, raw_config)
+    assert {"23 of 60 this hour", "131 of 480 today"} <= set(visible_texts(window))
+    qtbot.keyClick(window, Qt.Key.Key_1)
+    qtbot.waitUntil(lambda: window.current_lease_id == "lease-2", timeout=TIMEOUT)
+    assert {"24 of 60 this hour", "132 of 480 today"} <= set(visible_texts(window))
+
+
+def test_at_the_limit_no_record_the_local_time_and_one_request_at_retry_at(
+    qtbot, controller, raw_config, fake_server, warsaw
+):
+    window = start_working(qtbot, controller, raw_config)
+    fake_server.limit_until = datetime.now(UTC) + timedelta(seconds=1.5)
+    retry_at = fake_server.limit_until
+    asked = len(fake_server.next_times)
+    qtbot.keyClick(window, Qt.Key.Key_1)
+    message = f"Limit of 60 records an hour reached; next at {warsaw_minute(retry_at, warsaw)}."
+    qtbot.waitUntil(lambda: message in visible_texts(window), timeout=TIMEOUT)
+    assert window.current_lease_id is None
+    assert "60 of 60 this hour" in visible_texts(window)
+    assert no_record_text_anywhere()
+    qtbot.waitUntil(lambda: window.current_lease_id == "lease-2", timeout=TIMEOUT)
+    refused, granted = fake_server.next_times[asked:]  # asked by itself exactly once more, no polling
+    assert refused < retry_at <= granted
+    assert "24 of 60 this hour" in visible_texts(window)
+
+
+def test_a_retry_at_already_past_is_no_busy_loop(qtbot, controller, raw_config, fake_server):
+    window = start_working(qtbot, controller, raw_config)
+    fake_server.limit_until = datetime.now(UTC) + timedelta(seconds=1.5)
+    controller_clock_ahead = fake_server.limit_until + timedelta(minutes=5)
+    controller._clock = lambda: controller_clock_ahead  # noqa: SLF001 - a computer whose clock runs ahead
+    asked = len(fake_server.next_times)
+    qtbot.keyClick(window, Qt.Key.Key_1)
+    qtbot.waitUntil(lambda: window.current_lease_id == "lease-2", timeout=TIMEOUT)
+    times = fake_server.next_times[asked:]
+    gaps = [(b - a).total_seconds() for a, b in zip(times, times[1:], strict=False)]
+    assert 2 <= len(times) <= 3
+    assert all(gap >= MIN_LIMIT_WAIT_MS / 1000 - 0.05 for gap in gaps)
+
+
+def test_the_daily_limit_in_polish(qtbot, controller, raw_config, fake_server, warsaw, polish):
+    window = start_working(qtbot, controller, raw_config)
+    fake_server.limit_until = datetime.now(UTC) + timedelta(minutes=30)
+    fake_server.limit_period = "day"
+    qtbot.keyClick(window, Qt.Key.Key_1)
+    when = fake_server.limit_until + warsaw
+    shown = warsaw_minute(fake_server.limit_until, warsaw)
+    if (when + timedelta(minutes=1)).date() != (datetime.now(UTC) + warsaw).date():
+        shown = f"{when:%Y-%m-%d} {shown}"
+    message = f"Osiągnięto limit 480 rekordów na dzień; następny o {shown}."
+    qtbot.waitUntil(lambda: message in visible_texts(window), timeout=TIMEOUT)
+    assert "480 z 480 dzisiaj" in visible_texts(window)
+    assert window.current_lease_id is None
+
+
+@pytest.mark.parametrize(
+    ("language", "message"),
+    [
+        ("en", "Your account has been suspended. Contact your supervisor."),
+        ("pl", "Twoje konto zostało zawieszone. Skontaktuj się z przełożonym."),
+    ],
+)
+def test_suspended_back_to_login_with_no_record_left(
+    qtbot, qapp, controller, raw_config, fake_server, language, message
+):
+    installed = install_translators(qapp, language)
+    try:
+        window = start_working(qtbot, controller, raw_config)
+        login_window = controller._login_window  # noqa: SLF001 - the window the agent returns to
+        fake_server.suspend()
+        qtbot.keyClick(window, Qt.Key.Key_1)  # the outcome that trips a rule
+        qtbot.waitUntil(lambda: controller.record_window is None and login_window.isVisible(), timeout=TIMEOUT)
+        assert login_window.message_label.text() == message
+        assert not shiboken6.isValid(window) or not window.isVisible()
+        assert no_record_text_anywhere()
+        qtbot.waitUntil(lambda: not controller.service._api.logged_in, timeout=TIMEOUT)  # noqa: SLF001 - token gone
+        login_window.password_edit.setText(PASSWORD)
+        qtbot.keyClick(login_window.password_edit, Qt.Key.Key_Return)  # logging in while suspended
+        qtbot.waitUntil(lambda: login_window.submit_button.isEnabled(), timeout=TIMEOUT)
+        assert login_window.message_label.text() == message
+        assert controller.record_window is None
+    finally:
+        for translator in installed:
+            qapp.removeTranslator(translator)
+
+
+def fully_visible(window):
+    label = window.message_label
+    return (
+        label.isVisible()
+        and window.rect().contains(label.geometry())
+        and (label.height() >= label.heightForWidth(label.width()))
+    )
+
+
+def start_at_login(qtbot, controller, raw_config):
+    controller.start(
+        parse_deployment_config(raw_config), raw_config, StartOptions(enrol_code=ENROL_CODE, password="wrong password")
+    )
+    qtbot.waitUntil(lambda: controller._login_window is not None, timeout=TIMEOUT)  # noqa: SLF001
+    login_window = controller._login_window  # noqa: SLF001
+    qtbot.waitUntil(lambda: login_window.submit_button.isEnabled(), timeout=TIMEOUT)
+    return login_window
+
+
+@pytest.mark.parametrize(
+    ("language", "refusal", "expected"),
+    [
+        ("en", "locked", "Too many failed logins. Try again at {time}."),
+        ("pl", "locked", "Zbyt wiele nieudanych logowań. Spróbuj ponownie o {time}."),
+        ("en", "network", "Logging in from this network is not allowed. Contact your supervisor."),
+        ("pl", "network", "Logowanie z tej sieci jest niedozwolone. Skontaktuj się z przełożonym."),
+    ],
+)
+def test_login_refusals_are_plain_and_fully_visible(
+    qtbot, qapp, controller, raw_config, fake_server, warsaw, language, refusal, expected
+):
+    installed = install_translators(qapp, language)
+    try:
+        login_window = start_at_login(qtbot, controller, raw_config)
+        if refusal == "locked":
+            fake_server.locked_until = datetime.now(UTC) + timedelta(minutes=15)
+        else:
+            fake_server.address_refused = True
+        message = expected.format(
+            time=warsaw_minute(fake_server.locked_until, warsaw) if fake_server.locked_until else ""
+        )
+        login_window.password_edit.setText(PASSWORD)
+        qtbot.keyClick(login_window.password_edit, Qt.Key.Key_Return)
+        qtbot.waitUntil(lambda: login_window.message_label.text() == message, timeout=TIMEOUT)
+        qtbot.waitUntil(lambda: fully_visible(login_window), timeout=TIMEOUT)
+        assert controller.record_window is None
+    finally:
+        for translator in installed:
+            qapp.removeTranslator(translator)
+
+
+def test_a_withdrawn_record_says_so_and_the_next_one_comes(qtbot, controller, raw_config, fake_server):
+    window = start_working(qtbot, controller, raw_config)
+    fake_server.withdraw("lease-1")  # e.g. a DNC import while it was on screen
+    qtbot.keyClick(window, Qt.Key.Key_1)
+    qtbot.waitUntil(lambda: window.current_lease_id == "lease-2", timeout=TIMEOUT)
+    assert "This record was withdrawn." in visible_texts(window)
+    assert fake_server.dispositions == []
+    assert controller.record_window is window

@@ -1,8 +1,12 @@
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from PySide6.QtCore import QThreadPool
 
 from agent_client.credentials import DeviceIdentity
+from agent_client.messages import local_time_text
 from agent_client.service import AgentService
+from shared.protocol import QuotaView
 from tests.agent_client.agent_fakes import AGENT_LOGIN, ENROL_CODE, PASSWORD
 
 TIMEOUT = 5000
@@ -114,3 +118,52 @@ def test_unknown_blocked_action_is_refused_locally(service):
     with pytest.raises(ValueError, match="paste"):
         service.report_blocked("lease-1", "paste")
     assert service.pending_events == 0
+
+
+def test_next_reports_the_quota_before_the_record(qtbot, service, fake_server):
+    login(qtbot, service)
+    order = []
+    service.quota_received.connect(lambda quota: order.append(("quota", quota)))
+    service.record_received.connect(lambda record, _retry: order.append(("record", record.lease_id)))
+    with qtbot.waitSignal(service.record_received, timeout=TIMEOUT):
+        service.request_next_record()
+    assert order == [
+        ("quota", QuotaView(issued_hour=23, per_hour=60, issued_day=131, per_day=480)),
+        ("record", "lease-1"),
+    ]
+
+
+def test_quota_reached_is_a_limit_with_its_time_not_a_failure(qtbot, service, fake_server):
+    login(qtbot, service)
+    fake_server.limit_until = datetime.now(UTC) + timedelta(minutes=20)
+    with (
+        qtbot.waitSignal(service.quota_received, timeout=TIMEOUT) as quota,
+        qtbot.waitSignal(service.limit_reached, timeout=TIMEOUT) as reached,
+        qtbot.assertNotEmitted(service.failed),
+        qtbot.assertNotEmitted(service.record_received),
+    ):
+        service.request_next_record()
+    assert quota.args[0].issued_hour == quota.args[0].per_hour == 60
+    retry_at, message = reached.args
+    assert retry_at == fake_server.limit_until
+    assert message == f"Limit of 60 records an hour reached; next at {local_time_text(retry_at)}."
+
+
+def test_withdrawn_record_is_its_own_signal(qtbot, service, fake_server):
+    login(qtbot, service)
+    fake_server.withdraw("lease-1")
+    with (
+        qtbot.waitSignal(service.record_withdrawn, timeout=TIMEOUT) as withdrawn,
+        qtbot.assertNotEmitted(service.failed),
+    ):
+        service.dispose("lease-1", "sale")
+    assert withdrawn.args == ["lease-1", "This record was withdrawn."]
+    assert fake_server.dispositions == []
+
+
+def test_suspension_is_a_failure_by_code(qtbot, service, fake_server):
+    login(qtbot, service)
+    fake_server.suspend()
+    with qtbot.waitSignal(service.failed, timeout=TIMEOUT) as failed:
+        service.request_next_record()
+    assert failed.args == ["account_suspended", "Your account has been suspended. Contact your supervisor."]

@@ -1,3 +1,4 @@
+import time
 from datetime import datetime
 
 import pytest
@@ -5,7 +6,8 @@ from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QKeyEvent, QKeySequence
 from PySide6.QtWidgets import QApplication, QLabel, QPushButton, QWidget
 
-from agent_client.views.record_window import RecordWindow
+from agent_client.views.record_window import MIN_LIMIT_WAIT_MS, RecordWindow
+from shared.protocol import QuotaView
 from tests.agent_client.agent_fakes import make_record
 
 VALUES = ("Zofia", "Gdańsk", "•••••••4821", "Hello, I am calling about your contract.")
@@ -244,3 +246,46 @@ def test_focus_state_starts_afresh_with_each_record(qtbot, window):
     window.show_record(make_record("lease-2"))  # the window is really active: no event
     QApplication.sendEvent(window, QEvent(QEvent.Type.WindowDeactivate))
     assert changes == [("lease-1", True), ("lease-2", True)]
+
+
+def test_counts_are_shown_plainly_and_updated(window):
+    window.show_quota(QuotaView(issued_hour=23, per_hour=60, issued_day=130, per_day=480))
+    assert {"23 of 60 this hour", "130 of 480 today"} <= set(label_texts(window))
+    window.show_quota(QuotaView(issued_hour=24, per_hour=60, issued_day=131, per_day=480))
+    texts = [label.text() for label in window.findChildren(QLabel) if label.isVisible()]
+    assert {"24 of 60 this hour", "131 of 480 today"} <= set(texts)
+    window.show_quota(None)
+    assert not any("this hour" in label.text() for label in window.findChildren(QLabel) if label.isVisible())
+
+
+def test_limit_takes_the_record_away_and_asks_again_once_by_itself(qtbot, window):
+    show(qtbot, window)
+    next_button = next(b for b in window.findChildren(QPushButton) if b.text() == "Next record")
+    with qtbot.waitSignal(window.record_hidden):
+        window.show_limit_reached("Limit of 60 records an hour reached; next at 14:32.", 300)
+    assert window.current_lease_id is None
+    assert "Limit of 60 records an hour reached; next at 14:32." in label_texts(window)
+    assert not next_button.isEnabled()  # asking earlier would only be refused again
+    started = time.monotonic()
+    with qtbot.waitSignal(window.next_record_requested, timeout=5000):
+        pass
+    assert time.monotonic() - started >= MIN_LIMIT_WAIT_MS / 1000 - 0.05  # a time already near: the floor holds
+    with qtbot.assertNotEmitted(window.next_record_requested, wait=1500):
+        pass  # once, not a poll
+
+
+def test_notice_stays_over_the_next_record_until_an_outcome(qtbot, window):
+    window.show_notice("This record was withdrawn.")
+    show(qtbot, window, make_record("lease-2"))
+    visible = [label.text() for label in window.findChildren(QLabel) if label.isVisible()]
+    assert "This record was withdrawn." in visible
+    with qtbot.waitSignal(window.disposition_chosen):
+        qtbot.keyClick(window, Qt.Key.Key_1)
+    visible = [label.text() for label in window.findChildren(QLabel) if label.isVisible()]
+    assert "This record was withdrawn." not in visible
+
+
+def test_a_far_retry_time_waits_without_asking(qtbot, window):
+    window.show_limit_reached("Limit of 480 records a day reached; next at 2026-12-31 08:00.", 10**12)
+    with qtbot.assertNotEmitted(window.next_record_requested, wait=300):
+        pass
