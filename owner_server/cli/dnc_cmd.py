@@ -60,7 +60,8 @@ def dnc_import(
         return
     out.print(
         f"DNC: added {report.added}, already listed {report.already_listed}, "
-        f"contacts suppressed {report.contacts_suppressed}, rejected {len(report.rejected)}"
+        f"contacts suppressed {report.contacts_suppressed} (records withdrawn from agents {report.leases_withdrawn}), "
+        f"rejected {len(report.rejected)}"
     )
     for row in report.rejected[:50]:
         out.print(f"  record {row.record_no}: {row.reason}")
