@@ -12,11 +12,11 @@ from collections.abc import Iterable, Mapping
 from enum import StrEnum
 from typing import Annotated
 
-import phonenumbers
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from shared.containment import IssueLimits, RulesPolicy, check_timezone
 from shared.fields import EXTRA_PREFIX
+from shared.phone_text import contains_phone_number
 from shared.protocol import DispositionOption, FieldView
 
 __all__ = [
@@ -73,29 +73,6 @@ def is_phone_field(name: str) -> bool:
         or lowered in _PHONE_WORDS
         or any(w.startswith(_PHONE_PREFIXES) or w in _PHONE_WORDS for w in words)
     )
-
-
-_DIGIT_SEPARATORS = re.compile(r"[._\-/()]+")
-_LONG_DIGIT_RUN = re.compile(r"\d{9,}")
-
-
-def contains_phone_number(value: str, region: str = "PL") -> bool:
-    """Tell whether free text holds a valid phone number (libphonenumber's matcher).
-
-    Args:
-        value: Any field value.
-        region: Region for numbers written without a country code.
-
-    Returns:
-        True when a valid number for any country is found in the text, or
-        when, ignoring dots, dashes, underscores, slashes and
-        parentheses, it holds a run of nine or more digits.
-    """
-    if sum(ch.isdigit() for ch in value) < 6:
-        return False
-    if _LONG_DIGIT_RUN.search(_DIGIT_SEPARATORS.sub("", value)):
-        return True  # a number glued to words or split oddly (the matcher wants word boundaries)
-    return any(True for _ in phonenumbers.PhoneNumberMatcher(value, region, leniency=phonenumbers.Leniency.VALID))
 
 
 def mask_value(value: str, rule: MaskRule) -> str:
@@ -202,8 +179,11 @@ def apply_policy(
 
     Returns:
         Visible fields in clear and masked fields masked; hidden fields and
-        phones are absent. A visible value that contains a valid phone number
-        (a number typed into a notes or address column) is masked whole.
+        phones are absent. A visible or masked value that contains a phone
+        number (a number typed into a notes or address column, however it is
+        written: see :func:`shared.phone_text.contains_phone_number`) is masked
+        whole, since a mask rule such as ``first_letter`` or ``last4`` would
+        still let digits through.
     """
     names = list(order) if order is not None else list(policy.fields)
     views: list[FieldView] = []
@@ -213,7 +193,7 @@ def apply_policy(
         if value is None or value == "" or rule.mode is FieldMode.HIDDEN:
             continue
         label = rule.label or name.replace("_", " ").capitalize()
-        if rule.mode is FieldMode.VISIBLE and contains_phone_number(value, region):
+        if contains_phone_number(value, region):
             views.append(FieldView(name=name, label=label, value=mask_value(value, MaskRule.FULL), masked=True))
         elif rule.mode is FieldMode.VISIBLE:
             views.append(FieldView(name=name, label=label, value=value))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -10,27 +9,12 @@ import typer
 
 from owner_server.cli.common import DataDirOpt, DbUrlOpt, JsonOpt, fail, installation, out, print_json
 from owner_server.lists import suppression
-from owner_server.lists.importing.mapping import map_columns
-from owner_server.lists.importing.normalise import NormalisedRow, RejectedRow, normalise_records
-from owner_server.lists.importing.pipeline import file_sha256, open_file
+from owner_server.lists.importing.pipeline import file_sha256, phone_rows
 from shared.errors import CustosError
 
 __all__ = ["dnc_app"]
 
 dnc_app = typer.Typer(help="The do-not-call (suppression) list.", no_args_is_help=True)
-
-
-def _text_records(path: Path) -> Iterator[tuple[int, tuple[str, ...]]]:
-    with path.open(encoding="utf-8-sig") as fh:
-        for record_no, line in enumerate(fh, start=1):
-            if line.strip():
-                yield record_no, (line.strip(),)
-
-
-def _rows(path: Path, region: str) -> Iterator[NormalisedRow | RejectedRow]:
-    if path.suffix.lower() == ".txt":
-        return normalise_records(_text_records(path), map_columns(("phone",)), region=region)
-    return open_file(path, region=region).rows()
 
 
 @dnc_app.command("import")
@@ -49,7 +33,7 @@ def dnc_import(
             report = suppression.import_dnc(
                 inst.engine,
                 keys=inst.keys,
-                rows=_rows(file, region.upper()),
+                rows=phone_rows(file, region=region.upper()),
                 source_sha256=file_sha256(file),
                 actor="admin:cli",
             )
@@ -60,7 +44,8 @@ def dnc_import(
         return
     out.print(
         f"DNC: added {report.added}, already listed {report.already_listed}, "
-        f"contacts suppressed {report.contacts_suppressed}, rejected {len(report.rejected)}"
+        f"contacts suppressed {report.contacts_suppressed} (records withdrawn from agents {report.leases_withdrawn}), "
+        f"rejected {len(report.rejected)}"
     )
     for row in report.rejected[:50]:
         out.print(f"  record {row.record_no}: {row.reason}")

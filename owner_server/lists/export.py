@@ -9,7 +9,8 @@ Design:
     * Columns: ``contact_ref``, the fields, ``state``, ``attempts``,
       ``last_disposition``, ``last_disposition_at`` (ISO 8601, UTC). Erased
       contacts (and every contact of an erased campaign) are written as ref and
-      state only; staged contacts (an import in progress) are left out.
+      state only; staged contacts (an import in progress) and canary contacts
+      (:mod:`owner_server.lists.canaries`: trap entries, not customers) are left out.
     * CSV: UTF-8 with BOM, ``;`` delimiter, every value passed through
       :func:`~owner_server.lists.importing.formulas.neutralise_formula` (so a phone
       shows as ``'+48…``). XLSX (openpyxl write-only, inline strings): every
@@ -157,6 +158,7 @@ def _field_names(engine: Engine, *, campaign_id: int, batch: int) -> list[str]:
                 .where(
                     Contact.campaign_id == campaign_id,
                     col(Contact.state).not_in([*_HIDDEN_STATES, ContactState.ERASED]),
+                    col(Contact.is_canary).is_(False),
                     col(Contact.id) > last,
                 )
                 .order_by(col(Contact.id))
@@ -187,6 +189,7 @@ def _batches(engine: Engine, keys: KeyService, *, campaign_id: int, shredded: bo
                 .where(
                     Contact.campaign_id == campaign_id,
                     col(Contact.state).not_in(_HIDDEN_STATES),
+                    col(Contact.is_canary).is_(False),
                     col(Contact.id) > last,
                 )
                 .order_by(col(Contact.id))

@@ -13,7 +13,7 @@ from owner_server.lists.importing.normalise import NormalisedRow, RejectedRow, n
 from owner_server.lists.importing.phones import PhoneOk, normalise_phone
 from owner_server.lists.importing.reading import RecordSource, read_records
 
-__all__ = ["OpenedFile", "file_sha256", "open_file"]
+__all__ = ["OpenedFile", "file_sha256", "open_file", "phone_rows"]
 
 
 def file_sha256(path: Path) -> str:
@@ -67,3 +67,34 @@ def open_file(
         raise ImportFileError("The first row holds a phone number, not column names; add a header row.")
     mapping = map_columns(source.header, overrides)
     return OpenedFile(source=source, mapping=mapping, sha256=file_sha256(path), region=region)
+
+
+def _text_records(path: Path) -> Iterator[tuple[int, tuple[str, ...]]]:
+    with path.open(encoding="utf-8-sig") as fh:
+        for record_no, line in enumerate(fh, start=1):
+            if line.strip():
+                yield record_no, (line.strip(),)
+
+
+def phone_rows(path: Path, *, region: str = "PL") -> Iterator[NormalisedRow | RejectedRow]:
+    """Stream the phone numbers of a list of numbers (``dnc import``, ``canary add``).
+
+    A ``.txt`` file holds one number a line (UTF-8, blank lines skipped, the
+    record number being the line number); any other file is a CSV or XLSX
+    file read as an import is, its phone column found by its header.
+
+    Args:
+        path: The file.
+        region: Default region for national numbers.
+
+    Returns:
+        Normalised rows (only ``phone`` and ``phone2`` matter) or rejected rows, in order.
+
+    Raises:
+        ImportFileError: See :func:`open_file` (CSV/XLSX), or an unknown region.
+        UnicodeDecodeError: A ``.txt`` file is not UTF-8 (raised while iterating).
+        OSError: The file cannot be read.
+    """
+    if path.suffix.lower() == ".txt":
+        return normalise_records(_text_records(path), map_columns(("phone",)), region=region)
+    return open_file(path, region=region).rows()

@@ -1,19 +1,27 @@
-"""DNC suppression on both databases."""
+"""DNC suppression on both databases, and a DNC import while agents hold records (through the agent API)."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import text
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
+from owner_server.api.app import create_app
+from owner_server.audit import log as audit
 from owner_server.identity.login import AgentPrincipal
 from owner_server.lists import suppression
 from owner_server.lists.importing.pipeline import open_file
+from owner_server.models import AuditEntry, Contact, ContactState, Disposition, Lease
 from owner_server.work.distribution import next_record
 
 from ..cases_support import contacts, import_case, make_campaign
 from ..helpers import CONTACTS, seed
+from ..test_agent_api import API, logged_in
 
 
 def _dnc(inst, path: Path):
@@ -83,3 +91,74 @@ def test_dnc_is_idempotent_and_stores_only_indexes(any_installation, tmp_path):
     with any_installation.engine.connect() as conn:
         rows = [bytes(r[0]) for r in conn.execute(text("SELECT phone_bidx FROM suppression"))]
     assert len(rows) == 1 and b"600000002" not in rows[0] and len(rows[0]) == 32
+
+
+@pytest.fixture
+def agent_api(any_installation) -> Iterator[TestClient]:
+    """The real agent API in process over the installation's database (SQLite, then PostgreSQL)."""
+    inst = any_installation
+    app = create_app(inst.settings, engine=inst.engine, keys=inst.keys)
+    with TestClient(app, base_url="https://testserver") as client:
+        yield client
+
+
+def _phone_of(inst, contact_ref: str) -> str:
+    with Session(inst.engine) as s:
+        contact = s.exec(select(Contact).where(Contact.ref == contact_ref)).one()
+        return inst.keys.cipher_for(s, data_key_id=contact.data_key_id).decrypt_fields(contact.ref, contact.payload)[
+            "phone"
+        ]
+
+
+def test_dnc_import_withdraws_a_record_an_agent_holds(any_installation, agent_api, tmp_path):
+    inst, api = any_installation, agent_api
+    setup = seed(inst, agents=("agent1", "agent2"))
+    h1, h2 = logged_in(api, setup, "agent1"), logged_in(api, setup, "agent2")
+    held = api.post(f"{API}/next", headers=h1, json={}).json()["record"]
+    other = api.post(f"{API}/next", headers=h2, json={}).json()["record"]
+    national = _phone_of(inst, held["contact_ref"]).removeprefix("+48")
+    written = f"{national[:3]} {national[3:6]} {national[6:]}"  # the number, written another way
+
+    report = _dnc(inst, _write(tmp_path / "dnc.csv", [written]))
+
+    assert (report.added, report.contacts_suppressed, report.leases_withdrawn) == (1, 1, 1)
+    # the withdrawn record cannot be closed any more, and the next request gives another one
+    r = api.post(f"{API}/dispositions", headers=h1, json={"lease_id": held["lease_id"], "code": "sale"})
+    assert r.status_code == 409 and r.json()["code"] == "no_lease"
+    fresh = api.post(f"{API}/next", headers=h1, json={}).json()["record"]
+    assert fresh is not None and fresh["lease_id"] != held["lease_id"]
+    assert fresh["contact_ref"] not in (held["contact_ref"], other["contact_ref"])
+    # another agent's record, not on the list, is untouched
+    again = api.post(f"{API}/next", headers=h2, json={}).json()["record"]
+    assert again["lease_id"] == other["lease_id"]
+    r = api.post(f"{API}/dispositions", headers=h2, json={"lease_id": other["lease_id"], "code": "sale"})
+    assert r.status_code == 200, r.text
+    with Session(inst.engine) as s:
+        contact = s.exec(select(Contact).where(Contact.ref == held["contact_ref"])).one()
+        lease = s.get(Lease, held["lease_id"])
+        entries = s.exec(select(AuditEntry).order_by(col(AuditEntry.seq))).all()
+        assert contact.state is ContactState.SUPPRESSED
+        assert lease is not None and lease.closed_at is not None
+        assert s.exec(select(Disposition).where(Disposition.lease_id == held["lease_id"])).first() is None
+        assert audit.verify_chain(s, public_key=None).ok
+    withdrawn = [e for e in entries if e.action == "lease_withdrawn"]
+    assert len(withdrawn) == 1
+    entry = withdrawn[0]
+    assert (entry.actor, entry.object_type, entry.object_id) == ("test", "contact", held["contact_ref"])
+    assert json.loads(entry.details) == {"lease_id": held["lease_id"], "reason": "dnc"}
+    assert national not in entry.details
+    (imported,) = [json.loads(e.details) for e in entries if e.action == "dnc_imported"]
+    assert imported["leases_withdrawn"] == 1 and imported["contacts_suppressed"] == 1
+
+
+def test_dnc_import_of_a_number_already_listed_withdraws_nothing_twice(any_installation, agent_api, tmp_path):
+    inst, api = any_installation, agent_api
+    setup = seed(inst)
+    h1 = logged_in(api, setup, "agent1")
+    held = api.post(f"{API}/next", headers=h1, json={}).json()["record"]
+    path = _write(tmp_path / "dnc.csv", [_phone_of(inst, held["contact_ref"])])
+    first, second = _dnc(inst, path), _dnc(inst, path)
+    assert (first.leases_withdrawn, second.leases_withdrawn, second.contacts_suppressed) == (1, 0, 0)
+    nxt = api.post(f"{API}/next", headers=h1, json={}).json()["record"]
+    r = api.post(f"{API}/dispositions", headers=h1, json={"lease_id": nxt["lease_id"], "code": "sale"})
+    assert r.status_code == 200, r.text
