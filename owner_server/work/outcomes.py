@@ -43,7 +43,7 @@ def record_disposition(
             (the outcome itself is kept).
     """
     now = now or utcnow()
-    lease = session.get(Lease, request.lease_id)
+    lease = session.get(Lease, request.lease_id, with_for_update=True)  # a DNC withdrawal or expiry may race it
     if lease is None or lease.user_id != agent.user.id or lease.closed_at is not None:
         raise NotFoundError("no open lease with that id", code=ErrorCode.NO_LEASE)
     if lease.expires_at <= now:

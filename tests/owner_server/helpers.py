@@ -83,3 +83,31 @@ class DeviceKey:
 
     def sign(self, login: str, device_id: str, nonce: str) -> str:
         return b64encode(self.key.sign(login_challenge(login=login, device_id=device_id, nonce=nonce)))
+
+
+def stored_ref(inst, lease_id: str) -> str:
+    """The stored ref of a leased contact (agents only see a pseudonym of it)."""
+    from sqlmodel import Session
+
+    from owner_server.models import Lease
+
+    with Session(inst.engine) as session:
+        lease = session.get(Lease, lease_id)
+        contact = session.get(Contact, lease.contact_id)
+        return contact.ref
+
+
+def relax_containment(inst, campaign: str = "Camp") -> None:
+    """Turn a campaign's limits up and its rules off, for tests that drive an agent at machine speed on purpose."""
+    from sqlmodel import Session, select
+
+    from owner_server.models import Campaign
+
+    with Session(inst.engine) as session:
+        camp = session.exec(select(Campaign).where(Campaign.name == campaign)).one()
+        policy = CampaignPolicy.model_validate_json(camp.policy_json).model_dump(mode="json")
+        policy["limits"] = {"per_hour": 100_000, "per_day": 100_000}
+        policy["rules"] = {name: {"enabled": False} for name in policy["rules"]}
+        camp.policy_json = CampaignPolicy.model_validate(policy).model_dump_json()
+        session.add(camp)
+        session.commit()

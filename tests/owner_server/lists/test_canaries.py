@@ -25,7 +25,7 @@ from owner_server.vault.aead import decode_payload
 from shared.errors import NotFoundError, ValidationError
 from shared.policy import CampaignPolicy
 
-from ..helpers import PASSWORD, Setup
+from ..helpers import PASSWORD, Setup, stored_ref
 from ..test_agent_api import API, logged_in
 
 REPO = Path(__file__).resolve().parents[3]
@@ -252,7 +252,7 @@ def test_canaries_are_issued_like_any_contact_and_unmarked_on_the_wire(any_insta
         r = api.post(f"{API}/next", headers=logged_in(api, setup, login), json={})
         assert r.status_code == 200, r.text
         assert "canary" not in r.text.lower()
-        records[r.json()["record"]["contact_ref"]] = r.json()["record"]
+        records[stored_ref(inst, r.json()["record"]["lease_id"])] = r.json()["record"]
     assert set(report.refs) <= set(records)
     real_shapes = {_shape(rec) for ref, rec in records.items() if ref not in report.refs}
     canary_shapes = {_shape(rec) for ref, rec in records.items() if ref in report.refs}

@@ -22,7 +22,7 @@ from owner_server.work.outcomes import record_disposition
 from shared.errors import ConflictError, NotFoundError, ValidationError
 from shared.protocol import DispositionRequest
 
-from ..helpers import seed
+from ..helpers import seed, stored_ref
 
 PEOPLE = [
     {
@@ -72,7 +72,7 @@ def _dispose_first(inst, code="sale") -> str:
         assert record is not None
         record_disposition(s, agent=agent, request=DispositionRequest(lease_id=record.lease_id, code=code))
         s.commit()
-    return record.contact_ref
+    return stored_ref(inst, record.lease_id)
 
 
 def _csv_rows(path):

@@ -20,7 +20,7 @@ from owner_server.models import AuditEntry, Contact, ContactState, Disposition, 
 from owner_server.work.distribution import next_record
 
 from ..cases_support import contacts, import_case, make_campaign
-from ..helpers import CONTACTS, seed
+from ..helpers import CONTACTS, seed, stored_ref
 from ..test_agent_api import API, logged_in
 
 
@@ -116,7 +116,8 @@ def test_dnc_import_withdraws_a_record_an_agent_holds(any_installation, agent_ap
     h1, h2 = logged_in(api, setup, "agent1"), logged_in(api, setup, "agent2")
     held = api.post(f"{API}/next", headers=h1, json={}).json()["record"]
     other = api.post(f"{API}/next", headers=h2, json={}).json()["record"]
-    national = _phone_of(inst, held["contact_ref"]).removeprefix("+48")
+    held_ref = stored_ref(inst, held["lease_id"])
+    national = _phone_of(inst, held_ref).removeprefix("+48")
     written = f"{national[:3]} {national[3:6]} {national[6:]}"  # the number, written another way
 
     report = _dnc(inst, _write(tmp_path / "dnc.csv", [written]))
@@ -134,7 +135,7 @@ def test_dnc_import_withdraws_a_record_an_agent_holds(any_installation, agent_ap
     r = api.post(f"{API}/dispositions", headers=h2, json={"lease_id": other["lease_id"], "code": "sale"})
     assert r.status_code == 200, r.text
     with Session(inst.engine) as s:
-        contact = s.exec(select(Contact).where(Contact.ref == held["contact_ref"])).one()
+        contact = s.exec(select(Contact).where(Contact.ref == held_ref)).one()
         lease = s.get(Lease, held["lease_id"])
         entries = s.exec(select(AuditEntry).order_by(col(AuditEntry.seq))).all()
         assert contact.state is ContactState.SUPPRESSED
@@ -144,7 +145,7 @@ def test_dnc_import_withdraws_a_record_an_agent_holds(any_installation, agent_ap
     withdrawn = [e for e in entries if e.action == "lease_withdrawn"]
     assert len(withdrawn) == 1
     entry = withdrawn[0]
-    assert (entry.actor, entry.object_type, entry.object_id) == ("test", "contact", held["contact_ref"])
+    assert (entry.actor, entry.object_type, entry.object_id) == ("test", "contact", held_ref)
     assert json.loads(entry.details) == {"lease_id": held["lease_id"], "reason": "dnc"}
     assert national not in entry.details
     (imported,) = [json.loads(e.details) for e in entries if e.action == "dnc_imported"]
@@ -156,7 +157,7 @@ def test_dnc_import_of_a_number_already_listed_withdraws_nothing_twice(any_insta
     setup = seed(inst)
     h1 = logged_in(api, setup, "agent1")
     held = api.post(f"{API}/next", headers=h1, json={}).json()["record"]
-    path = _write(tmp_path / "dnc.csv", [_phone_of(inst, held["contact_ref"])])
+    path = _write(tmp_path / "dnc.csv", [_phone_of(inst, stored_ref(inst, held["lease_id"]))])
     first, second = _dnc(inst, path), _dnc(inst, path)
     assert (first.leases_withdrawn, second.leases_withdrawn, second.contacts_suppressed) == (1, 0, 0)
     nxt = api.post(f"{API}/next", headers=h1, json={}).json()["record"]
