@@ -25,6 +25,13 @@ class Limits:
         max_response_bytes: Largest response body the client reads, in bytes.
         max_events_per_lease: Most display events the server stores for one lease
             (a real display yields a handful; more is a flood).
+        login_failures_max: Failed logins of one account (wrong password or device
+            proof) within ``login_failure_window_s`` that lock it.
+        login_failure_window_s: The window those failures are counted in, in seconds.
+        login_lock_s: How long a locked account stays locked, in seconds.
+        login_alert_quiet_s: After a login-time alert (outside network), how long the
+            same agent's retries raise no new one, in seconds.
+        max_networks: Most site networks (CIDR ranges) one outsourcer may have.
     """
 
     max_body_bytes: int = 64 * 1024
@@ -39,6 +46,11 @@ class Limits:
     enrolment_code_ttl_s: int = 7 * 24 * 3600
     max_response_bytes: int = 256 * 1024
     max_events_per_lease: int = 100
+    login_failures_max: int = 5
+    login_failure_window_s: int = 15 * 60
+    login_lock_s: int = 15 * 60
+    login_alert_quiet_s: int = 60 * 60
+    max_networks: int = 64
 
 
 #: The limits in force.
