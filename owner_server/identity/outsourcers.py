@@ -15,6 +15,7 @@ import ipaddress
 import json
 import re
 from dataclasses import dataclass
+from datetime import time
 from typing import TypeAlias
 
 from sqlmodel import Session, col, func, select
@@ -37,6 +38,7 @@ __all__ = [
     "set_limits",
     "set_networks",
     "set_shift",
+    "shift_of",
 ]
 
 Network: TypeAlias = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -105,6 +107,19 @@ def address_allowed(outsourcer: Outsourcer | None, address: str) -> bool:
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         candidates.append(ip.ipv4_mapped)
     return any(c in net for c in candidates for net in networks if c.version == net.version)
+
+
+def shift_of(outsourcer: Outsourcer | None) -> tuple[time, time] | None:
+    """An outsourcer's shift as local times ``(start, end)`` in the campaign's time zone (None: no shift set).
+
+    ``end`` before ``start`` spans midnight. A damaged value counts as no shift.
+    """
+    if outsourcer is None or not outsourcer.shift_start or not outsourcer.shift_end:
+        return None
+    try:
+        return time.fromisoformat(outsourcer.shift_start), time.fromisoformat(outsourcer.shift_end)
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True, slots=True)

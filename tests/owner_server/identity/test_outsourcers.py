@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import time
 
 import pytest
 from sqlmodel import Session, select
@@ -53,6 +54,15 @@ def test_effective_limits_take_the_lowest(policy, org_hour, org_day, expected):
 def test_address_allowed(networks, address, allowed):
     org = Outsourcer(name="BPO", networks=json.dumps(networks))
     assert outsourcers.address_allowed(org, address) is allowed
+
+
+def test_shift_of():
+    assert outsourcers.shift_of(Outsourcer(name="BPO", shift_start="22:00", shift_end="06:30")) == (
+        time(22, 0),
+        time(6, 30),
+    )
+    assert outsourcers.shift_of(Outsourcer(name="BPO")) is None
+    assert outsourcers.shift_of(None) is None
 
 
 def test_a_damaged_networks_column_fails_closed():
