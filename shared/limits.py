@@ -27,6 +27,13 @@ class Limits:
             (a real display yields a handful; more is a flood).
         max_events_per_agent_hour: Most display events the server stores for one
             agent in a rolling hour (60 records of a handful each, with room to spare).
+        login_failures_max: Failed logins of one account (wrong password or device
+            proof) within ``login_failure_window_s`` that lock it.
+        login_failure_window_s: The window those failures are counted in, in seconds.
+        login_lock_s: How long a locked account stays locked, in seconds.
+        login_alert_quiet_s: After a login-time alert (outside network), how long the
+            same agent's retries raise no new one, in seconds.
+        max_networks: Most site networks (CIDR ranges) one outsourcer may have.
     """
 
     max_body_bytes: int = 64 * 1024
@@ -42,6 +49,11 @@ class Limits:
     max_response_bytes: int = 256 * 1024
     max_events_per_lease: int = 100
     max_events_per_agent_hour: int = 1000
+    login_failures_max: int = 5
+    login_failure_window_s: int = 15 * 60
+    login_lock_s: int = 15 * 60
+    login_alert_quiet_s: int = 60 * 60
+    max_networks: int = 64
 
 
 #: The limits in force.

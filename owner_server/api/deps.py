@@ -1,4 +1,4 @@
-"""Request dependencies: server state and the agent's bearer token."""
+"""Request dependencies: server state, the agent's bearer token and the client's address."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from fastapi import Depends, Request
 from owner_server.api.state import ServerState
 from shared.errors import AuthError
 
-__all__ = ["BearerToken", "StateDep"]
+__all__ = ["BearerToken", "ClientAddress", "StateDep"]
 
 
 def get_state(request: Request) -> ServerState:
@@ -32,5 +32,15 @@ def bearer_token(request: Request) -> str:
     return token
 
 
+def client_address(request: Request) -> str:
+    """The client's IP address as the server sees it ("" when the transport gives none).
+
+    Behind a reverse proxy this is the proxy's address unless the server is
+    told to trust its forwarding headers (uvicorn ``forwarded_allow_ips``).
+    """
+    return request.client.host if request.client is not None else ""
+
+
 StateDep = Annotated[ServerState, Depends(get_state)]
 BearerToken = Annotated[str, Depends(bearer_token)]
+ClientAddress = Annotated[str, Depends(client_address)]

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import typer
 
-from owner_server.cli import audit_cmd, canary_cmd, data_cmds, demo, dnc_cmd, imports, keys_cmd, manage, setup
+from owner_server.cli import (
+    audit_cmd,
+    canary_cmd,
+    data_cmds,
+    demo,
+    dnc_cmd,
+    identity_cmds,
+    imports,
+    keys_cmd,
+    manage,
+    setup,
+)
 
 __all__ = ["build_app", "main"]
 
@@ -31,6 +42,7 @@ def build_app() -> typer.Typer:
     app.add_typer(keys_cmd.keys_app, name="keys")
     app.command()(demo.demo)
     data_cmds.register(app)
+    identity_cmds.register()
     return app
 
 

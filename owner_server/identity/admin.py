@@ -30,6 +30,7 @@ __all__ = [
     "create_user",
     "get_campaign",
     "hash_code",
+    "new_enrolment_code",
 ]
 
 _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
@@ -40,7 +41,8 @@ def hash_code(code: str) -> str:
     return hashlib.sha256(code.replace("-", "").strip().upper().encode()).hexdigest()
 
 
-def _new_code() -> str:
+def new_enrolment_code() -> str:
+    """A random one-time enrolment code, ``XXXX-XXXX-XXXX`` (60 bits, no look-alike characters)."""
     raw = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(12))
     return "-".join(raw[i : i + 4] for i in range(0, 12, 4))
 
@@ -183,7 +185,7 @@ def add_agent(
     session.add(user)
     session.flush()
     assert user.id is not None
-    code = _new_code()
+    code = new_enrolment_code()
     session.add(
         EnrolmentCode(
             user_id=user.id,

@@ -3,6 +3,12 @@
 A password alone never logs in: the device key created at enrolment must sign
 a fresh single-use server nonce (Ed25519, RFC 8032). Tokens are random,
 short-lived and stored only as their SHA-256.
+
+Every failed login gets one answer (no oracle), with two exceptions that only
+a caller holding the agent's enrolled device can see: ``account_locked`` while
+a lock-out lasts (:mod:`owner_server.identity.lockout`) and
+``address_not_allowed`` outside the outsourcer's site networks. A new login
+ends the agent's other sessions (:mod:`owner_server.identity.login_rules`).
 """
 
 from __future__ import annotations
@@ -10,19 +16,23 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlmodel import Session, col, select, update
+from sqlmodel import Session, col, func, select, update
 
 from owner_server.audit import log as audit
 from owner_server.core.deferred import DeferredError
+from owner_server.identity import lockout
 from owner_server.identity.admin import hash_code
+from owner_server.identity.login_rules import alert_outside_network, apply_session_rule, end_other_sessions
+from owner_server.identity.outsourcers import address_allowed
 from owner_server.identity.passwords import verify_dummy, verify_password
-from owner_server.models import AccessToken, Campaign, Device, EnrolmentCode, LoginNonce, Role, User
+from owner_server.models import AccessToken, Campaign, Device, EnrolmentCode, LoginNonce, Outsourcer, Role, User
 from owner_server.models._common import utcnow
-from shared.errors import AuthError, ErrorCode, ForbiddenError, ValidationError
+from shared.containment import RuleName
+from shared.errors import AuthError, ErrorCode, ForbiddenError, LockedError, ValidationError
 from shared.limits import LIMITS
 from shared.protocol import (
     EnrolRequest,
@@ -37,6 +47,7 @@ from shared.protocol import (
 __all__ = ["AgentPrincipal", "authenticate", "enrol_device", "issue_nonce", "login", "token_hash"]
 
 _LOGIN_FAILED = "login failed: wrong login, password or device"
+_OUTSIDE = "this computer's address is outside the networks your organisation may work from"
 
 
 def token_hash(token: str) -> str:
@@ -44,18 +55,33 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def enrol_device(session: Session, *, request: EnrolRequest) -> EnrolResponse:
+def _suspended() -> DeferredError:
+    return DeferredError(ForbiddenError("account suspended", code=ErrorCode.ACCOUNT_SUSPENDED))
+
+
+def enrol_device(
+    session: Session, *, request: EnrolRequest, address: str = "", now: datetime | None = None
+) -> EnrolResponse:
     """Bind a device key to the agent that owns a one-time enrolment code.
 
-    Enrolling a new device revokes the agent's previous devices.
+    Enrolling a new device revokes the agent's previous devices; if one of
+    them was still active, that is the campaign's ``new_device`` rule (alert,
+    or suspend as the policy says).
+
+    Args:
+        session: The request's transaction.
+        request: The code and the device's public key.
+        address: The client's address (audited).
+        now: The time of the request (UTC); the clock when None.
 
     Raises:
         AuthError: The code is unknown, used or expired (one message for all).
         ValidationError: The public key is not 32 bytes of base64.
+        DeferredError: ``account_suspended`` when the ``new_device`` rule suspended the agent.
     """
     raw_key = b64decode_strict(request.device_public_key, expected_len=32)
     Ed25519PublicKey.from_public_bytes(raw_key)
-    now = utcnow()
+    now = now or utcnow()
     code = session.exec(
         select(EnrolmentCode).where(EnrolmentCode.code_hash == hash_code(request.enrolment_code))
     ).first()
@@ -64,18 +90,30 @@ def enrol_device(session: Session, *, request: EnrolRequest) -> EnrolResponse:
         raise AuthError("enrolment code is not valid", code=ErrorCode.ENROLMENT_INVALID)
     code.used_at = now
     session.add(code)
+    active = session.exec(
+        select(func.count()).select_from(Device).where(Device.user_id == user.id, col(Device.revoked).is_(False))
+    ).one()
     session.exec(update(Device).where(col(Device.user_id) == user.id).values(revoked=True))
     assert user.id is not None
-    device = Device(user_id=user.id, public_key=raw_key, name=request.device_name)
+    device = Device(user_id=user.id, public_key=raw_key, name=request.device_name, enrolled_at=now)
     session.add(device)
     session.flush()
     audit.append(
-        session, actor=f"agent:{user.ref}", action="device_enrolled", object_type="device", object_id=device.id
+        session,
+        actor=f"agent:{user.ref}",
+        action="device_enrolled",
+        object_type="device",
+        object_id=device.id,
+        details={"address": address, "previous_active_devices": int(active)},
     )
+    if active and apply_session_rule(
+        session, user=user, rule=RuleName.NEW_DEVICE, figures={"previous_active_devices": int(active)}, now=now
+    ):
+        raise _suspended()
     return EnrolResponse(device_id=device.id, login=user.login)
 
 
-def issue_nonce(session: Session, *, device_id: str) -> NonceResponse:
+def issue_nonce(session: Session, *, device_id: str, now: datetime | None = None) -> NonceResponse:
     """Make a single-use login challenge for a device.
 
     Unknown devices get a nonce too (it can never verify), so the answer does
@@ -83,18 +121,17 @@ def issue_nonce(session: Session, *, device_id: str) -> NonceResponse:
     """
     nonce = secrets.token_urlsafe(24)
     if session.get(Device, device_id) is not None:
-        session.add(
-            LoginNonce(nonce=nonce, device_id=device_id, expires_at=utcnow() + timedelta(seconds=LIMITS.nonce_ttl_s))
-        )
+        expires = (now or utcnow()) + timedelta(seconds=LIMITS.nonce_ttl_s)
+        session.add(LoginNonce(nonce=nonce, device_id=device_id, expires_at=expires))
     return NonceResponse(nonce=nonce, expires_in_s=LIMITS.nonce_ttl_s)
 
 
-def _verify_device(session: Session, *, user: User, request: LoginRequest) -> Device | None:
+def _verify_device(session: Session, *, user: User, request: LoginRequest, now: datetime) -> Device | None:
     device = session.get(Device, request.device_id)
     nonce = session.get(LoginNonce, request.nonce)
     if device is None or nonce is None or device.user_id != user.id or device.revoked:
         return None
-    if nonce.device_id != device.id or nonce.used or nonce.expires_at < utcnow():
+    if nonce.device_id != device.id or nonce.used or nonce.expires_at < now:
         return None
     nonce.used = True
     session.add(nonce)
@@ -111,38 +148,99 @@ def _verify_device(session: Session, *, user: User, request: LoginRequest) -> De
     return device
 
 
-def login(session: Session, *, request: LoginRequest) -> LoginResponse:
-    """Log an agent in with password plus device proof.
+def _refuse(session: Session, *, user: User, reason: str, address: str, error: ForbiddenError) -> DeferredError:
+    audit.append(
+        session,
+        actor=f"agent:{user.ref}",
+        action="login_refused",
+        object_type="user",
+        object_id=user.ref,
+        details={"reason": reason, "address": address},
+    )
+    return DeferredError(error)
+
+
+def _check_credentials(session: Session, *, user: User, request: LoginRequest, address: str, now: datetime) -> Device:
+    """The verified device, or a refusal: the generic failure, or the lock to the agent's own device.
+
+    While the account is locked, the answer depends on the device proof
+    alone: the enrolled device gets ``account_locked`` whatever the password
+    (so the lock is no password oracle even for whoever holds the device);
+    anything else gets the generic failure, as always.
+    """
+    password_ok = verify_password(user.password_hash, request.password)
+    device = _verify_device(session, user=user, request=request, now=now)
+    if lockout.is_locked(user, now):
+        if device is not None:
+            assert user.locked_until is not None
+            locked = LockedError(
+                "account locked after repeated failed logins; try again later", until=user.locked_until
+            )
+            raise _refuse(session, user=user, reason="locked", address=address, error=locked)
+        lockout.record_failure(session, user=user, now=now, address=address)
+        raise DeferredError(AuthError(_LOGIN_FAILED))
+    if device is None or not password_ok:
+        lockout.record_failure(session, user=user, now=now, address=address)
+        raise DeferredError(AuthError(_LOGIN_FAILED))
+    return device
+
+
+def login(session: Session, *, request: LoginRequest, address: str = "", now: datetime | None = None) -> LoginResponse:
+    """Log an agent in with password plus device proof, ending its other sessions.
+
+    Args:
+        session: The request's transaction.
+        request: Login, password and the device's signature over a fresh nonce.
+        address: The client's IP address as the server saw it (stored with the
+            token, audited, checked against the outsourcer's networks).
+        now: The time of the request (UTC); the clock when None.
 
     Returns:
         A bearer token valid for ``LIMITS.token_ttl_s`` seconds.
 
     Raises:
         AuthError: Any of login, password, device, nonce or signature is wrong
-            (one message for all; the failure is audited).
-        ForbiddenError: The account is suspended or not an agent.
+            (one message for all; the failure is audited and counts towards the lock-out).
+        LockedError: The account is locked and the agent's device proved itself.
+        ForbiddenError: ``address_not_allowed`` (outside the site's networks,
+            alerted), ``account_suspended`` (suspended, not an agent, or just
+            suspended by the ``several_sessions`` rule).
     """
-    user = session.exec(select(User).where(User.login == request.login)).first()
+    now = now or utcnow()
+    user = session.exec(select(User).where(User.login == request.login).with_for_update()).first()
     if user is None:
         verify_dummy(request.password)
         raise AuthError(_LOGIN_FAILED)
-    password_ok = verify_password(user.password_hash, request.password)
-    device = _verify_device(session, user=user, request=request) if password_ok else None
-    if device is None:
-        audit.append(session, actor=f"agent:{user.ref}", action="login_failed", object_type="user", object_id=user.ref)
-        raise DeferredError(AuthError(_LOGIN_FAILED))
+    device = _check_credentials(session, user=user, request=request, address=address, now=now)
+    outsourcer = session.get(Outsourcer, user.outsourcer_id) if user.outsourcer_id is not None else None
+    if not address_allowed(outsourcer, address):
+        alert_outside_network(session, user=user, address=address, where="login", now=now)
+        error = ForbiddenError(_OUTSIDE, code=ErrorCode.ADDRESS_NOT_ALLOWED)
+        raise _refuse(session, user=user, reason="address_not_allowed", address=address, error=error)
     if user.suspended or user.role is not Role.AGENT or user.campaign_id is None:
-        audit.append(session, actor=f"agent:{user.ref}", action="login_refused", object_type="user", object_id=user.ref)
-        raise DeferredError(
-            ForbiddenError("this account may not log in to the agent client", code=ErrorCode.ACCOUNT_SUSPENDED)
-        )
+        error = ForbiddenError("this account may not log in to the agent client", code=ErrorCode.ACCOUNT_SUSPENDED)
+        raise _refuse(session, user=user, reason="suspended", address=address, error=error)
+    lockout.clear_failures(session, user=user)
+    live = end_other_sessions(session, user=user, now=now)
+    if live and apply_session_rule(
+        session, user=user, rule=RuleName.SEVERAL_SESSIONS, figures={"live_sessions": live}, now=now
+    ):
+        raise _suspended()
+    return _start_session(session, user=user, device=device, address=address, now=now, ended=live)
+
+
+def _start_session(
+    session: Session, *, user: User, device: Device, address: str, now: datetime, ended: int
+) -> LoginResponse:
     token = secrets.token_urlsafe(32)
     assert user.id is not None
     row = AccessToken(
         token_hash=token_hash(token),
         user_id=user.id,
         device_id=device.id,
-        expires_at=utcnow() + timedelta(seconds=LIMITS.token_ttl_s),
+        expires_at=now + timedelta(seconds=LIMITS.token_ttl_s),
+        address=address[:64],
+        created_at=now,
     )
     session.add(row)
     session.flush()
@@ -153,7 +251,7 @@ def login(session: Session, *, request: LoginRequest) -> LoginResponse:
         action="login",
         object_type="session",
         object_id=row.session_id,
-        details={"device_id": device.id},
+        details={"device_id": device.id, "address": address[:64], "sessions_ended": ended},
     )
     return LoginResponse(
         access_token=token,
@@ -167,11 +265,19 @@ def login(session: Session, *, request: LoginRequest) -> LoginResponse:
 
 @dataclass(frozen=True, slots=True)
 class AgentPrincipal:
-    """An authenticated agent request."""
+    """An authenticated agent request.
+
+    Attributes:
+        user: The agent.
+        session_id: The login session the token belongs to.
+        device_id: The device that logged in.
+        address: The client's address of this request ("" when not known).
+    """
 
     user: User
     session_id: str
     device_id: str
+    address: str = ""
 
     @property
     def actor(self) -> str:
@@ -179,17 +285,29 @@ class AgentPrincipal:
         return f"agent:{self.user.ref}"
 
 
-def authenticate(session: Session, *, token: str) -> AgentPrincipal:
+def authenticate(
+    session: Session, *, token: str, address: str | None = None, now: datetime | None = None
+) -> AgentPrincipal:
     """Resolve a bearer token to an agent.
+
+    Args:
+        session: The request's transaction.
+        token: The bearer token.
+        address: The client's address; when given, it must be inside the
+            agent's outsourcer's networks (if it has any).
+        now: The time of the request (UTC); the clock when None.
 
     Raises:
         AuthError: Unknown, revoked or expired token, or revoked device.
         ForbiddenError: Suspended account.
+        DeferredError: ``address_not_allowed``: the token came from outside the
+            site's networks (alerted once per quiet period).
     """
+    now = now or utcnow()
     row = session.get(AccessToken, token_hash(token))
     if row is None or row.revoked:
         raise AuthError("not logged in")
-    if row.expires_at < utcnow():
+    if row.expires_at < now:
         raise AuthError("session expired; log in again", code=ErrorCode.TOKEN_EXPIRED)
     user = session.get(User, row.user_id)
     device = session.get(Device, row.device_id)
@@ -197,4 +315,8 @@ def authenticate(session: Session, *, token: str) -> AgentPrincipal:
         raise AuthError("not logged in", code=ErrorCode.DEVICE_REVOKED)
     if user.suspended:
         raise ForbiddenError("account suspended", code=ErrorCode.ACCOUNT_SUSPENDED)
-    return AgentPrincipal(user=user, session_id=row.session_id, device_id=device.id)
+    outsourcer = session.get(Outsourcer, user.outsourcer_id) if address is not None and user.outsourcer_id else None
+    if address is not None and not address_allowed(outsourcer, address):
+        alert_outside_network(session, user=user, address=address, where="request", now=now)
+        raise DeferredError(ForbiddenError(_OUTSIDE, code=ErrorCode.ADDRESS_NOT_ALLOWED))
+    return AgentPrincipal(user=user, session_id=row.session_id, device_id=device.id, address=address or row.address)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from owner_server.api.deps import BearerToken, StateDep
+from owner_server.api.deps import BearerToken, ClientAddress, StateDep
 from owner_server.identity import login as identity
 from owner_server.work import distribution
 from owner_server.work import outcomes as work
@@ -33,10 +33,10 @@ router = APIRouter(prefix="/api/v1/agent", tags=["agent"])
 
 
 @router.post("/enrol")
-def enrol(body: EnrolRequest, state: StateDep) -> EnrolResponse:
+def enrol(body: EnrolRequest, state: StateDep, address: ClientAddress) -> EnrolResponse:
     """Bind a device key using a one-time enrolment code."""
     with state.transaction() as session:
-        return identity.enrol_device(session, request=body)
+        return identity.enrol_device(session, request=body, address=address)
 
 
 @router.post("/nonce")
@@ -47,31 +47,33 @@ def nonce(body: NonceRequest, state: StateDep) -> NonceResponse:
 
 
 @router.post("/login")
-def login(body: LoginRequest, state: StateDep) -> LoginResponse:
-    """Exchange password plus device signature for a bearer token."""
+def login(body: LoginRequest, state: StateDep, address: ClientAddress) -> LoginResponse:
+    """Exchange password plus device signature for a bearer token (ending the agent's other sessions)."""
     with state.transaction() as session:
-        return identity.login(session, request=body)
+        return identity.login(session, request=body, address=address)
 
 
 @router.post("/next")
-def next_record(state: StateDep, token: BearerToken) -> NextRecordResponse:
+def next_record(state: StateDep, token: BearerToken, address: ClientAddress) -> NextRecordResponse:
     """The agent's current record (leasing the next one if none is open)."""
     with state.transaction() as session:
-        agent = identity.authenticate(session, token=token)
+        agent = identity.authenticate(session, token=token, address=address)
         return distribution.next_record(session, agent=agent, keys=state.keys)
 
 
 @router.post("/dispositions")
-def dispositions(body: DispositionRequest, state: StateDep, token: BearerToken) -> DispositionResponse:
+def dispositions(
+    body: DispositionRequest, state: StateDep, token: BearerToken, address: ClientAddress
+) -> DispositionResponse:
     """Record the outcome of the leased record and close the lease."""
     with state.transaction() as session:
-        agent = identity.authenticate(session, token=token)
+        agent = identity.authenticate(session, token=token, address=address)
         return work.record_disposition(session, agent=agent, request=body)
 
 
 @router.post("/events")
-def events(body: EventBatch, state: StateDep, token: BearerToken) -> EventBatchResult:
+def events(body: EventBatch, state: StateDep, token: BearerToken, address: ClientAddress) -> EventBatchResult:
     """Store display events once each."""
     with state.transaction() as session:
-        agent = identity.authenticate(session, token=token)
+        agent = identity.authenticate(session, token=token, address=address)
         return work.record_events(session, agent=agent, batch=body)

@@ -1,0 +1,101 @@
+"""Lock-out after repeated failed logins.
+
+``LIMITS.login_failures_max`` failed logins (wrong password or device proof)
+of a known account within ``LIMITS.login_failure_window_s`` lock it for
+``LIMITS.login_lock_s``: audited ``account_locked`` and alerted
+(``login_lockout``). Failures are ``LoginFailure`` rows; those made before a
+lock ended do not count towards the next one, so a guesser gets at most that
+many tries per lock period. A successful login clears them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, col, delete, func, select
+
+from owner_server.audit import log as audit
+from owner_server.audit.alerts import raise_alert
+from owner_server.models import LoginFailure, User
+from shared.containment import RuleAction, RuleName
+from shared.limits import LIMITS
+
+__all__ = ["clear_failures", "is_locked", "record_failure"]
+
+
+def is_locked(user: User, now: datetime) -> bool:
+    """Whether the account is locked at ``now``."""
+    return user.locked_until is not None and user.locked_until > now
+
+
+def record_failure(session: Session, *, user: User, now: datetime, address: str) -> bool:
+    """Record one failed login of a known account (audited ``login_failed``) and lock it at the limit.
+
+    Args:
+        session: The login's transaction (committed although the login fails).
+        user: The account.
+        now: The time of the attempt (UTC).
+        address: The client's address.
+
+    Returns:
+        True when this failure locked the account.
+    """
+    assert user.id is not None
+    locked = is_locked(user, now)
+    session.add(LoginFailure(user_id=user.id, at=now))
+    session.flush()
+    audit.append(
+        session,
+        actor=f"agent:{user.ref}",
+        action="login_failed",
+        object_type="user",
+        object_id=user.ref,
+        details={"address": address, "while_locked": locked},
+    )
+    if locked:
+        return False  # the lock is not extended: its end is what the agent was told
+    since = now - timedelta(seconds=LIMITS.login_failure_window_s)
+    if user.locked_until is not None and user.locked_until > since:
+        since = user.locked_until
+    failures = session.exec(
+        select(func.count())
+        .select_from(LoginFailure)
+        .where(LoginFailure.user_id == user.id, col(LoginFailure.at) > since)
+    ).one()
+    if failures < LIMITS.login_failures_max:
+        return False
+    _lock(session, user=user, now=now, failures=int(failures))
+    return True
+
+
+def _lock(session: Session, *, user: User, now: datetime, failures: int) -> None:
+    user.locked_until = now + timedelta(seconds=LIMITS.login_lock_s)
+    session.add(user)
+    session.flush()
+    figures: dict[str, audit.Detail] = {
+        "failures": failures,
+        "window_s": LIMITS.login_failure_window_s,
+        "lock_s": LIMITS.login_lock_s,
+        "until": user.locked_until.isoformat(timespec="seconds"),
+    }
+    audit.append(
+        session, actor="system:login", action="account_locked", object_type="user", object_id=user.ref, details=figures
+    )
+    raise_alert(
+        session,
+        rule=RuleName.LOGIN_LOCKOUT,
+        action=RuleAction.ALERT,
+        user=user,
+        figures=figures,
+        campaign_id=user.campaign_id,
+        actor="system:login",
+        now=now,
+    )
+
+
+def clear_failures(session: Session, *, user: User) -> None:
+    """Forget an account's failed logins and any lock (after a successful login)."""
+    session.execute(delete(LoginFailure).where(col(LoginFailure.user_id) == user.id))
+    if user.locked_until is not None:
+        user.locked_until = None
+        session.add(user)
