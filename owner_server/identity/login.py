@@ -305,7 +305,12 @@ def authenticate(
     """
     now = now or utcnow()
     row = session.get(AccessToken, token_hash(token))
-    if row is None or row.revoked:
+    if row is None:
+        raise AuthError("not logged in")
+    if row.revoked:
+        holder = session.get(User, row.user_id)
+        if holder is not None and holder.suspended:  # the suspension revoked it: say so to its own holder
+            raise ForbiddenError("account suspended", code=ErrorCode.ACCOUNT_SUSPENDED)
         raise AuthError("not logged in")
     if row.expires_at < now:
         raise AuthError("session expired; log in again", code=ErrorCode.TOKEN_EXPIRED)

@@ -8,8 +8,9 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
+from owner_server.identity.outsourcers import effective_limits
 from owner_server.models import Campaign, Outsourcer, User
-from owner_server.work.limits import EffectiveLimits, effective_limits
+from owner_server.work.limits import EffectiveLimits
 from shared.errors import NotFoundError
 from shared.policy import CampaignPolicy
 
@@ -63,5 +64,5 @@ def load_context(session: Session, *, user: User) -> AgentContext:
         policy=policy,
         outsourcer=outsourcer,
         zone=ZoneInfo(policy.timezone),
-        limits=effective_limits(policy.limits, outsourcer),
+        limits=EffectiveLimits(*effective_limits(policy.limits, outsourcer)),
     )

@@ -15,12 +15,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import case
 from sqlmodel import Session, col, func, select
 
-from owner_server.models import Lease, Outsourcer
-from shared.containment import IssueLimits
+from owner_server.models import Lease
 from shared.errors import QuotaReachedError
 from shared.protocol import QuotaView
 
-__all__ = ["HOUR", "EffectiveLimits", "IssueCounts", "check_quota", "count_issued", "effective_limits", "quota_view"]
+__all__ = ["HOUR", "EffectiveLimits", "IssueCounts", "check_quota", "count_issued", "quota_view"]
 
 HOUR = timedelta(hours=1)
 
@@ -31,23 +30,6 @@ class EffectiveLimits:
 
     per_hour: int
     per_day: int
-
-
-def effective_limits(policy: IssueLimits, outsourcer: Outsourcer | None) -> EffectiveLimits:
-    """The lowest of the campaign's limits and the outsourcer's (which can only tighten them).
-
-    Args:
-        policy: The campaign policy's ``[limits]``.
-        outsourcer: The agent's organisation, or None.
-
-    Returns:
-        Records per rolling hour and per calendar day.
-    """
-    per_hour, per_day = policy.per_hour, policy.per_day
-    if outsourcer is not None:
-        per_hour = min(per_hour, outsourcer.per_hour_limit or per_hour)
-        per_day = min(per_day, outsourcer.per_day_limit or per_day)
-    return EffectiveLimits(per_hour=per_hour, per_day=per_day)
 
 
 @dataclass(frozen=True, slots=True)

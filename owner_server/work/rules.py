@@ -11,7 +11,7 @@ nothing a client does can undo it.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from statistics import median
 
 from sqlmodel import Session, col, func, select
@@ -19,6 +19,7 @@ from sqlmodel import Session, col, func, select
 from owner_server.audit import log as audit
 from owner_server.audit.alerts import raise_alert
 from owner_server.core.deferred import DeferredError
+from owner_server.identity.outsourcers import shift_of
 from owner_server.models import DisplayEventRow, Disposition, Lease
 from owner_server.work.context import AgentContext
 from owner_server.work.limits import HOUR, IssueCounts
@@ -79,10 +80,8 @@ def trip(
 
 
 def _shift_allows(ctx: AgentContext, local: datetime) -> bool:
-    org = ctx.outsourcer
-    if org is None or not org.shift_start or not org.shift_end:
-        return True
-    return within_hours(local, time.fromisoformat(org.shift_start), time.fromisoformat(org.shift_end))
+    shift = shift_of(ctx.outsourcer)
+    return shift is None or within_hours(local, *shift)
 
 
 def check_before_issue(session: Session, *, ctx: AgentContext, counts: IssueCounts, now: datetime) -> None:

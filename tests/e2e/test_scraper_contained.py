@@ -42,7 +42,7 @@ def test_full_speed_scraper_gets_a_handful_and_is_suspended_in_the_tripping_requ
 
 def test_its_token_stops_working_and_it_cannot_log_back_in(contained):
     refused = contained["scraper"].still_works()
-    assert refused.status_code == 401
+    assert refused.status_code == 403 and refused.json()["code"] == "account_suspended"  # token revoked, and why
     again = Scraper(contained["port"], contained["data_dir"] / "tls" / "ca.pem")
     try:
         fresh = again.post(
