@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import signal
 import threading
+from types import FrameType
 from typing import Annotated
 
 import typer
@@ -80,6 +82,11 @@ def _start_alert_delivery(inst: Installation) -> DeliveryWorker:
     return worker
 
 
+def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    """After uvicorn's graceful shutdown it re-raises SIGTERM: leave through ``finally`` (stop workers, checkpoint)."""
+    raise SystemExit(0)
+
+
 def serve(
     data_dir: DataDirOpt = None,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
@@ -94,6 +101,7 @@ def serve(
         stop = threading.Event()
         threading.Thread(target=_housekeeping, args=(inst, stop), daemon=True, name="housekeeping").start()
         alerts = _start_alert_delivery(inst)
+        signal.signal(signal.SIGTERM, _exit_on_sigterm)
         try:
             uvicorn.run(
                 app,

@@ -47,6 +47,7 @@ __all__ = [
     "make_ca",
     "wait_for",
     "webhook_receiver",
+    "write_alert_settings",
 ]
 
 HOST = "127.0.0.1"
@@ -414,3 +415,61 @@ def syslog_tcp_receiver(*, port: int | None = None) -> Iterator[SyslogReceiver]:
         server.shutdown()
         server.server_close()
         thread.join(5)
+
+
+# --- settings ---------------------------------------------------------------------------------------
+
+
+def write_alert_settings(
+    data_dir: Path,
+    *,
+    ca: ReceiverCA | None = None,
+    smtp: SmtpReceiver | None = None,
+    smtp_login: tuple[str, str] | None = None,
+    webhook: WebhookReceiver | None = None,
+    syslog: SyslogReceiver | None = None,
+    poll_seconds: float = 1.0,
+) -> dict[str, str]:
+    """Point a data dir's ``[alerts]`` at these receivers (replacing the section ``init`` wrote).
+
+    Args:
+        data_dir: An initialised data dir (its server must be (re)started to read it).
+        ca: The CA the SMTP receiver's certificate comes from (needed with ``smtp``).
+        smtp: Email goes here over STARTTLS.
+        smtp_login: ``(user, password)`` when the SMTP receiver requires AUTH.
+        webhook: The webhook receiver (its secret goes into the file).
+        syslog: The syslog collector (its transport is used).
+        poll_seconds: The worker's round interval.
+
+    Returns:
+        Environment variables the server process needs (the SMTP password).
+    """
+    import tomllib
+
+    import tomli_w
+
+    path = data_dir / "settings.toml"
+    settings = tomllib.loads(path.read_text(encoding="utf-8"))
+    alerts: dict[str, Any] = {"poll_seconds": poll_seconds, "backlog_hours": 24.0}
+    env: dict[str, str] = {}
+    if smtp is not None:
+        assert ca is not None, "the SMTP receiver's CA is needed"
+        email_cfg: dict[str, Any] = {
+            "host": smtp.host,
+            "port": smtp.port,
+            "sender": "custos@owner.example",
+            "recipients": ["security@owner.example"],
+            "ca_file": str(ca.ca_file),
+            "timeout_seconds": 5.0,
+        }
+        if smtp_login is not None:
+            email_cfg |= {"username": smtp_login[0], "password_env": "CUSTOS_TEST_SMTP_PASSWORD"}
+            env["CUSTOS_TEST_SMTP_PASSWORD"] = smtp_login[1]
+        alerts["email"] = email_cfg
+    if webhook is not None:
+        alerts["webhook"] = {"url": webhook.url, "secret": webhook.secret.decode(), "timeout_seconds": 5.0}
+    if syslog is not None:
+        alerts["syslog"] = {"host": syslog.host, "port": syslog.port, "transport": syslog.transport}
+    settings["alerts"] = alerts
+    path.write_text(tomli_w.dumps(settings), encoding="utf-8")
+    return env
