@@ -192,6 +192,7 @@ class WebhookReceiver:
         received: Bodies of correctly signed requests, parsed.
         headers: Their headers.
         rejected: How many requests had a missing or wrong signature.
+        fail_refs: Alert refs it answers 500 to (a message the receiver cannot take).
     """
 
     host: str
@@ -201,6 +202,7 @@ class WebhookReceiver:
     received: list[dict[str, Any]] = field(default_factory=list)
     headers: list[dict[str, str]] = field(default_factory=list)
     rejected: int = 0
+    fail_refs: set[str] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -223,6 +225,8 @@ def _handler_for(receiver: WebhookReceiver) -> type[BaseHTTPRequestHandler]:
                     status = 401
                 else:
                     status = receiver.status
+                    if json.loads(body).get("ref") in receiver.fail_refs:
+                        status = 500
                     if status < 300:
                         receiver.received.append(json.loads(body))
                         receiver.headers.append(dict(self.headers.items()))

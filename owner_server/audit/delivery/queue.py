@@ -33,7 +33,17 @@ from sqlmodel import Session, col, select
 
 from owner_server.models import Alert, AlertDelivery, DeliveryStatus
 
-__all__ = ["BACKOFF_BASE_S", "BACKOFF_CAP_S", "Claim", "backoff", "claim_due", "enqueue", "mark_failed", "mark_sent"]
+__all__ = [
+    "BACKOFF_BASE_S",
+    "BACKOFF_CAP_S",
+    "Claim",
+    "backoff",
+    "claim_due",
+    "enqueue",
+    "mark_failed",
+    "mark_sent",
+    "release",
+]
 
 #: First retry delay; doubles per attempt.
 BACKOFF_BASE_S = 5.0
@@ -172,3 +182,17 @@ def mark_failed(session: Session, claim: Claim, *, now: datetime, reason: str) -
         False when the row no longer carries this claim.
     """
     return _settle(session, claim, next_attempt_at=now + backoff(claim.attempt), last_error=reason[:200])
+
+
+def release(session: Session, claim: Claim, *, until: datetime) -> bool:
+    """Give back a claim that was not tried (its channel just failed): not counted as an attempt.
+
+    Args:
+        session: The transaction.
+        claim: The untried claim.
+        until: When it becomes due again (with the failed delivery's retry).
+
+    Returns:
+        False when the row no longer carries this claim.
+    """
+    return _settle(session, claim, attempts=claim.attempt - 1, next_attempt_at=until)

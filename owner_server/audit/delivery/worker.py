@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -32,6 +33,8 @@ __all__ = ["Channel", "DeliveryWorker", "RoundResult", "build_channels"]
 log = logging.getLogger("custos.alerts")
 #: Deliveries claimed per round; a full batch is followed at once by another round.
 BATCH = 20
+#: Failures in a row after which the rest of a round is given back untried (the channel looks down).
+GIVE_UP_AFTER = 3
 
 
 class Channel(Protocol):
@@ -100,9 +103,9 @@ class DeliveryWorker:
 
     @property
     def lease(self) -> timedelta:
-        """How long a claim keeps other workers off: well beyond any channel's timeout."""
+        """How long a claim keeps other workers off: longer than a whole batch of slow sends can take."""
         longest = max((getattr(getattr(c, "config", None), "timeout_seconds", 10.0) for c in self.channels), default=10)
-        return timedelta(seconds=max(60.0, 4 * float(longest)))
+        return timedelta(seconds=max(120.0, 2 * BATCH * float(longest)))
 
     def run_once(self, channel: Channel) -> RoundResult:
         """One round for one channel: queue, claim, send, settle.
@@ -119,27 +122,38 @@ class DeliveryWorker:
             messages = {
                 c.alert_id: load_message(session, alert_id=c.alert_id, organisation=self.organisation) for c in claims
             }
-        for claim in claims:
+        started, failures_in_a_row = time.monotonic(), 0
+        for index, claim in enumerate(claims):
             message = messages[claim.alert_id]
             try:
                 channel.send(message)
             except Exception as exc:  # noqa: BLE001 - any failure is retried; the reason is recorded
-                reason = safe_reason(exc)
-                with session_scope(self.engine) as session:
-                    queue.mark_failed(session, claim, now=self.clock(), reason=reason)
+                self._failed(claim, message, channel.name, safe_reason(exc))
                 result.failed += 1
-                log.warning(
-                    "alert %s not delivered by %s (attempt %d): %s",
-                    message.ref[:12],
-                    channel.name,
-                    claim.attempt,
-                    reason,
-                )
-                continue
-            with session_scope(self.engine) as session:
-                queue.mark_sent(session, claim, now=self.clock())
-            result.sent += 1
+                failures_in_a_row += 1
+            else:
+                with session_scope(self.engine) as session:
+                    queue.mark_sent(session, claim, now=self.clock())
+                result.sent += 1
+                failures_in_a_row = 0
+            rest = claims[index + 1 :]
+            overdue = time.monotonic() - started > self.lease.total_seconds() / 2
+            if rest and (failures_in_a_row >= GIVE_UP_AFTER or overdue):
+                self._release(rest, wait=queue.backoff(claim.attempt) if failures_in_a_row else timedelta(0))
+                break
         return result
+
+    def _failed(self, claim: queue.Claim, message: AlertMessage, channel: str, reason: str) -> None:
+        with session_scope(self.engine) as session:
+            queue.mark_failed(session, claim, now=self.clock(), reason=reason)
+        log.warning("alert %s not delivered by %s (attempt %d): %s", message.ref[:12], channel, claim.attempt, reason)
+
+    def _release(self, claims: list[queue.Claim], *, wait: timedelta) -> None:
+        """Give claims back untried (the channel looks down, or the round ran long)."""
+        until = self.clock() + wait
+        with session_scope(self.engine) as session:
+            for claim in claims:
+                queue.release(session, claim, until=until)
 
     def _loop(self, channel: Channel) -> None:
         while not self._stop.is_set():

@@ -288,3 +288,43 @@ def test_claims_skip_rows_another_transaction_holds(pg_cluster, tmp_path):
     finally:
         other_engine.dispose()
         inst.close()
+
+
+def test_a_down_channel_is_tried_three_times_a_round_and_the_rest_wait_untried(any_installation):
+    inst = any_installation
+    seed(inst)
+    clock = Clock(T0)
+    port = free_port()
+    worker, sender = webhook_worker(inst.engine, f"http://127.0.0.1:{port}/hooks/custos", clock)
+    refs = [raise_one(inst, when=T0 + timedelta(milliseconds=i)) for i in range(5)]
+    done = worker.run_once(sender)
+    assert (done.sent, done.failed) == (0, 3)
+    rows = sorted(deliveries(inst, "webhook"), key=lambda r: r.id)
+    assert [r.attempts for r in rows] == [1, 1, 1, 0, 0]
+    assert {r.next_attempt_at for r in rows} == {T0 + timedelta(seconds=5)}
+    with webhook_receiver(SECRET.encode(), port=port) as hook:
+        clock.advance(5)
+        assert worker.run_once(sender).sent == 5
+    assert sorted(b["ref"] for b in hook.received) == sorted(refs)
+
+
+def test_one_message_a_receiver_refuses_does_not_hold_up_the_others(any_installation):
+    inst = any_installation
+    seed(inst)
+    clock = Clock(T0)
+    refs = [raise_one(inst, when=T0 + timedelta(milliseconds=i)) for i in range(4)]
+    with webhook_receiver(SECRET.encode()) as hook:
+        hook.fail_refs = {refs[0]}
+        worker, sender = webhook_worker(inst.engine, hook.url, clock)
+        done = worker.run_once(sender)
+        assert (done.sent, done.failed) == (3, 1)
+        for _ in range(3):  # raised later, while the refused one is retried
+            clock.advance(400)
+            refs.append(raise_one(inst, when=clock.now))
+            assert worker.run_once(sender).sent == 1
+        hook.fail_refs = set()
+        clock.advance(400)
+        assert worker.run_once(sender).sent == 1
+    assert sorted(b["ref"] for b in hook.received) == sorted(refs)
+    (refused,) = [r for r in deliveries(inst, "webhook") if r.attempts > 1]
+    assert refused.attempts == 5 and refused.status == "sent"
