@@ -7,9 +7,13 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from owner_server.audit import log as audit
 from owner_server.audit.alerts import AlertView, ack_alert, list_alerts
-from owner_server.cli.common import DataDirOpt, DbUrlOpt, JsonOpt, installation, out, print_json
+from owner_server.audit.delivery import AlertMessage, build_channels
+from owner_server.audit.delivery.errors import safe_reason
+from owner_server.cli.common import DataDirOpt, DbUrlOpt, JsonOpt, err_console, fail, installation, out, print_json
 from owner_server.core.db import session_scope
+from owner_server.models._common import new_ref, utcnow
 
 __all__ = ["alerts_app"]
 
@@ -72,3 +76,50 @@ def alerts_ack(
         print_json({"ref": alert.ref, "status": alert.status, "acked_at": alert.acked_at, "acked_by": alert.acked_by})
     else:
         out.print(f"Acknowledged alert [bold]{alert.ref[:12]}[/] ({alert.rule})")
+
+
+@alerts_app.command("test")
+def alerts_test(data_dir: DataDirOpt = None, database_url: DbUrlOpt = None, json_out: JsonOpt = False) -> None:
+    """Send a test message to every configured channel now; exit 1 if any fails (audited)."""
+    with installation(data_dir, database_url) as inst:
+        channels = build_channels(inst.settings.alerts)
+        if not channels:
+            raise fail("no alert channel is configured ([alerts.email], [alerts.webhook] or [alerts.syslog])")
+        message = AlertMessage(
+            ref=new_ref(),
+            rule="test",
+            action="alert",
+            agent=None,
+            outsourcer=None,
+            campaign=None,
+            raised_at=utcnow(),
+            organisation=inst.settings.organisation,
+            figures={"test": True},
+        )
+        results: dict[str, str | None] = {}
+        for channel in channels:
+            try:
+                channel.send(message)
+                results[channel.name] = None
+            except Exception as exc:  # noqa: BLE001 - reported per channel
+                results[channel.name] = safe_reason(exc)
+        with session_scope(inst.engine) as session:
+            details: dict[str, audit.Detail] = {name: err or "sent" for name, err in results.items()}
+            audit.append(
+                session,
+                actor=ACTOR,
+                action="alert_channels_tested",
+                object_type="alert",
+                object_id=message.ref,
+                details=details,
+            )
+    if json_out:
+        print_json({"ref": message.ref, "channels": {n: {"ok": e is None, "error": e} for n, e in results.items()}})
+    else:
+        for name, err in results.items():
+            if err is None:
+                out.print(f"{name}: sent (test alert {message.ref[:12]})")
+            else:
+                err_console.print(f"[bold red]{name}: failed[/] {err}")
+    if any(err is not None for err in results.values()):
+        raise typer.Exit(1)

@@ -228,3 +228,36 @@ def test_good_alert_settings_load(plain_dir):
     assert loaded.configured == ["email", "webhook", "syslog"] and loaded.poll_seconds == 2
     assert loaded.email is not None and loaded.email.port == 587
     assert load_settings(plain_dir).alerts.configured == []
+
+
+def test_alerts_test_sends_to_each_channel_and_reports_failures(tmp_path, monkeypatch):
+    from tests.support.receivers import free_port, webhook_receiver, write_alert_settings
+
+    path = make_dir(tmp_path / "data")
+    monkeypatch.setenv("CUSTOS_DATA_DIR", str(path))
+    runner, app = CliRunner(), build_app()
+    none = runner.invoke(app, ["alerts", "test"])
+    assert none.exit_code == 2 and "no alert channel is configured" in none.stderr
+
+    with webhook_receiver(b"a-webhook-secret-of-32-bytes-abc") as hook:
+        write_alert_settings(path, webhook=hook)
+        settings = path / "settings.toml"
+        port = free_port()
+        settings.write_text(
+            settings.read_text() + f'\n[alerts.syslog]\nhost = "127.0.0.1"\nport = {port}\ntransport = "tcp"\n'
+        )
+        result = runner.invoke(app, ["alerts", "test", "--json"])
+    assert result.exit_code == 1, result.stderr
+    report = json.loads(result.stdout)
+    assert report["channels"]["webhook"] == {"ok": True, "error": None}
+    assert report["channels"]["syslog"]["ok"] is False
+    assert report["channels"]["syslog"]["error"].startswith("ConnectionRefusedError")
+    assert [b["rule"] for b in hook.received] == ["test"] and hook.received[0]["ref"] == report["ref"]
+    assert views(path) == {}  # a test message is no alert
+    inst = open_installation(path)
+    try:
+        with session_scope(inst.engine) as session:
+            entry = session.exec(select(AuditEntry).where(AuditEntry.action == "alert_channels_tested")).one()
+    finally:
+        inst.close()
+    assert json.loads(entry.details)["webhook"] == "sent"
