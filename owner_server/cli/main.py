@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from owner_server.cli import (
+    alerts_cmd,
     audit_cmd,
     canary_cmd,
     data_cmds,
@@ -36,6 +37,7 @@ def build_app() -> typer.Typer:
     app.add_typer(manage.campaign_app, name="campaign")
     app.add_typer(manage.agent_app, name="agent")
     app.add_typer(audit_cmd.audit_app, name="audit")
+    app.add_typer(alerts_cmd.alerts_app, name="alerts")
     app.command("import")(imports.import_file)
     app.add_typer(dnc_cmd.dnc_app, name="dnc")
     app.add_typer(canary_cmd.canary_app, name="canary")

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import logging
+import signal
 import threading
+from types import FrameType
 from typing import Annotated
 
 import typer
 import uvicorn
 
 from owner_server.api.app import create_app
+from owner_server.audit.delivery import DeliveryWorker
 from owner_server.cli.common import DataDirOpt, DbUrlOpt, JsonOpt, fail, installation, out, print_json
 from owner_server.core.datadir import DEPLOYMENT_FILE, Installation, init_data_dir
 from owner_server.core.settings import resolve_data_dir
@@ -67,6 +70,23 @@ def _housekeeping(inst: Installation, stop: threading.Event) -> None:
             log.error("housekeeping failed: %s", type(exc).__name__)
 
 
+def _start_alert_delivery(inst: Installation) -> DeliveryWorker:
+    """Start delivering alerts to the configured channels; say once when there are none."""
+    worker = DeliveryWorker(inst.engine, inst.settings.alerts, organisation=inst.settings.organisation)
+    names = inst.settings.alerts.configured
+    if names:
+        out.print(f"alerts: delivering to {', '.join(names)} every {inst.settings.alerts.poll_seconds:g} s")
+    else:
+        out.print("alerts: no channel configured in [alerts] of settings.toml; alerts are stored and listed only")
+    worker.start()
+    return worker
+
+
+def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    """After uvicorn's graceful shutdown it re-raises SIGTERM: leave through ``finally`` (stop workers, checkpoint)."""
+    raise SystemExit(0)
+
+
 def serve(
     data_dir: DataDirOpt = None,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
@@ -80,6 +100,8 @@ def serve(
         app = create_app(inst.settings, engine=inst.engine, keys=inst.keys)
         stop = threading.Event()
         threading.Thread(target=_housekeeping, args=(inst, stop), daemon=True, name="housekeeping").start()
+        alerts = _start_alert_delivery(inst)
+        signal.signal(signal.SIGTERM, _exit_on_sigterm)
         try:
             uvicorn.run(
                 app,
@@ -94,4 +116,5 @@ def serve(
             )
         finally:
             stop.set()
+            alerts.stop()
             inst.checkpoint()

@@ -11,8 +11,10 @@ import tomllib
 from pathlib import Path
 from typing import Literal
 
+import pydantic
 from pydantic import BaseModel, ConfigDict, Field
 
+from owner_server.core.alert_settings import AlertSettings
 from shared.errors import ValidationError
 
 __all__ = ["DATA_DIR_ENV", "KekSettings", "Settings", "load_settings", "resolve_data_dir"]
@@ -47,6 +49,7 @@ class Settings(BaseModel):
         public_url: The URL agents use (goes into the deployment config).
         database_url: SQLAlchemy URL; empty means ``sqlite:///<data dir>/custos.db``.
         kek: Key-encryption key provider.
+        alerts: Where the running server delivers alerts (``[alerts]``; none = stored and listed only).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -57,6 +60,7 @@ class Settings(BaseModel):
     public_url: str = "https://127.0.0.1:8443"
     database_url: str = ""
     kek: KekSettings = Field(default_factory=KekSettings)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
 
     @property
     def effective_database_url(self) -> str:
@@ -75,13 +79,22 @@ class Settings(BaseModel):
 
     def to_toml_dict(self) -> dict[str, object]:
         """The settings as written to ``settings.toml`` (without ``data_dir``)."""
-        return self.model_dump(mode="json", exclude={"data_dir"})
+        return self.model_dump(mode="json", exclude={"data_dir"}, exclude_none=True)
 
 
 def resolve_data_dir(value: str | os.PathLike[str] | None) -> Path:
     """Pick the data dir from an option, ``CUSTOS_DATA_DIR`` or ``./custos-data``."""
     chosen = value or os.environ.get(DATA_DIR_ENV) or "custos-data"
     return Path(chosen).expanduser().resolve()
+
+
+def _one_line(exc: pydantic.ValidationError) -> str:
+    """Pydantic's errors as ``where: what`` joined on one line (``alerts.email.port: ...``)."""
+    parts = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"]) or "settings"
+        parts.append(f"{where}: {err['msg'].removeprefix('Value error, ')}")
+    return "; ".join(parts)
 
 
 def load_settings(data_dir: Path, *, database_url: str | None = None) -> Settings:
@@ -103,6 +116,8 @@ def load_settings(data_dir: Path, *, database_url: str | None = None) -> Setting
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
         settings = Settings.model_validate({**raw, "data_dir": data_dir})
+    except pydantic.ValidationError as exc:
+        raise ValidationError(f"{path} is not valid: {_one_line(exc)}") from None
     except (tomllib.TOMLDecodeError, ValueError) as exc:
         raise ValidationError(f"{path} is not valid: {exc}") from exc
     if database_url:
