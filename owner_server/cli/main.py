@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from owner_server.cli import audit_cmd, data_cmds, demo, dnc_cmd, imports, keys_cmd, manage, setup
+from owner_server.cli import audit_cmd, data_cmds, demo, dnc_cmd, imports, keys_cmd, manage, oversight_cmd, setup
 
 __all__ = ["build_app", "main"]
 
@@ -30,6 +30,7 @@ def build_app() -> typer.Typer:
     app.add_typer(keys_cmd.keys_app, name="keys")
     app.command()(demo.demo)
     data_cmds.register(app)
+    oversight_cmd.register(app)
     return app
 
 

@@ -1,0 +1,303 @@
+"""Lookup: every issuance, display, outcome and erasure of a customer's contacts, with who and from where.
+
+Design:
+    * Finding the contacts is the lists domain's job
+      (:func:`owner_server.lists.matching.match_contacts`: phone by blind index,
+      customer id by a streaming decrypting scan, or the contact's ref); this
+      module takes their ids and builds each one's timeline from the audit log:
+      every entry with ``object_type = "contact"`` and ``object_id`` = its ref
+      (``record_issued``, ``record_reissued``, the client's display events,
+      ``disposition_recorded``, ``lease_expired``, ``lease_withdrawn``,
+      ``contact_erased`` ...), read through the ``object_id`` index.
+    * Each entry is resolved to the agent (the lease's holder when the entry
+      names a lease, else the ``agent:<ref>`` actor), the agent's outsourcer,
+      and the device and address of the session it happened in: the issuance's
+      ``session_id`` detail, a display event's stored ``session_id``, else the
+      session the lease was last returned to; the session's
+      :class:`~owner_server.models.AccessToken` holds ``device_id`` and
+      ``address``. Everything is fetched in a handful of batched queries.
+    * ``at`` is when it happened: the client's ``occurred_at`` for display
+      events, the audit time for the rest; events are in ``at`` order, then in
+      log order. ``recorded_at`` is always the audit time.
+    * Canary contacts are matched and traced like any other.
+    * The lookup itself is audited (``lookup``: who, by what kind, how many
+      matched, the matched refs), never the phone or customer id asked for.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, TypeVar
+
+from sqlmodel import Session, col, select
+
+from owner_server.audit import log as audit
+from owner_server.models import (
+    AccessToken,
+    AuditEntry,
+    Campaign,
+    Contact,
+    Device,
+    DisplayEventRow,
+    Lease,
+    Outsourcer,
+    User,
+)
+
+__all__ = ["ContactHistory", "LookupKind", "LookupResult", "TimelineEvent", "lookup"]
+
+#: Ids per ``IN (...)`` list (well under SQLite's and PostgreSQL's parameter limits).
+_CHUNK = 500
+#: Matched refs named in the lookup's audit entry (the count is always exact).
+_AUDITED_REFS = 50
+_EXTRA_DETAILS = ("lease_id", "code", "duration_ms", "detail", "reason", "matched_by", "seq")
+_T = TypeVar("_T")
+
+
+class LookupKind(StrEnum):
+    """What the owner looked up by (recorded in the audit entry; the value itself never is)."""
+
+    PHONE = "phone"
+    CUSTOMER_ID = "customer_id"
+    CONTACT = "contact"
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineEvent:
+    """One thing that happened to a contact.
+
+    Attributes:
+        at: When it happened (UTC): the client's time for display events, else the audit time.
+        action: The audit action (``record_issued``, ``record_displayed``, ``disposition_recorded`` ...).
+        agent: The agent's login, or None (an admin's or the system's action with no lease).
+        outsourcer: The agent's organisation, or None.
+        device: The enrolled device id of the agent's session, or None.
+        address: The client address of that session as the server saw it at login, or None.
+        actor: The audit actor (``agent:<ref>``, ``admin:cli``, ``system:lease`` ...).
+        recorded_at: The audit time (UTC).
+        seq: The audit entry's sequence number.
+        details: ``lease_id``, ``code``, ``duration_ms``, ``detail`` (blocked action),
+            ``reason``, ``device_name`` where the entry has them.
+    """
+
+    at: datetime
+    action: str
+    agent: str | None
+    outsourcer: str | None
+    device: str | None
+    address: str | None
+    actor: str
+    recorded_at: datetime
+    seq: int
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        """The JSON shape: ``at``, ``action``, ``agent``, ``outsourcer``, ``device``, ``address``, then the rest."""
+        return {
+            "at": self.at.isoformat(),
+            "action": self.action,
+            "agent": self.agent,
+            "outsourcer": self.outsourcer,
+            "device": self.device,
+            "address": self.address,
+            "actor": self.actor,
+            "recorded_at": self.recorded_at.isoformat(),
+            "seq": self.seq,
+            **self.details,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ContactHistory:
+    """One matched contact and its events in time order."""
+
+    contact_ref: str
+    campaign: str
+    events: tuple[TimelineEvent, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class LookupResult:
+    """Every matched contact with its history (none: nothing matched)."""
+
+    by: LookupKind
+    contacts: tuple[ContactHistory, ...]
+
+    def as_json(self) -> dict[str, Any]:
+        """``{"contacts": [{"contact_ref", "campaign", "events": [...]}]}``."""
+        return {
+            "contacts": [
+                {"contact_ref": c.contact_ref, "campaign": c.campaign, "events": [e.as_json() for e in c.events]}
+                for c in self.contacts
+            ]
+        }
+
+
+def _chunks(items: Iterable[_T]) -> Iterator[list[_T]]:
+    batch: list[_T] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == _CHUNK:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+@dataclass(slots=True)
+class _Context:
+    """Everything the entries refer to, fetched in batches."""
+
+    leases: dict[str, Lease] = field(default_factory=dict)
+    displays: dict[tuple[int, str], DisplayEventRow] = field(default_factory=dict)
+    tokens: dict[str, tuple[str, str]] = field(default_factory=dict)
+    users_by_id: dict[int, User] = field(default_factory=dict)
+    users_by_ref: dict[str, User] = field(default_factory=dict)
+    outsourcers: dict[int, str] = field(default_factory=dict)
+    devices: dict[str, str] = field(default_factory=dict)
+
+
+def _load_context(session: Session, contact_ids: Sequence[int], parsed: Sequence[dict[str, Any]]) -> _Context:
+    ctx = _Context()
+    for ids in _chunks(contact_ids):
+        for lease in session.exec(select(Lease).where(col(Lease.contact_id).in_(ids))).all():
+            ctx.leases[lease.id] = lease
+    for lease_ids in _chunks(ctx.leases):
+        rows = session.exec(select(DisplayEventRow).where(col(DisplayEventRow.lease_id).in_(lease_ids))).all()
+        ctx.displays.update({(row.user_id, row.event_id): row for row in rows})
+    sessions = {str(d["session_id"]) for d in parsed if d.get("session_id")}
+    sessions |= {row.session_id for row in ctx.displays.values()}
+    sessions |= {le.last_session_id for le in ctx.leases.values() if le.last_session_id}
+    for chunk in _chunks(sorted(sessions)):
+        stmt = select(AccessToken.session_id, AccessToken.device_id, AccessToken.address).where(
+            col(AccessToken.session_id).in_(chunk)
+        )
+        for session_id, device_id, address in session.exec(stmt).all():
+            ctx.tokens.setdefault(session_id, (device_id, address))
+    user_ids = {le.user_id for le in ctx.leases.values()}
+    refs = {str(d["_agent_ref"]) for d in parsed if d.get("_agent_ref")}
+    for id_chunk in _chunks(sorted(user_ids)):
+        found = session.exec(select(User).where(col(User.id).in_(id_chunk))).all()
+        ctx.users_by_id.update({u.id: u for u in found if u.id is not None})
+    for ref_chunk in _chunks(sorted(refs)):
+        ctx.users_by_ref.update(
+            {u.ref: u for u in session.exec(select(User).where(col(User.ref).in_(ref_chunk))).all()}
+        )
+    ctx.users_by_ref.update({u.ref: u for u in ctx.users_by_id.values()})
+    org_ids = {u.outsourcer_id for u in ctx.users_by_ref.values() if u.outsourcer_id is not None}
+    if org_ids:
+        rows_o = session.exec(select(Outsourcer.id, Outsourcer.name).where(col(Outsourcer.id).in_(org_ids))).all()
+        ctx.outsourcers = {oid: name for oid, name in rows_o if oid is not None}
+    device_ids = {dev for dev, _ in ctx.tokens.values()}
+    if device_ids:
+        ctx.devices = dict(session.exec(select(Device.id, Device.name).where(col(Device.id).in_(device_ids))).all())
+    return ctx
+
+
+def _parse(entry: AuditEntry) -> dict[str, Any]:
+    try:
+        details = json.loads(entry.details)
+    except ValueError:
+        details = {}
+    if not isinstance(details, dict):
+        details = {}
+    if entry.actor.startswith("agent:"):
+        details["_agent_ref"] = entry.actor.removeprefix("agent:")
+    return details
+
+
+def _event(entry: AuditEntry, details: dict[str, Any], ctx: _Context, last_session: dict[str, str]) -> TimelineEvent:
+    """One entry resolved; ``last_session`` holds each lease's latest session seen so far (log order)."""
+    recorded = datetime.fromisoformat(entry.ts)
+    lease = ctx.leases.get(str(details.get("lease_id") or ""))
+    user = ctx.users_by_id.get(lease.user_id) if lease else ctx.users_by_ref.get(str(details.get("_agent_ref", "")))
+    display = ctx.displays.get((user.id, str(details.get("event_id")))) if user and user.id else None
+    session_id = details.get("session_id") or (display.session_id if display else None)
+    if lease is not None:
+        if session_id:
+            last_session[lease.id] = str(session_id)
+        else:  # an outcome or expiry: the session that last held the lease
+            session_id = last_session.get(lease.id) or lease.last_session_id
+    device, address = ctx.tokens.get(str(session_id), (None, None)) if session_id else (None, None)
+    extras = {k: details[k] for k in _EXTRA_DETAILS if details.get(k) is not None}
+    if device is not None and device in ctx.devices:
+        extras["device_name"] = ctx.devices[device]
+    return TimelineEvent(
+        at=display.occurred_at if display else recorded,
+        action=entry.action,
+        agent=user.login if user else None,
+        outsourcer=ctx.outsourcers.get(user.outsourcer_id) if user and user.outsourcer_id is not None else None,
+        device=device,
+        address=address or None,
+        actor=entry.actor,
+        recorded_at=recorded,
+        seq=entry.seq,
+        details=extras,
+    )
+
+
+def _histories(session: Session, contact_ids: Sequence[int]) -> tuple[ContactHistory, ...]:
+    contacts: list[tuple[int, str, int]] = []
+    for ids in _chunks(contact_ids):
+        rows = session.exec(select(Contact.id, Contact.ref, Contact.campaign_id).where(col(Contact.id).in_(ids))).all()
+        contacts.extend((cid, ref, camp) for cid, ref, camp in rows if cid is not None)
+    contacts.sort()
+    entries: list[AuditEntry] = []
+    for refs in _chunks(ref for _, ref, _ in contacts):
+        stmt = select(AuditEntry).where(col(AuditEntry.object_id).in_(refs), AuditEntry.object_type == "contact")
+        entries.extend(session.exec(stmt).all())
+    entries.sort(key=lambda e: e.seq)
+    parsed = [_parse(e) for e in entries]
+    ctx = _load_context(session, [cid for cid, _, _ in contacts], parsed)
+    by_ref: dict[str, list[TimelineEvent]] = {}
+    last_session: dict[str, str] = {}
+    for entry, details in zip(entries, parsed, strict=True):
+        by_ref.setdefault(entry.object_id, []).append(_event(entry, details, ctx, last_session))
+    names = dict(session.exec(select(Campaign.id, Campaign.name)).all())
+    return tuple(
+        ContactHistory(ref, names.get(camp, ""), tuple(sorted(by_ref.get(ref, []), key=lambda e: (e.at, e.seq))))
+        for _, ref, camp in contacts
+    )
+
+
+def lookup(
+    session: Session,
+    *,
+    contact_ids: Sequence[int],
+    by: LookupKind,
+    actor: str,
+    campaign_id: int | None = None,
+) -> LookupResult:
+    """Every matched contact's history, audited as a ``lookup`` in the caller's transaction.
+
+    Args:
+        session: A transaction (the audit entry is written in it).
+        contact_ids: The matched contacts (from
+            :func:`owner_server.lists.matching.match_contacts`); may be empty.
+        by: What was looked up by (recorded; the value looked up never is).
+        actor: Who looks up, e.g. ``admin:cli``.
+        campaign_id: The campaign the lookup was limited to, if any (recorded).
+
+    Returns:
+        The contacts in id order, each with its events in time order.
+    """
+    histories = _histories(session, sorted(set(contact_ids)))
+    refs = [h.contact_ref for h in histories]
+    audit.append(
+        session,
+        actor=actor,
+        action="lookup",
+        object_type="lookup",
+        object_id=by.value,
+        details={
+            "by": by.value,
+            "matched": len(refs),
+            "campaign_id": campaign_id,
+            "contacts": ",".join(refs[:_AUDITED_REFS]),
+        },
+    )
+    return LookupResult(by, histories)
