@@ -41,7 +41,18 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Dialect
 from sqlmodel import Session, col, func, select
 
-from owner_server.models import Alert, Campaign, Contact, DisplayEventRow, Disposition, Lease, Outsourcer, Role, User
+from owner_server.models import (
+    Alert,
+    Campaign,
+    Contact,
+    ContactState,
+    DisplayEventRow,
+    Disposition,
+    Lease,
+    Outsourcer,
+    Role,
+    User,
+)
 from owner_server.models._common import utcnow
 from shared.errors import NotFoundError, ValidationError
 from shared.protocol import DisplayEventKind
@@ -332,7 +343,7 @@ def campaign_progress(session: Session, *, campaign: str | None = None) -> list[
             raise NotFoundError(f"no campaign named '{campaign}'")
     stmt = (
         select(Contact.campaign_id, Contact.state, func.count())
-        .where(col(Contact.is_canary).is_(False), col(Contact.state) != "staged")
+        .where(col(Contact.is_canary).is_(False), col(Contact.state) != ContactState.STAGED)
         .group_by(col(Contact.campaign_id), col(Contact.state))
     )
     counts: dict[int, dict[str, int]] = defaultdict(dict)
