@@ -19,6 +19,10 @@ Design:
     * ``at`` is when it happened: the client's ``occurred_at`` for display
       events, the audit time for the rest; events are in ``at`` order, then in
       log order. ``recorded_at`` is always the audit time.
+    * A contact whose number is on the do-not-call list gets a ``dnc_listed``
+      event at the time the number was listed (from the ``suppression`` table:
+      a DNC import is audited once per file, not per contact; ``seq`` 0). A DNC
+      import that withdraws an open lease is in the log as ``lease_withdrawn``.
     * Canary contacts are matched and traced like any other.
     * The lookup itself is audited (``lookup``: who, by what kind, how many
       matched, the matched refs), never the phone or customer id asked for.
@@ -45,6 +49,7 @@ from owner_server.models import (
     DisplayEventRow,
     Lease,
     Outsourcer,
+    Suppression,
     User,
 )
 
@@ -79,7 +84,7 @@ class TimelineEvent:
         address: The client address of that session as the server saw it at login, or None.
         actor: The audit actor (``agent:<ref>``, ``admin:cli``, ``system:lease`` ...).
         recorded_at: The audit time (UTC).
-        seq: The audit entry's sequence number.
+        seq: The audit entry's sequence number (0 for ``dnc_listed``, which is not an entry).
         details: ``lease_id``, ``code``, ``duration_ms``, ``detail`` (blocked action),
             ``reason``, ``device_name`` where the entry has them.
     """
@@ -240,11 +245,28 @@ def _event(entry: AuditEntry, details: dict[str, Any], ctx: _Context, last_sessi
     )
 
 
+def _dnc_events(session: Session, bidx_by_ref: dict[str, bytes]) -> dict[str, TimelineEvent]:
+    """A ``dnc_listed`` event for each contact whose number is on the do-not-call list (not an audit entry)."""
+    listed: dict[bytes, datetime] = {}
+    for chunk in _chunks(sorted(set(bidx_by_ref.values()))):
+        stmt = select(Suppression.phone_bidx, Suppression.created_at).where(col(Suppression.phone_bidx).in_(chunk))
+        listed.update(dict(session.exec(stmt).all()))
+    return {
+        ref: TimelineEvent(listed[b], "dnc_listed", None, None, None, None, "system:dnc", listed[b], 0)
+        for ref, b in bidx_by_ref.items()
+        if b in listed
+    }
+
+
 def _histories(session: Session, contact_ids: Sequence[int]) -> tuple[ContactHistory, ...]:
     contacts: list[tuple[int, str, int]] = []
+    bidx_by_ref: dict[str, bytes] = {}
     for ids in _chunks(contact_ids):
-        rows = session.exec(select(Contact.id, Contact.ref, Contact.campaign_id).where(col(Contact.id).in_(ids))).all()
-        contacts.extend((cid, ref, camp) for cid, ref, camp in rows if cid is not None)
+        found = select(Contact.id, Contact.ref, Contact.campaign_id, Contact.phone_bidx).where(col(Contact.id).in_(ids))
+        for cid, ref, camp, bidx in session.exec(found).all():
+            if cid is not None:
+                contacts.append((cid, ref, camp))
+                bidx_by_ref[ref] = bidx
     contacts.sort()
     entries: list[AuditEntry] = []
     for refs in _chunks(ref for _, ref, _ in contacts):
@@ -257,6 +279,8 @@ def _histories(session: Session, contact_ids: Sequence[int]) -> tuple[ContactHis
     last_session: dict[str, str] = {}
     for entry, details in zip(entries, parsed, strict=True):
         by_ref.setdefault(entry.object_id, []).append(_event(entry, details, ctx, last_session))
+    for ref, event in _dnc_events(session, bidx_by_ref).items():
+        by_ref.setdefault(ref, []).append(event)
     names = dict(session.exec(select(Campaign.id, Campaign.name)).all())
     return tuple(
         ContactHistory(ref, names.get(camp, ""), tuple(sorted(by_ref.get(ref, []), key=lambda e: (e.at, e.seq))))

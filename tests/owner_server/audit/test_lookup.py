@@ -145,3 +145,21 @@ def test_bad_input_is_refused_and_nothing_is_audited(installation, by, error):
         match_contacts(installation.engine, installation.keys, **by)
     with Session(installation.engine) as s:
         assert len(s.exec(select(AuditEntry.seq)).all()) == before
+
+
+def test_a_number_on_the_dnc_list_shows_when_it_was_listed(any_installation, history, tmp_path):
+    from owner_server.lists import suppression
+    from owner_server.lists.importing.pipeline import open_file
+
+    path = tmp_path / "dnc.csv"
+    path.write_text("telefon\n" + history.phones["A"] + "\n", encoding="utf-8")
+    opened = open_file(path)
+    suppression.import_dnc(
+        any_installation.engine, keys=any_installation.keys, rows=opened.rows(), source_sha256=opened.sha256, actor="t"
+    )
+    [contact] = _lookup(any_installation, phone=history.phones["A"]).contacts
+    last = contact.events[-1]
+    assert (last.action, last.agent, last.actor, last.seq) == ("dnc_listed", None, "system:dnc", 0)
+    assert last.at >= contact.events[-2].at
+    [other] = _lookup(any_installation, phone=history.phones["B"]).contacts
+    assert "dnc_listed" not in {e.action for e in other.events}
