@@ -59,7 +59,16 @@ __all__ = ["ContactHistory", "LookupKind", "LookupResult", "TimelineEvent", "loo
 _CHUNK = 500
 #: Matched refs named in the lookup's audit entry (the count is always exact).
 _AUDITED_REFS = 50
-_EXTRA_DETAILS = ("lease_id", "code", "duration_ms", "detail", "reason", "matched_by", "seq")
+#: Audit details copied into an event, and their names there (``seq`` of a display event is the session's).
+_EXTRA_DETAILS = {
+    "lease_id": "lease_id",
+    "code": "code",
+    "duration_ms": "duration_ms",
+    "detail": "detail",
+    "reason": "reason",
+    "matched_by": "matched_by",
+    "seq": "session_seq",
+}
 _T = TypeVar("_T")
 
 
@@ -86,7 +95,8 @@ class TimelineEvent:
         recorded_at: The audit time (UTC).
         seq: The audit entry's sequence number (0 for ``dnc_listed``, which is not an entry).
         details: ``lease_id``, ``code``, ``duration_ms``, ``detail`` (blocked action),
-            ``reason``, ``device_name`` where the entry has them.
+            ``reason``, ``matched_by``, ``session_seq`` (a display event's number in its
+            session) and ``device_name``, where the entry has them.
     """
 
     at: datetime
@@ -228,7 +238,7 @@ def _event(entry: AuditEntry, details: dict[str, Any], ctx: _Context, last_sessi
         else:  # an outcome or expiry: the session that last held the lease
             session_id = last_session.get(lease.id) or lease.last_session_id
     device, address = ctx.tokens.get(str(session_id), (None, None)) if session_id else (None, None)
-    extras = {k: details[k] for k in _EXTRA_DETAILS if details.get(k) is not None}
+    extras = {name: details[k] for k, name in _EXTRA_DETAILS.items() if details.get(k) is not None}
     if device is not None and device in ctx.devices:
         extras["device_name"] = ctx.devices[device]
     return TimelineEvent(

@@ -55,6 +55,8 @@ def test_a_phone_gives_the_whole_timeline_with_who_and_where(any_installation, h
     assert contact.events[3].details["detail"] == "copy"
     assert contact.events[5].details["code"] == "sale"
     assert contact.events[0].details["device_name"] == "pc"
+    assert [e.details.get("session_seq") for e in contact.events[2:5]] == [0, 1, 2]
+    assert [e["seq"] for e in result.as_json()["contacts"][0]["events"]] == [e.seq for e in contact.events]
 
 
 def test_a_record_that_changed_hands_names_both_agents(any_installation, history):
