@@ -37,7 +37,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, or_, select
 
 from owner_server.audit import log as audit
 from owner_server.models import (
@@ -163,53 +163,65 @@ def _chunks(items: Iterable[_T]) -> Iterator[list[_T]]:
         yield batch
 
 
+@dataclass(frozen=True, slots=True)
+class _Who:
+    login: str
+    outsourcer: str | None
+
+
 @dataclass(slots=True)
 class _Context:
-    """Everything the entries refer to, fetched in batches."""
+    """Everything the entries refer to, fetched in a few batched, column-only queries."""
 
-    leases: dict[str, Lease] = field(default_factory=dict)
-    displays: dict[tuple[int, str], DisplayEventRow] = field(default_factory=dict)
-    tokens: dict[str, tuple[str, str]] = field(default_factory=dict)
-    users_by_id: dict[int, User] = field(default_factory=dict)
-    users_by_ref: dict[str, User] = field(default_factory=dict)
-    outsourcers: dict[int, str] = field(default_factory=dict)
-    devices: dict[str, str] = field(default_factory=dict)
+    #: lease id -> (holder's user id, session it was last returned to)
+    leases: dict[str, tuple[int, str | None]] = field(default_factory=dict)
+    #: (user id, client event id) -> (session id, when it happened)
+    displays: dict[tuple[int, str], tuple[str, datetime]] = field(default_factory=dict)
+    #: session id -> (device id, address, device name)
+    sessions: dict[str, tuple[str, str, str | None]] = field(default_factory=dict)
+    users_by_id: dict[int, _Who] = field(default_factory=dict)
+    users_by_ref: dict[str, _Who] = field(default_factory=dict)
+
+
+def _load_people(session: Session, ctx: _Context, user_ids: set[int], refs: set[str]) -> None:
+    ids, wanted = sorted(user_ids), sorted(refs)
+    for start in range(0, max(len(ids), len(wanted)), _CHUNK):
+        by_id, by_ref = ids[start : start + _CHUNK], wanted[start : start + _CHUNK]
+        stmt = (
+            select(User.id, User.ref, User.login, Outsourcer.name)
+            .outerjoin(Outsourcer, col(Outsourcer.id) == col(User.outsourcer_id))
+            .where(or_(col(User.id).in_(by_id), col(User.ref).in_(by_ref)))
+        )
+        for uid, ref, login, org in session.exec(stmt).all():
+            who = _Who(login, org)
+            ctx.users_by_ref[ref] = who
+            if uid is not None:
+                ctx.users_by_id[uid] = who
 
 
 def _load_context(session: Session, contact_ids: Sequence[int], parsed: Sequence[dict[str, Any]]) -> _Context:
     ctx = _Context()
     for ids in _chunks(contact_ids):
-        for lease in session.exec(select(Lease).where(col(Lease.contact_id).in_(ids))).all():
-            ctx.leases[lease.id] = lease
+        stmt_l = select(Lease.id, Lease.user_id, Lease.last_session_id).where(col(Lease.contact_id).in_(ids))
+        ctx.leases.update({lid: (uid, last) for lid, uid, last in session.exec(stmt_l).all()})
     for lease_ids in _chunks(ctx.leases):
-        rows = session.exec(select(DisplayEventRow).where(col(DisplayEventRow.lease_id).in_(lease_ids))).all()
-        ctx.displays.update({(row.user_id, row.event_id): row for row in rows})
-    sessions = {str(d["session_id"]) for d in parsed if d.get("session_id")}
-    sessions |= {row.session_id for row in ctx.displays.values()}
-    sessions |= {le.last_session_id for le in ctx.leases.values() if le.last_session_id}
-    for chunk in _chunks(sorted(sessions)):
-        stmt = select(AccessToken.session_id, AccessToken.device_id, AccessToken.address).where(
-            col(AccessToken.session_id).in_(chunk)
+        stmt_d = select(
+            DisplayEventRow.user_id, DisplayEventRow.event_id, DisplayEventRow.session_id, DisplayEventRow.occurred_at
+        ).where(col(DisplayEventRow.lease_id).in_(lease_ids))
+        ctx.displays.update({(uid, eid): (sid, when) for uid, eid, sid, when in session.exec(stmt_d).all()})
+    wanted = {str(d["session_id"]) for d in parsed if d.get("session_id")}
+    wanted |= {sid for sid, _ in ctx.displays.values()}
+    wanted |= {last for _, last in ctx.leases.values() if last}
+    for chunk in _chunks(sorted(wanted)):
+        stmt_s = (
+            select(AccessToken.session_id, AccessToken.device_id, AccessToken.address, Device.name)
+            .outerjoin(Device, col(Device.id) == col(AccessToken.device_id))
+            .where(col(AccessToken.session_id).in_(chunk))
         )
-        for session_id, device_id, address in session.exec(stmt).all():
-            ctx.tokens.setdefault(session_id, (device_id, address))
-    user_ids = {le.user_id for le in ctx.leases.values()}
+        for sid, device_id, address, name in session.exec(stmt_s).all():
+            ctx.sessions.setdefault(sid, (device_id, address, name))
     refs = {str(d["_agent_ref"]) for d in parsed if d.get("_agent_ref")}
-    for id_chunk in _chunks(sorted(user_ids)):
-        found = session.exec(select(User).where(col(User.id).in_(id_chunk))).all()
-        ctx.users_by_id.update({u.id: u for u in found if u.id is not None})
-    for ref_chunk in _chunks(sorted(refs)):
-        ctx.users_by_ref.update(
-            {u.ref: u for u in session.exec(select(User).where(col(User.ref).in_(ref_chunk))).all()}
-        )
-    ctx.users_by_ref.update({u.ref: u for u in ctx.users_by_id.values()})
-    org_ids = {u.outsourcer_id for u in ctx.users_by_ref.values() if u.outsourcer_id is not None}
-    if org_ids:
-        rows_o = session.exec(select(Outsourcer.id, Outsourcer.name).where(col(Outsourcer.id).in_(org_ids))).all()
-        ctx.outsourcers = {oid: name for oid, name in rows_o if oid is not None}
-    device_ids = {dev for dev, _ in ctx.tokens.values()}
-    if device_ids:
-        ctx.devices = dict(session.exec(select(Device.id, Device.name).where(col(Device.id).in_(device_ids))).all())
+    _load_people(session, ctx, {uid for uid, _ in ctx.leases.values()}, refs)
     return ctx
 
 
@@ -228,24 +240,26 @@ def _parse(entry: AuditEntry) -> dict[str, Any]:
 def _event(entry: AuditEntry, details: dict[str, Any], ctx: _Context, last_session: dict[str, str]) -> TimelineEvent:
     """One entry resolved; ``last_session`` holds each lease's latest session seen so far (log order)."""
     recorded = datetime.fromisoformat(entry.ts)
-    lease = ctx.leases.get(str(details.get("lease_id") or ""))
-    user = ctx.users_by_id.get(lease.user_id) if lease else ctx.users_by_ref.get(str(details.get("_agent_ref", "")))
-    display = ctx.displays.get((user.id, str(details.get("event_id")))) if user and user.id else None
-    session_id = details.get("session_id") or (display.session_id if display else None)
+    lease_id = str(details.get("lease_id") or "")
+    lease = ctx.leases.get(lease_id)
+    user_id = lease[0] if lease else None
+    user = ctx.users_by_id.get(user_id) if user_id is not None else ctx.users_by_ref.get(details.get("_agent_ref", ""))
+    display = ctx.displays.get((user_id, str(details.get("event_id")))) if user_id is not None else None
+    session_id = details.get("session_id") or (display[0] if display else None)
     if lease is not None:
         if session_id:
-            last_session[lease.id] = str(session_id)
+            last_session[lease_id] = str(session_id)
         else:  # an outcome or expiry: the session that last held the lease
-            session_id = last_session.get(lease.id) or lease.last_session_id
-    device, address = ctx.tokens.get(str(session_id), (None, None)) if session_id else (None, None)
+            session_id = last_session.get(lease_id) or lease[1]
+    device, address, device_name = ctx.sessions.get(str(session_id), (None, None, None))
     extras = {name: details[k] for k, name in _EXTRA_DETAILS.items() if details.get(k) is not None}
-    if device is not None and device in ctx.devices:
-        extras["device_name"] = ctx.devices[device]
+    if device_name is not None:
+        extras["device_name"] = device_name
     return TimelineEvent(
-        at=display.occurred_at if display else recorded,
+        at=display[1] if display else recorded,
         action=entry.action,
         agent=user.login if user else None,
-        outsourcer=ctx.outsourcers.get(user.outsourcer_id) if user and user.outsourcer_id is not None else None,
+        outsourcer=user.outsourcer if user else None,
         device=device,
         address=address or None,
         actor=entry.actor,
@@ -255,46 +269,44 @@ def _event(entry: AuditEntry, details: dict[str, Any], ctx: _Context, last_sessi
     )
 
 
-def _dnc_events(session: Session, bidx_by_ref: dict[str, bytes]) -> dict[str, TimelineEvent]:
-    """A ``dnc_listed`` event for each contact whose number is on the do-not-call list (not an audit entry)."""
-    listed: dict[bytes, datetime] = {}
-    for chunk in _chunks(sorted(set(bidx_by_ref.values()))):
-        stmt = select(Suppression.phone_bidx, Suppression.created_at).where(col(Suppression.phone_bidx).in_(chunk))
-        listed.update(dict(session.exec(stmt).all()))
-    return {
-        ref: TimelineEvent(listed[b], "dnc_listed", None, None, None, None, "system:dnc", listed[b], 0)
-        for ref, b in bidx_by_ref.items()
-        if b in listed
-    }
+def _contacts(session: Session, contact_ids: Sequence[int]) -> list[tuple[int, str, str, datetime | None]]:
+    """(id, ref, campaign name, when its number was put on the DNC list) of each contact, in id order."""
+    found: list[tuple[int, str, str, datetime | None]] = []
+    for ids in _chunks(contact_ids):
+        stmt = (
+            select(Contact.id, Contact.ref, Campaign.name, Suppression.created_at)
+            .join(Campaign, col(Campaign.id) == col(Contact.campaign_id))
+            .outerjoin(Suppression, col(Suppression.phone_bidx) == col(Contact.phone_bidx))
+            .where(col(Contact.id).in_(ids))
+        )
+        found.extend((cid, ref, name, listed) for cid, ref, name, listed in session.exec(stmt).all() if cid is not None)
+    return sorted(found, key=lambda c: c[0])
+
+
+def _dnc_event(listed: datetime) -> TimelineEvent:
+    """The ``dnc_listed`` fact (from the ``suppression`` table, not an audit entry)."""
+    return TimelineEvent(listed, "dnc_listed", None, None, None, None, "system:dnc", listed, 0)
 
 
 def _histories(session: Session, contact_ids: Sequence[int]) -> tuple[ContactHistory, ...]:
-    contacts: list[tuple[int, str, int]] = []
-    bidx_by_ref: dict[str, bytes] = {}
-    for ids in _chunks(contact_ids):
-        found = select(Contact.id, Contact.ref, Contact.campaign_id, Contact.phone_bidx).where(col(Contact.id).in_(ids))
-        for cid, ref, camp, bidx in session.exec(found).all():
-            if cid is not None:
-                contacts.append((cid, ref, camp))
-                bidx_by_ref[ref] = bidx
-    contacts.sort()
+    contacts = _contacts(session, contact_ids)
     entries: list[AuditEntry] = []
-    for refs in _chunks(ref for _, ref, _ in contacts):
+    for refs in _chunks(ref for _, ref, _, _ in contacts):
         stmt = select(AuditEntry).where(col(AuditEntry.object_id).in_(refs), AuditEntry.object_type == "contact")
         entries.extend(session.exec(stmt).all())
     entries.sort(key=lambda e: e.seq)
     parsed = [_parse(e) for e in entries]
-    ctx = _load_context(session, [cid for cid, _, _ in contacts], parsed)
-    by_ref: dict[str, list[TimelineEvent]] = {}
+    ctx = _load_context(session, [cid for cid, _, _, _ in contacts], parsed)
+    by_ref: dict[str, list[TimelineEvent]] = {ref: [] for _, ref, _, _ in contacts}
     last_session: dict[str, str] = {}
     for entry, details in zip(entries, parsed, strict=True):
-        by_ref.setdefault(entry.object_id, []).append(_event(entry, details, ctx, last_session))
-    for ref, event in _dnc_events(session, bidx_by_ref).items():
-        by_ref.setdefault(ref, []).append(event)
-    names = dict(session.exec(select(Campaign.id, Campaign.name)).all())
+        by_ref[entry.object_id].append(_event(entry, details, ctx, last_session))
+    for _, ref, _, listed in contacts:
+        if listed is not None:
+            by_ref[ref].append(_dnc_event(listed))
     return tuple(
-        ContactHistory(ref, names.get(camp, ""), tuple(sorted(by_ref.get(ref, []), key=lambda e: (e.at, e.seq))))
-        for _, ref, camp in contacts
+        ContactHistory(ref, campaign, tuple(sorted(by_ref[ref], key=lambda e: (e.at, e.seq))))
+        for _, ref, campaign, _ in contacts
     )
 
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from owner_server.audit.lookup import LookupKind
 from owner_server.core.db import session_scope
@@ -53,43 +53,47 @@ class ContactMatch:
     campaign_id: int | None
 
 
-def _campaigns(engine: Engine, campaign: str | None) -> list[Campaign]:
-    with session_scope(engine) as session:
-        if campaign is not None:
-            return [get_campaign(session, name=campaign)]
-        return list(session.exec(select(Campaign).order_by(col(Campaign.id))).all())
+def _campaigns(session: Session, campaign: str | None) -> list[Campaign]:
+    if campaign is not None:
+        return [get_campaign(session, name=campaign)]
+    return list(session.exec(select(Campaign).order_by(col(Campaign.id))).all())
 
 
-def _by_phone(engine: Engine, keys: KeyService, *, phone: str, region: str, campaign_ids: list[int]) -> list[int]:
+def _by_phone(session: Session, keys: KeyService, *, phone: str, region: str, campaign_ids: list[int]) -> list[int]:
     parsed = normalise_phone(phone, region.upper())  # an unknown region raises ImportFileError (a ValidationError)
     if isinstance(parsed, PhoneRejected):
         raise ValidationError(f"not a valid phone number: {parsed.reason}")
+    bidx = keys.indexer(session).phone(parsed.e164)
+    stmt = select(Contact.id).where(
+        col(Contact.campaign_id).in_(campaign_ids),
+        Contact.phone_bidx == bidx,
+        col(Contact.state) != ContactState.STAGED,
+    )
+    return [i for i in session.exec(stmt).all() if i is not None]
+
+
+def _by_ref(session: Session, *, ref: str, campaign_ids: list[int]) -> list[int]:
+    stmt = select(Contact.id).where(
+        Contact.ref == ref.strip().lower(),
+        col(Contact.campaign_id).in_(campaign_ids),
+        col(Contact.state) != ContactState.STAGED,
+    )
+    return [i for i in session.exec(stmt).all() if i is not None]
+
+
+def _by_customer_id(
+    engine: Engine, keys: KeyService, *, customer_id: str, campaigns: list[Campaign], batch: int
+) -> list[int]:
+    wanted = customer_id.strip()
+    if not wanted:
+        raise ValidationError("the customer id is empty")
+    live = [c.id for c in campaigns if c.id is not None and c.erased_at is None]
+    found = [m for cid in live for m in scan_customer_id(engine, keys, campaign_id=cid, wanted=wanted, batch=batch)]
+    if not found:
+        return []
     with session_scope(engine) as session:
-        bidx = keys.indexer(session).phone(parsed.e164)
-        stmt = select(Contact.id).where(
-            col(Contact.campaign_id).in_(campaign_ids),
-            Contact.phone_bidx == bidx,
-            col(Contact.state) != ContactState.STAGED,
-        )
+        stmt = select(Contact.id).where(col(Contact.id).in_(found), col(Contact.state) != ContactState.STAGED)
         return [i for i in session.exec(stmt).all() if i is not None]
-
-
-def _by_ref(engine: Engine, *, ref: str, campaign_ids: list[int]) -> list[int]:
-    with session_scope(engine) as session:
-        stmt = select(Contact.id).where(
-            Contact.ref == ref.strip().lower(),
-            col(Contact.campaign_id).in_(campaign_ids),
-            col(Contact.state) != ContactState.STAGED,
-        )
-        return [i for i in session.exec(stmt).all() if i is not None]
-
-
-def _staged(engine: Engine, ids: list[int]) -> set[int]:
-    if not ids:
-        return set()
-    with session_scope(engine) as session:
-        stmt = select(Contact.id).where(col(Contact.id).in_(ids), Contact.state == ContactState.STAGED)
-        return {i for i in session.exec(stmt).all() if i is not None}
 
 
 def match_contacts(
@@ -126,20 +130,14 @@ def match_contacts(
     given = [v for v in (phone, customer_id, contact_ref) if v is not None]
     if len(given) != 1:
         raise ValidationError("give exactly one of --phone, --customer-id and --contact")
-    camps = _campaigns(engine, campaign)
-    campaign_id = camps[0].id if campaign is not None else None
-    ids = [c.id for c in camps if c.id is not None]
-    if phone is not None:
-        found, by = _by_phone(engine, keys, phone=phone, region=region, campaign_ids=ids), LookupKind.PHONE
-    elif customer_id is not None:
-        wanted = customer_id.strip()
-        if not wanted:
-            raise ValidationError("the customer id is empty")
-        live = [c.id for c in camps if c.id is not None and c.erased_at is None]
-        found = [m for cid in live for m in scan_customer_id(engine, keys, campaign_id=cid, wanted=wanted, batch=batch)]
-        found = sorted(set(found) - _staged(engine, found))
+    with session_scope(engine) as session:  # one short transaction for a phone or a ref
+        camps = _campaigns(session, campaign)
+        ids = [c.id for c in camps if c.id is not None]
+        if phone is not None:
+            found, by = _by_phone(session, keys, phone=phone, region=region, campaign_ids=ids), LookupKind.PHONE
+        elif contact_ref is not None:
+            found, by = _by_ref(session, ref=contact_ref, campaign_ids=ids), LookupKind.CONTACT
+    if customer_id is not None:
+        found = _by_customer_id(engine, keys, customer_id=customer_id, campaigns=camps, batch=batch)
         by = LookupKind.CUSTOMER_ID
-    else:
-        assert contact_ref is not None
-        found, by = _by_ref(engine, ref=contact_ref, campaign_ids=ids), LookupKind.CONTACT
-    return ContactMatch(by, tuple(sorted(found)), campaign_id)
+    return ContactMatch(by, tuple(sorted(found)), camps[0].id if campaign is not None else None)
