@@ -75,6 +75,9 @@ class Result:
     p99_ms: float
     max_ms: float
     events_per_contact: int
+    cpu_p50_ms: float = 0.0
+    cpu_p99_ms: float = 0.0
+    load_average: float = 0.0
 
 
 def _phone(i: int) -> str:
@@ -285,31 +288,46 @@ def _check(result: Any, per: int) -> None:
 
 def run(db: str, root: Path, *, contacts: int, entries: int, lookups: int, agents: int, pg: Any = None) -> Result:
     """Load one fresh installation of ``db`` and time ``lookups`` phone lookups in it."""
-    url = pg.new_database() if db == "postgresql" else ""
     data_dir = root / db
-    init_data_dir(
-        data_dir, organisation="Bench", host_names=["localhost"], public_url="https://127.0.0.1:1", database_url=url
-    )
+    loaded = data_dir / "bench-loaded.json"
+    if not loaded.exists():
+        url = pg.new_database() if db == "postgresql" else ""
+        init_data_dir(
+            data_dir, organisation="Bench", host_names=["localhost"], public_url="https://127.0.0.1:1", database_url=url
+        )
     inst = open_installation(data_dir)
     try:
-        load_s = _bulk(inst, contacts=contacts, entries=entries, agents=agents, seed=7)
+        if loaded.exists():  # --keep: a data dir loaded by an earlier run
+            saved = json.loads(loaded.read_text())
+            contacts, entries, load_s = saved["contacts"], saved["entries"], saved["load_s"]
+        else:
+            load_s = _bulk(inst, contacts=contacts, entries=entries, agents=agents, seed=7)
+            loaded.write_text(json.dumps({"contacts": contacts, "entries": entries, "load_s": load_s}))
         rng = random.Random(11)
         per = max(1, entries // contacts)
         times: list[float] = []
+        cpu: list[float] = []
         for _ in range(lookups):
             digits = _phone(rng.randrange(contacts))[3:]
             phone = f"+48 {digits[:3]} {digits[3:6]} {digits[6:]}"
-            started = time.perf_counter()
+            started, started_cpu = time.perf_counter(), time.process_time()
             match = match_contacts(inst.engine, inst.keys, phone=phone)
             with session_scope(inst.engine) as session:
                 result = lookup(session, contact_ids=match.contact_ids, by=match.by, actor="bench")
             times.append((time.perf_counter() - started) * 1000)
+            cpu.append((time.process_time() - started_cpu) * 1000)
             _check(result, per)
     finally:
         inst.close()
-    times.sort()
-    p99 = times[min(len(times) - 1, int(len(times) * 0.99))]
-    return Result(db, contacts, per * contacts, lookups, load_s, statistics.median(times), p99, times[-1], per)
+    p50, p99, top = _quantiles(times)
+    cpu50, cpu99, _ = _quantiles(cpu)
+    return Result(db, contacts, per * contacts, lookups, load_s, p50, p99, top, per, cpu50, cpu99, os.getloadavg()[0])
+
+
+def _quantiles(values: list[float]) -> tuple[float, float, float]:
+    """p50, p99 (nearest rank) and max."""
+    ordered = sorted(values)
+    return statistics.median(ordered), ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))], ordered[-1]
 
 
 def describe(r: Result) -> str:
@@ -321,6 +339,8 @@ def describe(r: Result) -> str:
             f"loaded in {r.load_s:.0f} s",
             f"  lookup --phone over {r.lookups} random phones: p50 {r.p50_ms:.1f} ms, p99 {r.p99_ms:.1f} ms, "
             f"max {r.max_ms:.1f} ms  [target p99 < {TARGET_P99_MS:.0f} ms: {mark}]",
+            f"  CPU time of this process per lookup: p50 {r.cpu_p50_ms:.1f} ms, p99 {r.cpu_p99_ms:.1f} ms; "
+            f"load average {r.load_average:.1f} on {os.cpu_count()} CPUs",
         ]
     )
 
@@ -334,7 +354,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--agents", type=int, default=20)
     parser.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="sqlite")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        default=None,
+        help="load into this directory and keep it; a later run with the same --keep reuses it (SQLite only)",
+    )
     args = parser.parse_args(argv)
+    if args.keep is not None and args.db != "sqlite":
+        parser.error("--keep works with --db sqlite (the PostgreSQL cluster is thrown away)")
     dbs = ("sqlite", "postgresql") if args.db == "both" else (args.db,)
     results: list[Result] = []
     pg = None
@@ -352,7 +380,7 @@ def main(argv: list[str] | None = None) -> int:
                 results.append(
                     run(
                         db,
-                        Path(tmp),
+                        args.keep or Path(tmp),
                         contacts=args.contacts,
                         entries=args.entries,
                         lookups=args.lookups,
