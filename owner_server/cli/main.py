@@ -15,6 +15,7 @@ from owner_server.cli import (
     imports,
     keys_cmd,
     manage,
+    oversight_cmd,
     setup,
 )
 
@@ -45,6 +46,7 @@ def build_app() -> typer.Typer:
     app.command()(demo.demo)
     data_cmds.register(app)
     identity_cmds.register()
+    oversight_cmd.register(app)
     return app
 
 

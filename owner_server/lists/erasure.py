@@ -69,6 +69,7 @@ __all__ = [
     "erase_by_phone",
     "erase_campaign",
     "erase_campaign_in",
+    "scan_customer_id",
     "scrub_storage",
 ]
 
@@ -215,8 +216,22 @@ def erase_by_phone(
     return _after(engine, report)
 
 
-def _scan_customer_id(engine: Engine, keys: KeyService, *, campaign_id: int, wanted: str, batch: int) -> list[int]:
-    """Ids of a campaign's live contacts whose customer id is ``wanted``; decrypts that field only."""
+def scan_customer_id(engine: Engine, keys: KeyService, *, campaign_id: int, wanted: str, batch: int) -> list[int]:
+    """Ids of a campaign's live contacts whose customer id is ``wanted``; decrypts that field only.
+
+    Streams the campaign in batches of ``batch`` by id, each in its own short
+    transaction (agents keep working), so no whole-campaign list is held.
+
+    Args:
+        engine: Database engine.
+        keys: Key service (the campaign's data keys).
+        campaign_id: The campaign to scan (not erased: its keys must exist).
+        wanted: The customer id, stripped.
+        batch: Contacts read per query.
+
+    Returns:
+        Matching contact ids in id order (erased contacts never match).
+    """
     found: list[int] = []
     ciphers: dict[int, FieldCipher] = {}
     last = 0
@@ -267,7 +282,7 @@ def erase_by_customer_id(
         raise ValidationError("the customer id is empty")
     with session_scope(engine) as session:
         ids = _campaign_ids(session, campaign)
-    matches = [m for cid in ids for m in _scan_customer_id(engine, keys, campaign_id=cid, wanted=wanted, batch=batch)]
+    matches = [m for cid in ids for m in scan_customer_id(engine, keys, campaign_id=cid, wanted=wanted, batch=batch)]
     if not matches:
         return ContactErasure(())
     with session_scope(engine) as session:

@@ -39,7 +39,7 @@ import io
 import os
 import re
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol
@@ -60,7 +60,7 @@ from owner_server.vault.keys import KeyService
 from shared.errors import ConflictError, ValidationError
 from shared.fields import CONTACT_FIELDS
 
-__all__ = ["EXPORT_BATCH", "FIELD_ORDER", "TRAILING_COLUMNS", "ExportReport", "export_campaign"]
+__all__ = ["EXPORT_BATCH", "FIELD_ORDER", "TRAILING_COLUMNS", "ExportReport", "export_campaign", "write_csv"]
 
 EXPORT_BATCH = 1000
 FIELD_ORDER = CONTACT_FIELDS
@@ -118,6 +118,19 @@ class _CsvSink:
     def close(self) -> None:
         self._text.flush()
         self._text.detach()
+
+
+def write_csv(fh: BinaryIO, rows: Iterable[Sequence[str]]) -> None:
+    """Write rows in the export's CSV format: UTF-8 with BOM, ``;``, CRLF, every cell quoted and formula-safe.
+
+    Args:
+        fh: A binary file open for writing (left open).
+        rows: The header then the data rows, as text cells.
+    """
+    sink = _CsvSink(fh)
+    for values in rows:
+        sink.row(values)
+    sink.close()
 
 
 class _XlsxSink:
