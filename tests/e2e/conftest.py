@@ -93,13 +93,16 @@ def prepare_installation(root: Path, port: int, *, policy: Path = POLICY, agents
 
 
 @contextlib.contextmanager
-def running_server(data_dir: Path, port: int, log_path: Path) -> Iterator[subprocess.Popen[bytes]]:
+def running_server(
+    data_dir: Path, port: int, log_path: Path, env: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
     """``custos-server serve`` as a real process until the block ends (its output in ``log_path``)."""
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "owner_server", "serve", "--data-dir", str(data_dir), "--port", str(port)],
             stdout=log,
             stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
         )
         try:
             _wait_tls(port, data_dir / "tls" / "ca.pem", proc)

@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import csv
 import json
+import sqlite3
+import time
 
 import pytest
+
+from tests.support.receivers import make_ca, smtp_receiver, wait_for, webhook_receiver, write_alert_settings
 
 from .conftest import AGENT_PASSWORD, CONTACTS, cli, free_port, prepare_installation, running_server
 from .scraper import Scraper
@@ -19,17 +23,35 @@ from .scraper import Scraper
 pytestmark = pytest.mark.e2e
 
 
+SECRET = b"e2e-scraper-webhook-secret-0123456789"
+
+
 @pytest.fixture(scope="module")
 def contained(tmp_path_factory):
     root = tmp_path_factory.mktemp("scraper")
     port = free_port()
     data_dir, added = prepare_installation(root, port, agents=("bot.1", "human.1"))
-    with running_server(data_dir, port, root / "server.log"):
-        scraper = Scraper(port, data_dir / "tls" / "ca.pem")
-        scraper.enrol_and_login(added["bot.1"]["enrolment_code"], "bot.1", AGENT_PASSWORD)
-        haul = scraper.take_everything()
-        yield {"root": root, "data_dir": data_dir, "port": port, "scraper": scraper, "haul": haul, "added": added}
-        scraper.close()
+    ca = make_ca(root / "receivers-ca")
+    login = ("custos-alerts", "smtp-password-1")
+    with smtp_receiver(ca, login=login) as smtp, webhook_receiver(SECRET) as hook:
+        env = write_alert_settings(data_dir, ca=ca, smtp=smtp, smtp_login=login, webhook=hook)
+        with running_server(data_dir, port, root / "server.log", env=env):
+            scraper = Scraper(port, data_dir / "tls" / "ca.pem")
+            scraper.enrol_and_login(added["bot.1"]["enrolment_code"], "bot.1", AGENT_PASSWORD)
+            haul = scraper.take_everything()
+            stopped_at = time.monotonic()
+            delivered = wait_for(lambda: smtp.messages and hook.received, timeout=60)
+            took_s = time.monotonic() - stopped_at
+            yield {
+                "root": root,
+                "data_dir": data_dir,
+                "port": port,
+                "scraper": scraper,
+                "haul": haul,
+                "added": added,
+                "alert": (delivered, took_s, list(smtp.messages), list(hook.received)),
+            }
+            scraper.close()
 
 
 def test_full_speed_scraper_gets_a_handful_and_is_suspended_in_the_tripping_request(contained):
@@ -86,8 +108,6 @@ def test_no_phone_digits_in_anything_it_received(contained):
 def test_the_suspension_and_its_rule_are_in_the_audit_log(contained):
     verify = cli(contained["data_dir"], "audit", "verify", check=False)
     assert verify.returncode == 0, verify.stdout + verify.stderr
-    import sqlite3
-
     db = sqlite3.connect(contained["data_dir"] / "custos.db")
     try:
         rows = db.execute("SELECT action, details FROM auditentry WHERE action IN ('alert_raised', 'agent_suspended')")
@@ -97,3 +117,32 @@ def test_the_suspension_and_its_rule_are_in_the_audit_log(contained):
     assert found["alert_raised"]["rule"] == "short_handling"
     assert found["agent_suspended"]["reason"] == "rule short_handling"
     assert found["agent_suspended"]["records"] == 10
+
+
+def test_the_alert_reaches_the_owners_mailbox_and_webhook_within_60_s(contained):
+    delivered, took_s, mails, hooks = contained["alert"]
+    assert delivered and took_s < 60, f"alert not delivered within 60 s ({took_s:.0f} s)"
+    assert any("short_handling" in str(m) and "bot.1" in str(m) for m in mails)
+    (hook,) = [h for h in hooks if h.get("rule") == "short_handling"]
+    assert hook["action"] == "suspend" and hook["agent"] == "bot.1"
+
+
+def test_lookup_by_phone_names_the_scraper_for_every_record_it_took(contained):
+    data_dir = contained["data_dir"]
+    out = contained["root"] / "lookup-export.csv"
+    cli(data_dir, "export", "--campaign", "Jesień", "--out", str(out), "--force")
+    with out.open(encoding="utf-8-sig", newline="") as fh:
+        phone_of = {row["contact_ref"]: row["phone"].lstrip("'") for row in csv.DictReader(fh, delimiter=";")}
+    db = sqlite3.connect(data_dir / "custos.db")
+    try:
+        query = "SELECT contact.ref FROM lease JOIN contact ON contact.id = lease.contact_id WHERE lease.id = ?"
+        refs = [db.execute(query, (r["lease_id"],)).fetchone()[0] for r in contained["haul"].records]
+    finally:
+        db.close()
+    assert len(refs) == 10
+    for ref in refs:
+        found = json.loads(cli(data_dir, "lookup", "--phone", phone_of[ref], "--json").stdout)
+        (contact,) = [c for c in found["contacts"] if c["contact_ref"] == ref]
+        issued = [e for e in contact["events"] if e["action"] == "record_issued"]
+        assert [e["agent"] for e in issued] == ["bot.1"]
+        assert issued[0]["outsourcer"] == "BPO One" and issued[0]["device"] and issued[0]["address"] == "127.0.0.1"
