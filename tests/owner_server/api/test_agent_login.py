@@ -120,6 +120,7 @@ def test_suspension_stops_the_token_at_once(inst, connect, device):
     assert client.post(f"{API}/next", headers=headers, json={}).json()["record"] is not None
     with session_scope(inst.engine) as s:
         agents.suspend(s, login="agent1", reason="review", actor="test")
-    assert client.post(f"{API}/next", headers=headers, json={}).status_code == 401
+    stopped = client.post(f"{API}/next", headers=headers, json={})
+    assert stopped.status_code == 403 and stopped.json()["code"] == "account_suspended"  # revoked, and told why
     r = _login(client, device)
     assert r.status_code == 403 and r.json()["code"] == "account_suspended"

@@ -22,7 +22,7 @@ from owner_server.api.app import create_app
 from owner_server.models import AccessToken, Contact, Lease, User
 from owner_server.models._common import utcnow
 
-from ..helpers import CONTACTS, seed
+from ..helpers import CONTACTS, seed, stored_ref
 from ..test_agent_api import API, logged_in
 
 ADDRESSES = {"agent1": "10.1.0.11", "agent2": "10.2.0.22"}
@@ -100,7 +100,7 @@ def build(inst) -> History:
         a1, a2 = agents["agent1"], agents["agent2"]
 
         rec = _next(client, a1)
-        h.refs["A"], h.leases["A1"] = rec["contact_ref"], rec["lease_id"]
+        h.refs["A"], h.leases["A1"] = stored_ref(inst, rec["lease_id"]), rec["lease_id"]
         assert _next(client, a1)["lease_id"] == rec["lease_id"]  # the same record again
         events = [
             _event(rec["lease_id"], "a-d", "record_displayed", 0),
@@ -113,17 +113,17 @@ def build(inst) -> History:
         assert r.status_code == 200, r.text
 
         rec = _next(client, a2)
-        h.refs["B"], h.leases["B2"] = rec["contact_ref"], rec["lease_id"]
+        h.refs["B"], h.leases["B2"] = stored_ref(inst, rec["lease_id"]), rec["lease_id"]
         with Session(inst.engine) as s:  # the lease runs out
             s.execute(
                 update(Lease).where(col(Lease.id) == rec["lease_id"]).values(expires_at=utcnow() - timedelta(seconds=1))
             )
             s.commit()
         rec = _next(client, a2)  # expires B's lease, gets C
-        h.refs["C"], h.leases["C2"] = rec["contact_ref"], rec["lease_id"]
+        h.refs["C"], h.leases["C2"] = stored_ref(inst, rec["lease_id"]), rec["lease_id"]
 
         rec = _next(client, a1)
-        assert rec["contact_ref"] == h.refs["B"]
+        assert stored_ref(inst, rec["lease_id"]) == h.refs["B"]
         h.leases["B1"] = rec["lease_id"]
         r = client.post(
             f"{API}/dispositions", headers=a1.headers, json={"lease_id": rec["lease_id"], "code": "no_answer"}
