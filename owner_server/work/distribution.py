@@ -26,6 +26,7 @@ from owner_server.models import Contact, ContactState, Lease, User
 from owner_server.models._common import utcnow
 from owner_server.vault.keys import KeyService
 from owner_server.work.context import AgentContext, load_context
+from owner_server.work.leases import release_lease
 from owner_server.work.limits import check_quota, count_issued, quota_view
 from owner_server.work.rules import check_before_issue
 from shared.errors import NotFoundError, QuotaReachedError
@@ -57,21 +58,7 @@ def open_lease(
 
 def expire_lease(session: Session, *, lease: Lease, actor: str, now: datetime | None = None) -> None:
     """Close an expired lease and return its contact to the pool (same transaction)."""
-    lease.closed_at = now or utcnow()
-    contact = session.get(Contact, lease.contact_id)
-    if contact is not None and contact.state is ContactState.LEASED:
-        contact.state = ContactState.NEW
-        session.add(contact)
-    session.add(lease)
-    session.flush()
-    audit.append(
-        session,
-        actor=actor,
-        action="lease_expired",
-        object_type="contact",
-        object_id=contact.ref if contact else "",
-        details={"lease_id": lease.id},
-    )
+    release_lease(session, lease=lease, now=now or utcnow(), actor=actor, action="lease_expired", details={})
 
 
 def _pick_contact(session: Session, *, campaign_id: int, user_id: int) -> Contact | None:

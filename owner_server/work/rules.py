@@ -32,8 +32,10 @@ __all__ = ["EVENT_RULE_KINDS", "SUSPENDED_MESSAGE", "check_before_issue", "check
 
 SUSPENDED_MESSAGE = "account suspended"
 _ACTOR = "system:rules"
-#: The event kinds that can trip an event rule; batches without them skip the rules.
-EVENT_RULE_KINDS = frozenset({DisplayEventKind.ACTION_BLOCKED, DisplayEventKind.FOCUS_LOST})
+#: The event kinds that can trip an event rule (a display can fill the focus-loss window); others skip the rules.
+EVENT_RULE_KINDS = frozenset(
+    {DisplayEventKind.ACTION_BLOCKED, DisplayEventKind.FOCUS_LOST, DisplayEventKind.RECORD_DISPLAYED}
+)
 _CAPTURE_LIKE = frozenset({BlockedAction.COPY, BlockedAction.CUT, BlockedAction.PRINT, BlockedAction.CAPTURE})
 
 
@@ -211,7 +213,7 @@ def check_events(session: Session, *, ctx: AgentContext, kinds: frozenset[Displa
                 now=now,
             )
     focus = rules.focus_loss
-    if focus.enabled and DisplayEventKind.FOCUS_LOST in kinds:  # only a focus loss can raise the share
+    if focus.enabled and kinds & {DisplayEventKind.FOCUS_LOST, DisplayEventKind.RECORD_DISPLAYED}:
         seen, lost = _focus_share(session, user_id=ctx.user_id, displays=focus.displays)
         if seen >= focus.displays and lost > focus.max_share * seen:
             figures: dict[str, audit.Detail] = {"displays": seen, "focus_lost": lost, "max_share": focus.max_share}

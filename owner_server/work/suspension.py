@@ -14,8 +14,9 @@ from datetime import datetime
 from sqlmodel import Session, col, select, update
 
 from owner_server.audit import log as audit
-from owner_server.models import AccessToken, Contact, ContactState, Lease, User
+from owner_server.models import AccessToken, Lease, User
 from owner_server.models._common import utcnow
+from owner_server.work.leases import release_lease
 from shared.errors import ConflictError
 
 __all__ = ["revoke_tokens", "reinstate_agent", "suspend_agent", "withdraw_lease"]
@@ -39,21 +40,7 @@ def withdraw_lease(session: Session, *, user_id: int, now: datetime, actor: str,
     lease = session.exec(select(Lease).where(Lease.user_id == user_id, col(Lease.closed_at).is_(None))).first()
     if lease is None:
         return None
-    lease.closed_at = now
-    contact = session.get(Contact, lease.contact_id)
-    if contact is not None and contact.state is ContactState.LEASED:
-        contact.state = ContactState.NEW
-        session.add(contact)
-    session.add(lease)
-    session.flush()
-    audit.append(
-        session,
-        actor=actor,
-        action="lease_withdrawn",
-        object_type="contact",
-        object_id=contact.ref if contact else "",
-        details={"lease_id": lease.id, "reason": reason},
-    )
+    release_lease(session, lease=lease, now=now, actor=actor, action="lease_withdrawn", details={"reason": reason})
     return lease.id
 
 
