@@ -77,7 +77,7 @@ def trip(
         )
         return
     raise_alert(session, rule=rule, action=action, user=ctx.user, figures=figures, campaign_id=ctx.campaign_id, now=now)
-    suspend_agent(session, user=ctx.user, reason=f"rule {rule.value}", actor=_ACTOR, figures=figures, now=now)
+    suspend_agent(session, user=ctx.user, reason=rule.value, actor=_ACTOR, figures=figures, now=now)
     raise DeferredError(ForbiddenError(SUSPENDED_MESSAGE, code=ErrorCode.ACCOUNT_SUSPENDED))
 
 

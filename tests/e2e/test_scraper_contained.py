@@ -115,7 +115,7 @@ def test_the_suspension_and_its_rule_are_in_the_audit_log(contained):
     finally:
         db.close()
     assert found["alert_raised"]["rule"] == "short_handling"
-    assert found["agent_suspended"]["reason"] == "rule short_handling"
+    assert found["agent_suspended"]["reason"] == "short_handling"
     assert found["agent_suspended"]["records"] == 10
 
 

@@ -220,10 +220,11 @@ def test_several_sessions_can_suspend(agent, any_installation):
     with Session(inst.engine) as s:
         lease = s.exec(select(Lease)).one()
         assert lease.closed_at is not None
-        assert s.exec(select(Contact).where(Contact.ref == record.contact_ref)).one().state is ContactState.NEW
+        assert s.get(Contact, lease.contact_id).state is ContactState.NEW
     assert [a.action for a in alerts(inst, "several_sessions")] == ["suspend"]
-    with pytest.raises(AuthError):
+    with pytest.raises(ForbiddenError) as stopped:  # revoked, and its holder is told why
         agent.authenticate(first.access_token)
+    assert stopped.value.code is ErrorCode.ACCOUNT_SUSPENDED
 
 
 def test_several_sessions_rule_can_be_disabled(agent, any_installation):
