@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -33,12 +34,20 @@ def bearer_token(request: Request) -> str:
 
 
 def client_address(request: Request) -> str:
-    """The client's IP address as the server sees it ("" when the transport gives none).
+    """The client's IP address as the transport gives it, normalised ("" when there is none or it is not an IP).
 
-    Behind a reverse proxy this is the proxy's address unless the server is
-    told to trust its forwarding headers (uvicorn ``forwarded_allow_ips``).
+    Forwarding headers are never read (``serve`` runs uvicorn with
+    ``proxy_headers=False``): a client could write any address there, so site
+    networks and the audit trail need the TCP peer. An IPv4-mapped IPv6
+    address is given as its IPv4 address.
     """
-    return request.client.host if request.client is not None else ""
+    host = request.client.host if request.client is not None else ""
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return ""
+    mapped = ip.ipv4_mapped if isinstance(ip, ipaddress.IPv6Address) else None
+    return str(mapped or ip)
 
 
 StateDep = Annotated[ServerState, Depends(get_state)]

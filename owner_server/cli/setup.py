@@ -77,7 +77,7 @@ def _start_alert_delivery(inst: Installation) -> DeliveryWorker:
     if names:
         out.print(f"alerts: delivering to {', '.join(names)} every {inst.settings.alerts.poll_seconds:g} s")
     else:
-        out.print("alerts: no channel configured in [alerts] of settings.toml; alerts are stored and listed only")
+        out.print("alerts: no channel configured in \\[alerts] of settings.toml; alerts are stored and listed only")
     worker.start()
     return worker
 
@@ -113,6 +113,7 @@ def serve(
                 server_header=False,
                 timeout_graceful_shutdown=3,
                 date_header=False,
+                proxy_headers=False,  # never take the client's address from X-Forwarded-For (site networks, audit)
             )
         finally:
             stop.set()

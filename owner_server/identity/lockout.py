@@ -41,7 +41,10 @@ def record_failure(session: Session, *, user: User, now: datetime, address: str)
         True when this failure locked the account.
     """
     assert user.id is not None
-    locked = is_locked(user, now)
+    if is_locked(user, now):
+        # the lock is not extended (its end is what the agent was told), and failures during it are not
+        # written one by one: whoever knows a login name could otherwise grow the audit log without end
+        return False
     session.add(LoginFailure(user_id=user.id, at=now))
     session.flush()
     audit.append(
@@ -50,10 +53,8 @@ def record_failure(session: Session, *, user: User, now: datetime, address: str)
         action="login_failed",
         object_type="user",
         object_id=user.ref,
-        details={"address": address, "while_locked": locked},
+        details={"address": address},
     )
-    if locked:
-        return False  # the lock is not extended: its end is what the agent was told
     since = now - timedelta(seconds=LIMITS.login_failure_window_s)
     if user.locked_until is not None and user.locked_until > since:
         since = user.locked_until

@@ -49,8 +49,16 @@ def apply_session_rule(
     config: SessionRule = rules.several_sessions if rule is RuleName.SEVERAL_SESSIONS else rules.new_device
     if not config.enabled:
         return False
+    quiet = None if config.action is RuleAction.SUSPEND else timedelta(seconds=LIMITS.login_alert_quiet_s)
     raise_alert(
-        session, rule=rule, action=config.action, user=user, figures=figures, campaign_id=user.campaign_id, now=now
+        session,
+        rule=rule,
+        action=config.action,
+        user=user,
+        figures=figures,
+        campaign_id=user.campaign_id,
+        now=now,
+        quiet_for=quiet,  # an agent logging in again and again raises one alert an hour, not a flood
     )
     if config.action is RuleAction.SUSPEND:
         suspend_agent(session, user=user, reason=rule.value, actor="system:rules", figures=figures, now=now)

@@ -164,11 +164,11 @@ def next_record(
         contact, worth_audit = _reissue(session, agent=agent, lease=lease)
         action = "record_reissued" if worth_audit else None
     else:
-        check_before_issue(session, ctx=ctx, counts=counts, now=now)
-        try:
+        try:  # the limit first: a request that could issue nothing trips no rule
             check_quota(session, user_id=ctx.user_id, counts=counts, limits=ctx.limits, zone=ctx.zone, now=now)
         except QuotaReachedError as reached:
-            raise DeferredError(reached) from None  # an expired lease closed or an alert raised above still commits
+            raise DeferredError(reached) from None  # an expired lease closed above still commits
+        check_before_issue(session, ctx=ctx, counts=counts, now=now)
         issued = _issue(session, ctx=ctx, now=now)
         if issued is None:
             return NextRecordResponse(record=None, retry_after_s=EMPTY_RETRY_S, quota=quota_view(counts, ctx.limits))

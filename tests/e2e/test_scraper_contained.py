@@ -150,3 +150,19 @@ def test_lookup_by_phone_names_the_scraper_for_every_record_it_took(contained):
         issued = [e for e in contact["events"] if e["action"] == "record_issued"]
         assert [e["agent"] for e in issued] == ["bot.1"]
         assert issued[0]["outsourcer"] == "BPO One" and issued[0]["device"] and issued[0]["address"] == "127.0.0.1"
+
+
+def test_a_forwarded_for_header_does_not_move_an_agent_inside_the_site_networks(contained):
+    """Last in this module: it fences the outsourcer off the loopback the other tests use."""
+    data_dir = contained["data_dir"]
+    cli(data_dir, "outsourcer", "set-networks", "BPO One", "10.20.0.0/16")
+    human = Scraper(contained["port"], data_dir / "tls" / "ca.pem")
+    human.http.headers["X-Forwarded-For"] = "10.20.3.4"
+    human.http.headers["X-Real-IP"] = "10.20.3.4"
+    try:
+        with pytest.raises(AssertionError, match="address_not_allowed"):
+            human.enrol_and_login(contained["added"]["human.1"]["enrolment_code"], "human.1", AGENT_PASSWORD)
+    finally:
+        human.close()
+    found = json.loads(cli(data_dir, "alerts", "list", "--json").stdout)["alerts"]
+    assert any(a["rule"] == "outside_network" and a["agent"] == "human.1" for a in found)

@@ -270,3 +270,28 @@ def test_new_device_can_suspend(agent, any_installation):
     assert refused.value.code is ErrorCode.ACCOUNT_SUSPENDED
     assert user(any_installation, "agent1").suspended_reason == "new_device"
     assert [a.action for a in alerts(any_installation, "new_device")] == ["suspend"]
+
+
+# --- red-team regressions --------------------------------------------------------------------------------
+
+
+def test_failures_while_locked_write_nothing_so_a_login_name_cannot_grow_the_log(agent, any_installation):
+    inst, t0 = any_installation, utcnow()
+    for i in range(5):
+        with pytest.raises(AuthError):
+            agent.login(password=WRONG, key=DeviceKey(), now=t0 + timedelta(seconds=i))
+    entries_at_lock = len(actions(inst))
+    for i in range(50):  # a stranger who knows only the login name keeps trying
+        with pytest.raises(AuthError):
+            agent.login(password=WRONG, key=DeviceKey(), now=t0 + timedelta(minutes=1, seconds=i))
+    assert len(actions(inst)) == entries_at_lock and _failures(inst) == 5
+
+
+def test_logging_in_again_and_again_raises_one_several_sessions_alert_an_hour(agent, any_installation):
+    inst, t0 = any_installation, utcnow()
+    for i in range(20):
+        agent.login(now=t0 + timedelta(seconds=10 * i))
+    assert len(alerts(inst, "several_sessions")) == 1
+    agent.login(now=t0 + timedelta(hours=1, minutes=5))
+    agent.login(now=t0 + timedelta(hours=1, minutes=6))
+    assert len(alerts(inst, "several_sessions")) == 2

@@ -218,3 +218,16 @@ def test_the_wire_contact_ref_is_a_pseudonym_not_the_time_ordered_stored_ref(any
     assert not set(wire) & stored and len(set(wire)) == 20
     assert all(len(ref) == 32 and int(ref, 16) >= 0 for ref in wire)
     assert wire != sorted(wire)
+
+
+def test_a_request_refused_by_the_limit_trips_no_rule(any_installation):
+    rules = quiet_rules(velocity={"max_records": 5, "window_minutes": 60} | SUSPEND)
+    shift = make_shift(any_installation, policy(limits={"per_hour": 5}, rules=rules))
+    for _ in range(5):
+        shift.claim(handle_s=60)
+    from shared.errors import QuotaReachedError
+
+    for _ in range(3):
+        with pytest.raises(QuotaReachedError):
+            shift.next()  # could issue nothing: the limit answers, velocity does not suspend
+    assert not shift.user().suspended and alerts(any_installation) == []
