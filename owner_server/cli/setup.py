@@ -15,7 +15,9 @@ from owner_server.api.app import create_app
 from owner_server.audit.delivery import DeliveryWorker
 from owner_server.cli.common import DataDirOpt, DbUrlOpt, JsonOpt, fail, installation, out, print_json
 from owner_server.core.datadir import DEPLOYMENT_FILE, Installation, init_data_dir
+from owner_server.core.db import session_scope
 from owner_server.core.settings import resolve_data_dir
+from owner_server.identity.login import purge_expired_nonces
 from owner_server.lists.retention import run_retention
 from owner_server.models._common import utcnow
 from shared.errors import CustosError
@@ -61,10 +63,12 @@ def init(
 
 
 def _housekeeping(inst: Installation, stop: threading.Event) -> None:
-    """Every few minutes: sign an audit checkpoint and erase campaigns past retention."""
+    """Every minute: erase campaigns past retention, drop expired login challenges, sign an audit checkpoint."""
     while not stop.wait(CHECKPOINT_EVERY_S):
         try:
             run_retention(inst.engine, inst.keys, utcnow())
+            with session_scope(inst.engine) as session:
+                purge_expired_nonces(session)
             inst.checkpoint()
         except Exception as exc:  # noqa: BLE001 - keep serving; the next round retries
             log.error("housekeeping failed: %s", type(exc).__name__)

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlmodel import Session, col, func, select, update
+from sqlmodel import Session, col, delete, func, select, update
 
 from owner_server.audit import log as audit
 from owner_server.core.deferred import DeferredError
@@ -44,7 +44,15 @@ from shared.protocol import (
     login_challenge,
 )
 
-__all__ = ["AgentPrincipal", "authenticate", "enrol_device", "issue_nonce", "login", "token_hash"]
+__all__ = [
+    "AgentPrincipal",
+    "authenticate",
+    "enrol_device",
+    "issue_nonce",
+    "login",
+    "purge_expired_nonces",
+    "token_hash",
+]
 
 _LOGIN_FAILED = "login failed: wrong login, password or device"
 _OUTSIDE = "this computer's address is outside the networks your organisation may work from"
@@ -325,3 +333,15 @@ def authenticate(
         alert_outside_network(session, user=user, address=address, where="request", now=now)
         raise DeferredError(ForbiddenError(_OUTSIDE, code=ErrorCode.ADDRESS_NOT_ALLOWED))
     return AgentPrincipal(user=user, session_id=row.session_id, device_id=device.id, address=address or row.address)
+
+
+def purge_expired_nonces(session: Session, *, now: datetime | None = None) -> int:
+    """Delete login challenges past their lifetime (the running server does it every minute).
+
+    ``/nonce`` needs no login, so without this its rows would pile up.
+
+    Returns:
+        How many were deleted.
+    """
+    result = session.execute(delete(LoginNonce).where(col(LoginNonce.expires_at) < (now or utcnow())))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

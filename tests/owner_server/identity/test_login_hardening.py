@@ -295,3 +295,20 @@ def test_logging_in_again_and_again_raises_one_several_sessions_alert_an_hour(ag
     agent.login(now=t0 + timedelta(hours=1, minutes=5))
     agent.login(now=t0 + timedelta(hours=1, minutes=6))
     assert len(alerts(inst, "several_sessions")) == 2
+
+
+def test_expired_login_challenges_are_purged(agent, any_installation):
+    from owner_server.core.db import session_scope
+    from owner_server.identity.login import issue_nonce, purge_expired_nonces
+    from owner_server.models import Device, LoginNonce
+
+    inst, t0 = any_installation, utcnow()
+    agent.login(now=t0)
+    with session_scope(inst.engine) as s:
+        device_id = s.exec(select(Device)).first().id
+        for _ in range(5):
+            issue_nonce(s, device_id=device_id, now=t0)
+    with session_scope(inst.engine) as s:
+        assert purge_expired_nonces(s, now=t0 + timedelta(seconds=LIMITS.nonce_ttl_s + 1)) >= 5
+    with Session(inst.engine) as s:
+        assert s.exec(select(LoginNonce)).all() == []
