@@ -112,7 +112,11 @@ class VelocityRule(_Frozen):
 
 
 class ShortHandlingRule(_Frozen):
-    """Median issuance-to-outcome time of the last ``records`` outcomes under ``min_median_s`` seconds."""
+    """Median issuance-to-outcome time of the last ``records`` outcomes under ``min_median_s`` seconds.
+
+    The low median (the lower middle value for an even count): it trips when
+    half the outcomes or more were that short.
+    """
 
     enabled: bool = True
     records: Annotated[int, Field(ge=3, le=1000)] = 10

@@ -78,7 +78,7 @@ def record_disposition(
         object_id=contact.ref,
         details={"lease_id": lease.id, "code": request.code, "session_id": agent.session_id},
     )
-    check_outcome(session, ctx=ctx, now=now)
+    check_outcome(session, ctx=ctx, handled_s=(now - lease.issued_at).total_seconds(), now=now)
     return DispositionResponse(lease_id=lease.id, code=request.code, closed_at=now)
 
 

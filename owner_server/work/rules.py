@@ -12,8 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from statistics import median
+from statistics import median_low
 
+from sqlalchemy import case, exists
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, select
 
 from owner_server.audit import log as audit
@@ -127,14 +129,24 @@ def check_before_issue(session: Session, *, ctx: AgentContext, counts: IssueCoun
         trip(session, ctx=ctx, rule=RuleName.OUTSIDE_HOURS, action=hours.action, figures=figures, now=now)
 
 
-def check_outcome(session: Session, *, ctx: AgentContext, now: datetime) -> None:
-    """Too short to be a call: the median issuance-to-outcome time of the agent's last outcomes.
+def check_outcome(session: Session, *, ctx: AgentContext, handled_s: float, now: datetime) -> None:
+    """Too short to be a call: the (low) median issuance-to-outcome time of the agent's last outcomes.
+
+    The low median (an actual value: the lower middle one) is under the
+    threshold exactly when enough of the values are, so an outcome that took
+    at least the threshold cannot make it trip: then nothing is read.
+
+    Args:
+        session: The outcome's transaction.
+        ctx: The agent's context.
+        handled_s: This outcome's time from issuance, in seconds.
+        now: The request's time.
 
     Raises:
         DeferredError: ``account_suspended`` when the rule suspends.
     """
     rule = ctx.policy.rules.short_handling
-    if not rule.enabled:
+    if not rule.enabled or handled_s >= rule.min_median_s:
         return
     rows = session.exec(
         select(Lease.issued_at, Disposition.created_at)
@@ -145,7 +157,7 @@ def check_outcome(session: Session, *, ctx: AgentContext, now: datetime) -> None
     ).all()
     if len(rows) < rule.records:
         return
-    handled = median((done - issued).total_seconds() for issued, done in rows)
+    handled = median_low((done - issued).total_seconds() for issued, done in rows)
     if handled < rule.min_median_s:
         figures: dict[str, audit.Detail] = {
             "median_s": round(handled, 1),
@@ -169,7 +181,11 @@ def _blocked_last_hour(session: Session, *, user_id: int, now: datetime) -> int:
 
 
 def _focus_share(session: Session, *, user_id: int, displays: int) -> tuple[int, int]:
-    """Of the agent's last ``displays`` displayed leases, how many saw focus lost: (seen, with focus lost)."""
+    """Of the agent's last ``displays`` displayed leases, how many saw focus lost: (seen, with focus lost).
+
+    One query: the last displays (index ``(user_id, kind, received_at)``) and,
+    for each, whether a ``focus_lost`` event of that lease exists.
+    """
     recent = (
         select(DisplayEventRow.lease_id)
         .where(
@@ -180,15 +196,20 @@ def _focus_share(session: Session, *, user_id: int, displays: int) -> tuple[int,
         .limit(displays)
         .subquery()
     )
-    leases = set(session.exec(select(recent.c.lease_id)).all())
-    lost = session.exec(
-        select(func.count(func.distinct(DisplayEventRow.lease_id))).where(
-            col(DisplayEventRow.user_id) == user_id,
-            col(DisplayEventRow.kind) == DisplayEventKind.FOCUS_LOST.value,
-            col(DisplayEventRow.lease_id).in_(leases),
+    lost_event = aliased(DisplayEventRow)
+    had_loss = (
+        exists()
+        .where(
+            col(lost_event.user_id) == user_id,
+            col(lost_event.kind) == DisplayEventKind.FOCUS_LOST.value,
+            col(lost_event.lease_id) == recent.c.lease_id,
         )
+        .correlate(recent)
+    )
+    seen, lost = session.exec(
+        select(func.count(), func.coalesce(func.sum(case((had_loss, 1), else_=0)), 0)).select_from(recent)
     ).one()
-    return len(leases), int(lost)
+    return int(seen), int(lost)
 
 
 def check_events(session: Session, *, ctx: AgentContext, kinds: frozenset[DisplayEventKind], now: datetime) -> None:
