@@ -11,7 +11,17 @@ from owner_server.audit import log as audit
 from owner_server.audit.alerts import AlertView, ack_alert, list_alerts
 from owner_server.audit.delivery import AlertMessage, build_channels
 from owner_server.audit.delivery.errors import safe_reason
-from owner_server.cli.common import DataDirOpt, DbUrlOpt, JsonOpt, err_console, fail, installation, out, print_json
+from owner_server.cli.common import (
+    DataDirOpt,
+    DbUrlOpt,
+    JsonOpt,
+    add_row,
+    err_console,
+    fail,
+    installation,
+    out,
+    print_json,
+)
 from owner_server.core.db import session_scope
 from owner_server.models._common import new_ref, utcnow
 
@@ -48,7 +58,7 @@ def alerts_list(
         return
     table = Table("id", "raised (UTC)", "rule", "action", "agent", "outsourcer", "status", "delivery")
     for v in views:
-        table.add_row(
+        add_row(table,
             v.ref[:12],
             v.created_at.strftime("%Y-%m-%d %H:%M:%S"),
             v.rule,

@@ -11,6 +11,8 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
 
 from owner_server.core.datadir import Installation, open_installation
 from owner_server.core.settings import DATA_DIR_ENV, resolve_data_dir
@@ -34,7 +36,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print a JSON report for m
 
 def fail(message: str, code: int = 2) -> typer.Exit:
     """Print a clear error (no traceback) and return the exit to raise."""
-    err_console.print(f"[bold red]error:[/] {message}")
+    err_console.print("[bold red]error:[/] " + escape(message))  # names and values are never read as markup
     return typer.Exit(code)
 
 
@@ -68,3 +70,8 @@ def print_json(data: Any) -> None:
 
 
 __all__ += ["print_json"]
+
+
+def add_row(table: Table, *cells: str) -> None:
+    """Add a row of plain text: a name like ``[/x]`` (an agent's device name, say) is shown, never read as markup."""
+    table.add_row(*(escape(cell) for cell in cells))

@@ -16,10 +16,20 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from owner_server.cli import manage
-from owner_server.cli.common import DataDirOpt, DbUrlOpt, JsonOpt, installation, out, print_json, read_secret_stdin
+from owner_server.cli.common import (
+    DataDirOpt,
+    DbUrlOpt,
+    JsonOpt,
+    add_row,
+    installation,
+    out,
+    print_json,
+    read_secret_stdin,
+)
 from owner_server.core.db import session_scope
 from owner_server.identity import agents, campaigns, outsourcers
 
@@ -57,8 +67,8 @@ def agent_list(
     table = Table("login", "outsourcer", "campaign", "status", "locked until", "devices", "last login")
     for r in rows:
         status = f"suspended: {r.suspended_reason}" if r.suspended else "active"
-        table.add_row(
-            r.login, r.outsourcer, r.campaign, status, _when(r.locked_until), str(r.devices), _when(r.last_login)
+        add_row(
+            table, r.login, r.outsourcer, r.campaign, status, _when(r.locked_until), str(r.devices), _when(r.last_login)
         )
     out.print(table if rows else "No agents.")
 
@@ -72,14 +82,14 @@ def agent_suspend(
     """Suspend an agent now: its open record is withdrawn and every token revoked."""
     with installation(data_dir, database_url) as inst, session_scope(inst.engine) as session:
         agents.suspend(session, login=login, reason=reason, actor=ACTOR)
-    out.print(f"Suspended agent [bold]{login}[/]; its sessions ended and its open record was withdrawn")
+    out.print(f"Suspended agent [bold]{escape(str(login))}[/]; its sessions ended and its open record was withdrawn")
 
 
 def agent_reinstate(login: LoginArg, data_dir: DataDirOpt = None, database_url: DbUrlOpt = None) -> None:
     """Lift an agent's suspension; it logs in again."""
     with installation(data_dir, database_url) as inst, session_scope(inst.engine) as session:
         agents.reinstate(session, login=login, actor=ACTOR)
-    out.print(f"Reinstated agent [bold]{login}[/]; it may log in again")
+    out.print(f"Reinstated agent [bold]{escape(str(login))}[/]; it may log in again")
 
 
 def agent_revoke_device(
@@ -91,8 +101,8 @@ def agent_revoke_device(
     if json_out:
         print_json({"login": login, "enrolment_code": code})
         return
-    out.print(f"Revoked the devices and sessions of [bold]{login}[/]")
-    out.print(f"New enrolment code (one use, shown once): [bold]{code}[/]")
+    out.print(f"Revoked the devices and sessions of [bold]{escape(str(login))}[/]")
+    out.print(f"New enrolment code (one use, shown once): [bold]{escape(str(code))}[/]")
 
 
 def agent_reset_password(
@@ -110,9 +120,9 @@ def agent_reset_password(
     if json_out:
         print_json({"login": login, "password": shown})
         return
-    out.print(f"Reset the password of [bold]{login}[/]; its sessions ended")
+    out.print(f"Reset the password of [bold]{escape(str(login))}[/]; its sessions ended")
     if shown:
-        out.print(f"Password (shown once): {shown}")
+        out.print(f"Password (shown once): {escape(str(shown))}")
 
 
 def campaign_list(data_dir: DataDirOpt = None, database_url: DbUrlOpt = None, json_out: JsonOpt = False) -> None:
@@ -126,7 +136,7 @@ def campaign_list(data_dir: DataDirOpt = None, database_url: DbUrlOpt = None, js
     for r in rows:
         counts = ", ".join(f"{state} {n}" for state, n in r.contacts.items()) or "-"
         retention = f"{r.retention_days} days after {_when(r.ends_at)}" if r.retention_days is not None else "kept"
-        table.add_row(r.name, counts, str(r.agents), _when(r.created_at), _when(r.erased_at), retention)
+        add_row(table, r.name, counts, str(r.agents), _when(r.created_at), _when(r.erased_at), retention)
     out.print(table if rows else "No campaigns.")
 
 
@@ -140,7 +150,8 @@ def outsourcer_list(data_dir: DataDirOpt = None, database_url: DbUrlOpt = None, 
     table = Table("outsourcer", "per hour", "per day", "networks", "shift", "agents")
     for r in rows:
         shift = f"{r.shift_start}-{r.shift_end}" if r.shift_start else "-"
-        table.add_row(
+        add_row(
+            table,
             r.name,
             str(r.per_hour_limit or "policy"),
             str(r.per_day_limit or "policy"),
@@ -163,7 +174,7 @@ def outsourcer_set_limits(
     with installation(data_dir, database_url) as inst, session_scope(inst.engine) as session:
         org = outsourcers.set_limits(session, name=name, per_hour=per_hour, per_day=per_day, clear=clear, actor=ACTOR)
         hour, day = org.per_hour_limit, org.per_day_limit
-    out.print(f"Limits of [bold]{name}[/]: {hour or 'policy'} an hour, {day or 'policy'} a day")
+    out.print(f"Limits of [bold]{escape(name)}[/]: {hour or 'policy'} an hour, {day or 'policy'} a day")
 
 
 def outsourcer_set_networks(
@@ -177,7 +188,9 @@ def outsourcer_set_networks(
     with installation(data_dir, database_url) as inst, session_scope(inst.engine) as session:
         org = outsourcers.set_networks(session, name=name, cidrs=list(cidrs or []), clear=clear, actor=ACTOR)
         networks = outsourcers.networks_of(org)
-    out.print(f"Networks of [bold]{name}[/]: {' '.join(str(n) for n in networks) or 'anywhere'}")
+    out.print(
+        f"Networks of [bold]{escape(str(name))}[/]: {escape(str(' '.join(str(n) for n in networks) or 'anywhere'))}"
+    )
 
 
 def outsourcer_set_shift(
@@ -192,7 +205,7 @@ def outsourcer_set_shift(
     with installation(data_dir, database_url) as inst, session_scope(inst.engine) as session:
         org = outsourcers.set_shift(session, name=name, start=start, end=end, clear=clear, actor=ACTOR)
         shift = f"{org.shift_start}-{org.shift_end}" if org.shift_start else "none"
-    out.print(f"Shift of [bold]{name}[/]: {shift}")
+    out.print(f"Shift of [bold]{escape(str(name))}[/]: {escape(str(shift))}")
 
 
 _COMMANDS: tuple[tuple[typer.Typer, str, Callable[..., None]], ...] = (

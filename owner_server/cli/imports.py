@@ -9,7 +9,17 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from owner_server.cli.common import DataDirOpt, DbUrlOpt, JsonOpt, err_console, fail, installation, out, print_json
+from owner_server.cli.common import (
+    DataDirOpt,
+    DbUrlOpt,
+    JsonOpt,
+    add_row,
+    err_console,
+    fail,
+    installation,
+    out,
+    print_json,
+)
 from owner_server.lists import importer
 from owner_server.lists.importing.pipeline import OpenedFile, open_file
 from shared.errors import CustosError
@@ -53,12 +63,12 @@ def _print_report(opened: OpenedFile, report: importer.ImportReport, dry_run: bo
     if report.rejected or report.warnings:
         table = Table("record", "code", "reason", title="Rejected records and warnings")
         for row in (report.rejected + report.warnings)[:SHOWN_ROWS]:
-            table.add_row(str(row.record_no), row.reason_code, row.reason)
+            add_row(table, str(row.record_no), row.reason_code, row.reason)
         out.print(table)
     if report.duplicates:
         table = Table("record", "duplicate of", title="Duplicates")
         for dup in report.duplicates[:SHOWN_ROWS]:
-            table.add_row(
+            add_row(table,
                 str(dup.record_no), f"record {dup.first_record_no}" if dup.first_record_no else "existing contact"
             )
         out.print(table)

@@ -10,6 +10,7 @@ from typing import Annotated
 
 import pydantic
 import typer
+from rich.markup import escape
 
 from owner_server.cli.common import (
     DataDirOpt,
@@ -105,9 +106,9 @@ def admin_create(
     if json_out:
         print_json(report)
     else:
-        out.print(f"Created {role.value} [bold]{user.login}[/]")
+        out.print(f"Created {escape(str(role.value))} [bold]{escape(str(user.login))}[/]")
         if not password_stdin:
-            out.print(f"Password (shown once): {password}")
+            out.print(f"Password (shown once): {escape(str(password))}")
 
 
 @outsourcer_app.command("add")
@@ -120,7 +121,7 @@ def outsourcer_add(
     if json_out:
         print_json({"outsourcer": org.name, "id": org.id})
     else:
-        out.print(f"Added outsourcer [bold]{org.name}[/]")
+        out.print(f"Added outsourcer [bold]{escape(str(org.name))}[/]")
 
 
 @campaign_app.command("create")
@@ -138,7 +139,7 @@ def campaign_create(
     if json_out:
         print_json({"campaign": campaign.name, "id": campaign.id})
     else:
-        out.print(f"Created campaign [bold]{campaign.name}[/]")
+        out.print(f"Created campaign [bold]{escape(str(campaign.name))}[/]")
 
 
 @agent_app.command("add")
@@ -161,7 +162,7 @@ def agent_add(
     if json_out:
         print_json({"login": new.user.login, "enrolment_code": new.enrolment_code, "password": shown})
         return
-    out.print(f"Created agent [bold]{new.user.login}[/]")
-    out.print(f"Enrolment code (one use): [bold]{new.enrolment_code}[/]")
+    out.print(f"Created agent [bold]{escape(str(new.user.login))}[/]")
+    out.print(f"Enrolment code (one use): [bold]{escape(str(new.enrolment_code))}[/]")
     if shown:
-        out.print(f"Password (shown once): {shown}")
+        out.print(f"Password (shown once): {escape(str(shown))}")

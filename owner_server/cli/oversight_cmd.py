@@ -23,7 +23,7 @@ from owner_server.audit.reports import (
     hourly_report,
     parse_period,
 )
-from owner_server.cli.common import DataDirOpt, DbUrlOpt, JsonOpt, fail, installation, out, print_json
+from owner_server.cli.common import DataDirOpt, DbUrlOpt, JsonOpt, add_row, fail, installation, out, print_json
 from owner_server.core.db import session_scope
 from owner_server.lists.export import write_csv
 from owner_server.lists.matching import match_contacts
@@ -57,7 +57,7 @@ def _event_rows(result: LookupResult) -> None:
         for e in contact.events:
             extras = {k: v for k, v in e.details.items() if k not in ("lease_id", "device_name")}
             device = f"{e.details['device_name']} ({e.device[:8]})" if "device_name" in e.details and e.device else ""
-            table.add_row(
+            add_row(table,
                 e.at.strftime("%Y-%m-%d %H:%M:%S"),
                 e.action,
                 e.agent or e.actor,
@@ -156,7 +156,7 @@ def _emit(rows: list[AgentFigures], period: Period, *, hourly: bool, json_out: b
     for name in _header(codes, hourly):
         table.add_column(name, justify="right" if name not in ("login", "outsourcer", "hour_utc") else "left")
     for r in rows:
-        table.add_row(*_cells(r, codes, hourly))
+        add_row(table, *_cells(r, codes, hourly))
     out.print(table if rows else "No agent activity in this period.")
 
 
@@ -251,7 +251,7 @@ def report_campaigns(
     for name in ("campaign", "total", *states):
         table.add_column(name, justify="left" if name == "campaign" else "right")
     for r in rows:
-        table.add_row(r.campaign, str(r.total), *(str(r.states.get(s, 0)) for s in states))
+        add_row(table, r.campaign, str(r.total), *(str(r.states.get(s, 0)) for s in states))
     out.print(table)
 
 

@@ -323,3 +323,20 @@ def test_a_non_number_limit_is_a_usage_error(sqlite_cli):
     result = cli("outsourcer", "set-limits", "BPO", "--per-hour", "abc")
     assert result.exit_code == 2 and "Traceback" not in result.stderr
     assert actions(inst) == before
+
+
+def test_names_that_look_like_markup_are_shown_not_parsed(sqlite_cli):
+    inst, run = sqlite_cli
+    with session_scope(inst.engine) as s:
+        from owner_server.models import Device, User
+
+        agent = s.exec(select(User).where(User.login == "agent1")).one()
+        s.add(Device(user_id=agent.id, public_key=b"k" * 32, name="[/x] [bold red]pc"))  # an agent names its device
+    added = run("outsourcer", "add", "[/b] Evil")
+    assert added.exit_code == 0, added.stderr
+    listed = run("outsourcer", "list")
+    assert listed.exit_code == 0 and "[/b] Evil" in listed.stdout
+    agents = run("agent", "list")
+    assert agents.exit_code == 0, agents.stderr
+    refused = run("agent", "suspend", "[/x]", "--reason", "r")
+    assert refused.exit_code == 2 and "[/x]" in refused.stderr
