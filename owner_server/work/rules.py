@@ -14,8 +14,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from statistics import median_low
 
-from sqlalchemy import case, exists
-from sqlalchemy.orm import aliased
+from sqlalchemy import text
 from sqlmodel import Session, col, func, select
 
 from owner_server.audit import log as audit
@@ -180,35 +179,33 @@ def _blocked_last_hour(session: Session, *, user_id: int, now: datetime) -> int:
     )
 
 
+_FOCUS_SHARE = text(
+    """
+    SELECT count(*), coalesce(sum(CASE WHEN EXISTS (
+               SELECT 1 FROM display_event AS lost
+               WHERE lost.user_id = :user_id AND lost.kind = :lost_kind AND lost.lease_id = recent.lease_id
+           ) THEN 1 ELSE 0 END), 0)
+    FROM (SELECT lease_id FROM display_event
+          WHERE user_id = :user_id AND kind = :shown_kind
+          ORDER BY received_at DESC LIMIT :displays) AS recent
+    """
+)
+
+
 def _focus_share(session: Session, *, user_id: int, displays: int) -> tuple[int, int]:
     """Of the agent's last ``displays`` displayed leases, how many saw focus lost: (seen, with focus lost).
 
-    One query: the last displays (index ``(user_id, kind, received_at)``) and,
-    for each, whether a ``focus_lost`` event of that lease exists.
+    One fixed statement (no per-call SQL building on a path every display
+    takes): the last displays by index ``(user_id, kind, received_at)``, and for
+    each whether a ``focus_lost`` event of that lease exists (index on ``lease_id``).
     """
-    recent = (
-        select(DisplayEventRow.lease_id)
-        .where(
-            col(DisplayEventRow.user_id) == user_id,
-            col(DisplayEventRow.kind) == DisplayEventKind.RECORD_DISPLAYED.value,
-        )
-        .order_by(col(DisplayEventRow.received_at).desc())
-        .limit(displays)
-        .subquery()
-    )
-    lost_event = aliased(DisplayEventRow)
-    had_loss = (
-        exists()
-        .where(
-            col(lost_event.user_id) == user_id,
-            col(lost_event.kind) == DisplayEventKind.FOCUS_LOST.value,
-            col(lost_event.lease_id) == recent.c.lease_id,
-        )
-        .correlate(recent)
-    )
-    seen, lost = session.exec(
-        select(func.count(), func.coalesce(func.sum(case((had_loss, 1), else_=0)), 0)).select_from(recent)
-    ).one()
+    params = {
+        "user_id": user_id,
+        "displays": displays,
+        "lost_kind": DisplayEventKind.FOCUS_LOST.value,
+        "shown_kind": DisplayEventKind.RECORD_DISPLAYED.value,
+    }
+    seen, lost = session.execute(_FOCUS_SHARE, params).one()
     return int(seen), int(lost)
 
 
