@@ -133,8 +133,10 @@ def demo(
         raise fail(exc.message) from None
     out.print(f"Demo data dir: {data_dir}")
     out.print(f"Agent login: [bold]{DEMO_AGENT}[/]  password: [bold]{password}[/]  (enrolment code {code})")
+    # own sessions: a terminal's Ctrl+C reaches only this process, which stops the client, then the server
     server = subprocess.Popen(  # noqa: S603 - our own entry point
-        [sys.executable, "-m", "owner_server", "serve", "--data-dir", str(data_dir), "--port", str(port)]
+        [sys.executable, "-m", "owner_server", "serve", "--data-dir", str(data_dir), "--port", str(port)],
+        start_new_session=True,
     )
     client: subprocess.Popen[bytes] | None = None
     try:
@@ -158,6 +160,7 @@ def demo(
                 "--ephemeral-keyring",
             ],
             stdin=subprocess.PIPE,
+            start_new_session=True,
         )
         assert client.stdin is not None
         client.stdin.write(password.encode() + b"\n")
