@@ -43,6 +43,13 @@ class ErrorCode(StrEnum):
     CONFLICT = "conflict"
     RATE_LIMITED = "rate_limited"
     QUOTA_REACHED = "quota_reached"
+    OUTSIDE_CALLING_HOURS = "outside_calling_hours"
+    DO_NOT_CALL = "do_not_call"
+    MAX_ATTEMPTS = "max_attempts"
+    CALL_IN_PROGRESS = "call_in_progress"
+    TELEPHONY_UNAVAILABLE = "telephony_unavailable"
+    AGENT_PHONE_UNAVAILABLE = "agent_phone_unavailable"
+    VERIFY_EXHAUSTED = "verify_exhausted"
     UNSUPPORTED_PROTOCOL = "unsupported_protocol"
     INTERNAL = "internal"
 

@@ -34,6 +34,9 @@ class Limits:
         login_alert_quiet_s: After a login-time alert (outside network), how long the
             same agent's retries raise no new one, in seconds.
         max_networks: Most site networks (CIDR ranges) one outsourcer may have.
+        max_notes_chars: Longest note an agent may write with an outcome, in characters.
+        max_verify_chars: Longest value an agent may type to verify a field, in characters.
+        verify_tries: Most verification tries per field per lease.
     """
 
     max_body_bytes: int = 64 * 1024
@@ -54,6 +57,9 @@ class Limits:
     login_lock_s: int = 15 * 60
     login_alert_quiet_s: int = 60 * 60
     max_networks: int = 64
+    max_notes_chars: int = 500
+    max_verify_chars: int = 64
+    verify_tries: int = 3
 
 
 #: The limits in force.

@@ -17,7 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 from shared.containment import IssueLimits, RulesPolicy, check_timezone
 from shared.fields import EXTRA_PREFIX
 from shared.phone_text import contains_phone_number
-from shared.protocol import DispositionOption, FieldView
+from shared.protocol import DispositionOption, FieldView, VerifyFieldView
+from shared.strategy import CallPolicy, ContactStrategy
 
 __all__ = [
     "PHONE_MASK",
@@ -26,6 +27,7 @@ __all__ = [
     "FieldRule",
     "MaskRule",
     "apply_policy",
+    "verify_fields",
     "contains_phone_number",
     "is_phone_field",
     "mask_value",
@@ -41,6 +43,10 @@ class FieldMode(StrEnum):
 
     VISIBLE = "visible"
     MASKED = "masked"
+    AFTER_ANSWER = "after_answer"
+    """Sent only while the customer's leg of a call is answered; withdrawn when it ends."""
+    VERIFY_ONLY = "verify_only"
+    """Never sent: the agent types what the customer says and the server answers match or not."""
     HIDDEN = "hidden"
 
 
@@ -56,6 +62,7 @@ class MaskRule(StrEnum):
     FULL = "full"
 
 
+_NEVER_SENT = frozenset({FieldMode.HIDDEN, FieldMode.VERIFY_ONLY})
 _PHONE_PREFIXES = ("phone", "tel", "mobile")
 _PHONE_WORDS = frozenset({"ext", "extension", "gsm", "msisdn", "kom", "komorka", "cell", "fax"})
 
@@ -137,6 +144,8 @@ class CampaignPolicy(BaseModel):
     timezone: Annotated[str, Field(min_length=1, max_length=64)] = "Europe/Warsaw"
     limits: IssueLimits = IssueLimits()
     rules: RulesPolicy = RulesPolicy()
+    strategy: ContactStrategy = ContactStrategy()
+    calls: CallPolicy = CallPolicy()
 
     @field_validator("timezone")
     @classmethod
@@ -167,7 +176,12 @@ class CampaignPolicy(BaseModel):
 
 
 def apply_policy(
-    policy: CampaignPolicy, values: Mapping[str, str], order: Iterable[str] | None = None, *, region: str = "PL"
+    policy: CampaignPolicy,
+    values: Mapping[str, str],
+    order: Iterable[str] | None = None,
+    *,
+    region: str = "PL",
+    answered: bool = False,
 ) -> tuple[FieldView, ...]:
     """Filter a contact's clear values down to what an agent may see.
 
@@ -176,27 +190,50 @@ def apply_policy(
         values: Field name to clear value (decrypted, never sent as is).
         order: Field order to present; defaults to the policy's order.
         region: Region for recognising national phone numbers inside values.
+        answered: Whether the customer's leg of a call is answered now; only
+            then are ``after_answer`` fields included (in clear).
 
     Returns:
-        Visible fields in clear and masked fields masked; hidden fields and
-        phones are absent. A visible or masked value that contains a phone
-        number (a number typed into a notes or address column, however it is
-        written: see :func:`shared.phone_text.contains_phone_number`) is masked
-        whole, since a mask rule such as ``first_letter`` or ``last4`` would
-        still let digits through.
+        Visible fields in clear and masked fields masked; hidden, ``verify_only``
+        and (unless ``answered``) ``after_answer`` fields and phones are absent.
+        A visible or masked value that contains a phone number (a number typed
+        into a notes or address column, however it is written: see
+        :func:`shared.phone_text.contains_phone_number`) is masked whole,
+        since a mask rule such as ``first_letter`` or ``last4`` would still
+        let digits through.
     """
     names = list(order) if order is not None else list(policy.fields)
     views: list[FieldView] = []
     for name in names:
         value = values.get(name)
         rule = policy.rule_for(name)
-        if value is None or value == "" or rule.mode is FieldMode.HIDDEN:
+        if value is None or value == "" or rule.mode in _NEVER_SENT:
+            continue
+        if rule.mode is FieldMode.AFTER_ANSWER and not answered:
             continue
         label = rule.label or name.replace("_", " ").capitalize()
         if contains_phone_number(value, region):
             views.append(FieldView(name=name, label=label, value=mask_value(value, MaskRule.FULL), masked=True))
-        elif rule.mode is FieldMode.VISIBLE:
+        elif rule.mode in (FieldMode.VISIBLE, FieldMode.AFTER_ANSWER):
             views.append(FieldView(name=name, label=label, value=value))
         else:
             views.append(FieldView(name=name, label=label, value=mask_value(value, rule.mask), masked=True))
+    return tuple(views)
+
+
+def verify_fields(policy: CampaignPolicy, values: Mapping[str, str]) -> tuple[VerifyFieldView, ...]:
+    """The ``verify_only`` fields a record has a value for: names and labels, never values.
+
+    Args:
+        policy: The campaign policy.
+        values: Field name to clear value.
+
+    Returns:
+        One view per ``verify_only`` field with a non-empty value, in policy order.
+    """
+    views: list[VerifyFieldView] = []
+    for name in policy.fields:
+        rule = policy.rule_for(name)
+        if rule.mode is FieldMode.VERIFY_ONLY and values.get(name):
+            views.append(VerifyFieldView(name=name, label=rule.label or name.replace("_", " ").capitalize()))
     return tuple(views)

@@ -26,9 +26,19 @@ from pydantic import (
 
 from shared.errors import ErrorCode, ValidationError
 from shared.limits import LIMITS
+from shared.strategy import CallbackFor
 
 __all__ = [
     "BlockedAction",
+    "CallRequest",
+    "CallResult",
+    "CallState",
+    "CallView",
+    "IdleReason",
+    "NoCallReason",
+    "VerifyFieldView",
+    "VerifyRequest",
+    "VerifyResponse",
     "DisplayEvent",
     "DisplayEventKind",
     "DispositionOption",
@@ -168,6 +178,13 @@ class FieldView(WireModel):
     masked: bool = False
 
 
+class VerifyFieldView(WireModel):
+    """A ``verify_only`` field of the record: its name and label, never its value."""
+
+    name: str
+    label: str
+
+
 class DispositionOption(WireModel):
     """An outcome the agent can choose, with its keyboard shortcut."""
 
@@ -192,6 +209,13 @@ class RecordView(WireModel):
     dispositions: tuple[DispositionOption, ...]
     issued_at: datetime
     expires_at: datetime
+    verify_fields: tuple[VerifyFieldView, ...] = ()
+    after_answer_fields: int = Field(default=0, ge=0)
+    """How many more fields the record shows while a call is answered (their values come with the call)."""
+    timezone: str = "Europe/Warsaw"
+    """The campaign's IANA time zone (the callback picker's)."""
+    attempts: int = Field(default=0, ge=0)
+    """Outcomes the contact already had before this lease."""
 
 
 class QuotaView(WireModel):
@@ -207,19 +231,57 @@ class QuotaView(WireModel):
     per_day: int = Field(ge=1)
 
 
+class IdleReason(StrEnum):
+    """Why ``/next`` issued no record."""
+
+    NO_CONTACTS = "no_contacts"
+    """Nothing is eligible now (all worked, or retries not yet due)."""
+    OUTSIDE_CALLING_HOURS = "outside_calling_hours"
+    """The campaign's calling windows are closed now (or it is a holiday)."""
+
+
 class NextRecordResponse(WireModel):
-    """The agent's current record, or none with a hint when to ask again, and the agent's quota."""
+    """The agent's current record, or none with a hint when to ask again and why, and the agent's quota."""
 
     record: RecordView | None
     retry_after_s: int = 0
     quota: QuotaView | None = None
+    idle_reason: IdleReason | None = None
+
+
+class NoCallReason(StrEnum):
+    """Why an outcome is recorded without a call (the agent says so explicitly)."""
+
+    TELEPHONY_UNAVAILABLE = "telephony_unavailable"
+    AGENT_PHONE_PROBLEM = "agent_phone_problem"
+    RECORD_PROBLEM = "record_problem"
+    OTHER = "other"
+
+
+Notes = Annotated[str, StringConstraints(max_length=LIMITS.max_notes_chars)]
 
 
 class DispositionRequest(WireModel):
-    """The outcome of the leased record; closes the lease."""
+    """The outcome of the leased record; closes the lease.
+
+    ``outcome_id`` is made by the client once, when the agent presses the
+    outcome, and kept with it until the server acknowledged it: a retry with
+    the same id stores nothing new and gets the same answer. ``session_seq``
+    numbers it with the session's display events. ``callback_at`` (aware) and
+    ``callback_for`` come with the campaign's callback code only; ``notes`` are
+    stored encrypted like the contact's fields.
+    """
 
     lease_id: Ident
     code: Ident
+    outcome_id: Ident | None = None
+    session_seq: int | None = Field(default=None, ge=0, le=MAX_EVENT_INT)
+    occurred_at: AwareDatetime | None = None
+    notes: Notes | None = None
+    callback_at: AwareDatetime | None = None
+    callback_for: CallbackFor | None = None
+    call_id: Ident | None = None
+    no_call_reason: NoCallReason | None = None
 
 
 class DispositionResponse(WireModel):
@@ -228,6 +290,81 @@ class DispositionResponse(WireModel):
     lease_id: Ident
     code: Ident
     closed_at: datetime
+
+
+class CallState(StrEnum):
+    """Where a call placed by the owner's telephony is.
+
+    ``dialing``: the request went to the PBX; ``agent_ringing``: the agent's
+    own phone rings; ``customer_ringing``: the agent answered and the
+    customer's leg is out on the trunk; ``answered``: the customer answered
+    and both legs are bridged; ``ended``: over, see :class:`CallResult`.
+    """
+
+    DIALING = "dialing"
+    AGENT_RINGING = "agent_ringing"
+    CUSTOMER_RINGING = "customer_ringing"
+    ANSWERED = "answered"
+    ENDED = "ended"
+
+
+class CallResult(StrEnum):
+    """How a call ended."""
+
+    COMPLETED = "completed"
+    """The customer answered; the call was hung up after talking."""
+    BUSY = "busy"
+    NO_ANSWER = "no_answer"
+    FAILED = "failed"
+    """The trunk or PBX could not place the customer's leg."""
+    AGENT_NO_ANSWER = "agent_no_answer"
+    """The agent's phone rang and nobody took it."""
+    AGENT_UNAVAILABLE = "agent_unavailable"
+    """The agent's phone is not registered or not reachable."""
+    CANCELLED = "cancelled"
+    """The agent hung up before the customer answered."""
+
+
+class CallRequest(WireModel):
+    """Dial the leased record; ``request_id`` (client-made) makes a retried request place no second call."""
+
+    lease_id: Ident
+    request_id: Ident
+
+
+class CallView(WireModel):
+    """A call's state as the agent may see it: never a number.
+
+    ``fields`` holds the record's ``after_answer`` fields while ``state`` is
+    ``answered`` and is empty otherwise. Durations are whole seconds.
+    """
+
+    call_id: Ident
+    lease_id: Ident
+    state: CallState
+    result: CallResult | None = None
+    created_at: datetime
+    answered_at: datetime | None = None
+    ended_at: datetime | None = None
+    ring_s: int = Field(default=0, ge=0)
+    talk_s: int = Field(default=0, ge=0)
+    fields: tuple[FieldView, ...] = ()
+
+
+class VerifyRequest(WireModel):
+    """What the customer said for a ``verify_only`` field."""
+
+    lease_id: Ident
+    field: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    value: Annotated[str, StringConstraints(min_length=1, max_length=LIMITS.max_verify_chars)]
+
+
+class VerifyResponse(WireModel):
+    """Whether the typed value matched the stored one (the value is never sent), and tries left."""
+
+    field: str
+    match: bool
+    tries_left: int = Field(ge=0)
 
 
 class DisplayEventKind(StrEnum):

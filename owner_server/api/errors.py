@@ -40,6 +40,13 @@ STATUS_BY_CODE: dict[ErrorCode, int] = {
     ErrorCode.CONFLICT: 409,
     ErrorCode.RATE_LIMITED: 429,
     ErrorCode.QUOTA_REACHED: 429,
+    ErrorCode.OUTSIDE_CALLING_HOURS: 409,
+    ErrorCode.DO_NOT_CALL: 409,
+    ErrorCode.MAX_ATTEMPTS: 409,
+    ErrorCode.CALL_IN_PROGRESS: 409,
+    ErrorCode.TELEPHONY_UNAVAILABLE: 503,
+    ErrorCode.AGENT_PHONE_UNAVAILABLE: 409,
+    ErrorCode.VERIFY_EXHAUSTED: 429,
     ErrorCode.UNSUPPORTED_PROTOCOL: 400,
     ErrorCode.INTERNAL: 500,
 }
