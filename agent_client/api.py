@@ -22,6 +22,8 @@ from agent_client.errors import ApiError, NetworkError, ProtocolError
 from shared.errors import ErrorCode
 from shared.limits import LIMITS
 from shared.protocol import (
+    CallRequest,
+    CallView,
     DisplayEvent,
     DispositionRequest,
     DispositionResponse,
@@ -35,12 +37,14 @@ from shared.protocol import (
     NextRecordResponse,
     NonceRequest,
     NonceResponse,
+    VerifyRequest,
+    VerifyResponse,
     b64encode,
     login_challenge,
 )
 from shared.version import __version__
 
-__all__ = ["AgentApi"]
+__all__ = ["AgentApi", "CallApi"]
 
 log = logging.getLogger(__name__)
 
@@ -146,15 +150,23 @@ class AgentApi:
         """Upload a batch of display events (idempotent by ``event_id``)."""
         return self._post("events", EventBatch(events=events), EventBatchResult)
 
+    def _get(self, path: str, model: type[_M]) -> _M:
+        return self._request("GET", path, None, model, auth=True)
+
     def _post(self, path: str, body: BaseModel | None, model: type[_M], *, auth: bool = True) -> _M:
+        return self._request("POST", path, body, model, auth=auth)
+
+    def _request(self, method: str, path: str, body: BaseModel | None, model: type[_M], *, auth: bool) -> _M:
         headers: dict[str, str] = {}
         if auth:
             if self._token is None:
                 raise ApiError(ErrorCode.UNAUTHORIZED, "not logged in", status=401)
             headers["Authorization"] = f"Bearer {self._token}"
-        payload = body.model_dump(mode="json") if body is not None else {}
+        # Absent optional fields stay absent: a server that predates them (and forbids unknown ones) accepts the body.
+        payload = body.model_dump(mode="json", exclude_none=True) if body is not None else {}
         try:
-            with self._client.stream("POST", path, json=payload, headers=headers) as response:
+            json = payload if method == "POST" else None
+            with self._client.stream(method, path, json=json, headers=headers) as response:
                 raw = self._read_bounded(response)
                 status = response.status_code
         except httpx.HTTPError as exc:
@@ -191,3 +203,41 @@ class AgentApi:
             return ProtocolError(f"status {status} without an error body")
         log.info("request %s refused: %s", path, body.code)
         return ApiError(body.code, body.message, status=status, retry_at=body.retry_at, quota=body.quota)
+
+
+class CallApi:
+    """The call and verification endpoints, over the session of an :class:`AgentApi`.
+
+    Args:
+        api: The logged-in API client whose token and connection are used.
+    """
+
+    def __init__(self, api: AgentApi) -> None:
+        self._api = api
+
+    def place_call(self, *, lease_id: str, request_id: str) -> CallView:
+        """Ask the owner's telephony to dial the leased record (``request_id`` makes a retry place no second call).
+
+        Raises:
+            ApiError: Refused (``do_not_call``, ``outside_calling_hours``, ``max_attempts``,
+                ``call_in_progress``, ``telephony_unavailable``, ``agent_phone_unavailable``...).
+            NetworkError: The server could not be reached.
+            ProtocolError: The response is malformed or too large.
+        """
+        return self._api._post("calls", CallRequest(lease_id=lease_id, request_id=request_id), CallView)
+
+    def call_state(self, call_id: str) -> CallView:
+        """The call's state now (polled while it is live)."""
+        return self._api._get(f"calls/{call_id}", CallView)
+
+    def hang_up(self, call_id: str) -> CallView:
+        """End both legs of the call."""
+        return self._api._post(f"calls/{call_id}/hangup", None, CallView)
+
+    def verify(self, *, lease_id: str, field: str, value: str) -> VerifyResponse:
+        """Check what the customer said against a ``verify_only`` field; the stored value never comes back.
+
+        Raises:
+            ApiError: ``verify_exhausted`` after the last try, or another refusal.
+        """
+        return self._api._post("verify", VerifyRequest(lease_id=lease_id, field=field, value=value), VerifyResponse)

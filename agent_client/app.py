@@ -17,16 +17,18 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QClipboard
 
+from agent_client.call_service import CallService
 from agent_client.config import DeploymentConfig, load_deployment_config, save_user_copy
 from agent_client.credentials import CredentialStore, DeviceIdentity
 from agent_client.errors import ClientError, DeploymentConfigError
 from agent_client.messages import user_message
+from agent_client.outcome import OutcomeDraft
 from agent_client.service import AgentService
 from agent_client.views.enrolment_dialog import EnrolmentDialog
 from agent_client.views.login_window import LoginWindow
 from agent_client.views.record_window import RecordWindow
 from shared.errors import ErrorCode
-from shared.protocol import LoginResponse, QuotaView, RecordView
+from shared.protocol import CallView, LoginResponse, QuotaView, RecordView, VerifyResponse
 
 __all__ = ["AppController", "Connection", "StartOptions"]
 
@@ -53,6 +55,7 @@ class Connection:
     config: DeploymentConfig
     store: CredentialStore
     service: AgentService
+    calls: CallService | None = None
 
 
 @dataclass(frozen=True)
@@ -140,6 +143,8 @@ class AppController(QObject):
         if self.record_window is not None:
             self.record_window.close()
         if self._connection is not None:
+            if self._connection.calls is not None:
+                self._connection.calls.shutdown()
             self._connection.service.shutdown()
 
     def _use_config(self, config: DeploymentConfig, raw: bytes) -> bool:
@@ -165,6 +170,12 @@ class AppController(QObject):
         service.events_delivered.connect(self.on_service_events_delivered)
         service.reporting_failed.connect(self.on_service_reporting_failed)
         service.failed.connect(self.on_service_failed)
+        if connection.calls is not None:
+            connection.calls.call_updated.connect(self.on_call_updated)
+            connection.calls.call_failed.connect(self.on_call_failed)
+            connection.calls.call_unreachable.connect(self.on_call_failed_quietly)
+            connection.calls.verified.connect(self.on_verified)
+            connection.calls.verify_failed.connect(self.on_verify_failed)
         return True
 
     def _take_auto_password(self) -> str | None:
@@ -231,7 +242,12 @@ class AppController(QObject):
         window.record_hidden.connect(self._connection.service.report_hidden)
         window.focus_changed.connect(self._connection.service.report_focus)
         window.action_blocked.connect(self._connection.service.report_blocked)
-        window.disposition_chosen.connect(self._connection.service.dispose)
+        window.outcome_chosen.connect(self._on_outcome_chosen)
+        calls = self._connection.calls
+        if calls is not None:
+            window.call_requested.connect(calls.place_call)
+            window.hang_up_requested.connect(calls.hang_up)
+            window.verify_requested.connect(calls.verify)
         window.next_record_requested.connect(self._connection.service.request_next_record)
         window.logout_requested.connect(self.on_record_window_logout_requested)
         self.record_window = window
@@ -253,6 +269,41 @@ class AppController(QObject):
             self.record_window.show_record(record)
         else:
             self.record_window.set_busy(user_message("reporting"))
+
+    def _on_outcome_chosen(self, draft: OutcomeDraft) -> None:
+        assert self._connection is not None  # noqa: S101 - flow order
+        if self._connection.calls is not None:
+            self._connection.calls.forget()
+        self._connection.service.dispose(draft.lease_id, draft.code)
+
+    def on_call_updated(self, call: CallView) -> None:
+        """Show a call's state in the record window."""
+        if self.record_window is not None:
+            self.record_window.show_call(call)
+
+    def on_call_failed(self, code: str, message: str) -> None:
+        """A call was refused: say why in the call panel (a session-ending code ends the session)."""
+        if self.record_window is None:
+            return
+        if code in _SESSION_ENDING:
+            self._end_session(message)
+        else:
+            self.record_window.show_call_refused(message)
+
+    def on_call_failed_quietly(self, message: str) -> None:
+        """The network failed while following a call; polling goes on."""
+        if self.record_window is not None:
+            self.record_window.show_call_refused(message)
+
+    def on_verified(self, response: VerifyResponse) -> None:
+        """Show a verification's answer."""
+        if self.record_window is not None:
+            self.record_window.show_verify_result(response)
+
+    def on_verify_failed(self, field: str, code: str, message: str) -> None:
+        """Show why a verification was refused."""
+        if self.record_window is not None:
+            self.record_window.show_verify_refused(field, message, final=code == ErrorCode.VERIFY_EXHAUSTED)
 
     def on_service_quota_received(self, quota: QuotaView) -> None:
         """Show the agent's counts against the limits."""

@@ -11,8 +11,9 @@ from pathlib import Path
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from agent_client.api import AgentApi
+from agent_client.api import AgentApi, CallApi
 from agent_client.app import AppController, Connection, StartOptions
+from agent_client.call_service import CallService
 from agent_client.config import (
     CONFIG_FILE_NAME,
     DeploymentConfig,
@@ -111,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     def connect(deployment: DeploymentConfig) -> Connection:
         store = CredentialStore(deployment.server_url, backend)
         api = AgentApi(deployment.api_base_url, ssl_context=build_ssl_context(deployment.ca_certificate))
-        return Connection(config=deployment, store=store, service=AgentService(api))
+        return Connection(config=deployment, store=store, service=AgentService(api), calls=CallService(CallApi(api)))
 
     controller = AppController(app.clipboard(), connect)
     exit_code = 0

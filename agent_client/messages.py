@@ -14,9 +14,19 @@ from PySide6.QtCore import QCoreApplication
 
 from agent_client.errors import ApiError, ClientError
 from shared.errors import ErrorCode
-from shared.protocol import QuotaView
+from shared.protocol import CallResult, CallState, CallView, IdleReason, NoCallReason, QuotaView
 
-__all__ = ["error_message", "limit_message", "local_time_text", "quota_texts", "user_message"]
+__all__ = [
+    "call_state_text",
+    "error_message",
+    "idle_message",
+    "limit_message",
+    "local_time_text",
+    "no_call_reason_texts",
+    "pending_message",
+    "quota_texts",
+    "user_message",
+]
 
 # Called by this name with a literal context so that pyside6-lupdate finds the
 # strings (it does not follow a wrapper function); see scripts/i18n.sh.
@@ -64,6 +74,23 @@ def user_message(code: str) -> str:
         ErrorCode.UNSUPPORTED_PROTOCOL: translate(
             "ErrorMessages", "This client version is too old. Ask IT to update it."
         ),
+        ErrorCode.OUTSIDE_CALLING_HOURS: translate(
+            "ErrorMessages", "Customers may not be called now: outside the campaign's calling hours."
+        ),
+        ErrorCode.DO_NOT_CALL: translate(
+            "ErrorMessages", "This customer is on the do-not-call list now. Choose an outcome without calling."
+        ),
+        ErrorCode.MAX_ATTEMPTS: translate(
+            "ErrorMessages", "This customer has been called as often as the campaign allows."
+        ),
+        ErrorCode.CALL_IN_PROGRESS: translate("ErrorMessages", "A call is already in progress."),
+        ErrorCode.TELEPHONY_UNAVAILABLE: translate(
+            "ErrorMessages", "The telephone system is not available. Try again, or choose why you could not call."
+        ),
+        ErrorCode.AGENT_PHONE_UNAVAILABLE: translate(
+            "ErrorMessages", "Your phone is not connected to the telephone system. Check it or ask your supervisor."
+        ),
+        ErrorCode.VERIFY_EXHAUSTED: translate("ErrorMessages", "No tries left for this field."),
         ErrorCode.PAYLOAD_TOO_LARGE: translate("ErrorMessages", "The request was too large for the server."),
         ErrorCode.BAD_REQUEST: translate("ErrorMessages", "The server refused the request."),
         ErrorCode.INTERNAL: translate("ErrorMessages", "The server had a problem. Please try again later."),
@@ -159,3 +186,64 @@ def error_message(exc: ClientError, *, now: datetime | None = None) -> str:
             text = translate("ErrorMessages", "Too many failed logins. Try again at {time}.")
             return text.format(time=local_time_text(exc.retry_at, now=now))
     return user_message(str(exc.code))
+
+
+def call_state_text(call: CallView) -> str:
+    """What the call panel says about a call: its state, or how it ended.
+
+    Returns:
+        A translated phrase such as "Your phone is ringing…" or "Ended: busy".
+    """
+    if call.state is not CallState.ENDED or call.result is None:
+        states = {
+            CallState.DIALING: translate("CallTexts", "Dialling…"),
+            CallState.AGENT_RINGING: translate("CallTexts", "Your phone is ringing: pick it up…"),
+            CallState.CUSTOMER_RINGING: translate("CallTexts", "Calling the customer…"),
+            CallState.ANSWERED: translate("CallTexts", "Connected"),
+            CallState.ENDED: translate("CallTexts", "Call ended"),
+        }
+        return states[call.state]
+    results = {
+        CallResult.COMPLETED: translate("CallTexts", "Call ended"),
+        CallResult.BUSY: translate("CallTexts", "Ended: the line was busy"),
+        CallResult.NO_ANSWER: translate("CallTexts", "Ended: no answer"),
+        CallResult.FAILED: translate("CallTexts", "Ended: the call could not be placed"),
+        CallResult.AGENT_NO_ANSWER: translate("CallTexts", "Ended: your phone was not picked up"),
+        CallResult.AGENT_UNAVAILABLE: translate("CallTexts", "Ended: your phone is not reachable"),
+        CallResult.CANCELLED: translate("CallTexts", "Ended: hung up before the customer answered"),
+    }
+    return results[call.result]
+
+
+def no_call_reason_texts() -> dict[NoCallReason, str]:
+    """The choices of "Could not call", translated, in display order."""
+    return {
+        NoCallReason.TELEPHONY_UNAVAILABLE: translate("CallTexts", "The telephone system is down"),
+        NoCallReason.AGENT_PHONE_PROBLEM: translate("CallTexts", "My phone does not work"),
+        NoCallReason.RECORD_PROBLEM: translate("CallTexts", "Something is wrong with this record"),
+        NoCallReason.OTHER: translate("CallTexts", "Another reason"),
+    }
+
+
+def idle_message(reason: IdleReason | None) -> str:
+    """What the record window says when ``/next`` issued nothing."""
+    if reason is IdleReason.OUTSIDE_CALLING_HOURS:
+        return translate("ErrorMessages", "Outside the campaign's calling hours: no customer may be called now.")
+    if reason is IdleReason.NO_CONTACTS:
+        return translate("ErrorMessages", "No customer to call right now. Asking again shortly…")
+    return ""
+
+
+def pending_message(outcomes: int, events: int) -> str:
+    """What the record window says while outcomes or display reports wait for the server.
+
+    Args:
+        outcomes: Outcomes saved on this computer and not yet acknowledged.
+        events: Display reports not yet acknowledged.
+    """
+    text = translate(
+        "ErrorMessages",
+        "Waiting for the server: {outcomes} outcome(s) and {events} report(s) are saved on this computer "
+        "and will be sent when it is reachable. No new record until then.",
+    )
+    return text.format(outcomes=outcomes, events=events)

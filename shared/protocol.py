@@ -216,6 +216,8 @@ class RecordView(WireModel):
     """The campaign's IANA time zone (the callback picker's)."""
     attempts: int = Field(default=0, ge=0)
     """Outcomes the contact already had before this lease."""
+    callback_code: str | None = None
+    """The disposition code that schedules a callback (asks for a time), if the campaign offers one."""
 
 
 class QuotaView(WireModel):

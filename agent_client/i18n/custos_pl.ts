@@ -10,6 +10,141 @@
     </message>
 </context>
 <context>
+    <name>CallPanel</name>
+    <message>
+        <source>Call [{key}]</source>
+        <extracomment>The key that places the call. The key that ends it.</extracomment>
+        <translation>Zadzwoń [{key}]</translation>
+    </message>
+    <message>
+        <source>Hang up [{key}]</source>
+        <translation>Rozłącz [{key}]</translation>
+    </message>
+    <message>
+        <source>Could not call</source>
+        <translation>Nie można zadzwonić</translation>
+    </message>
+    <message>
+        <source>Could not call…</source>
+        <translation>Nie można zadzwonić…</translation>
+    </message>
+    <message>
+        <source>Not called yet</source>
+        <translation>Jeszcze nie dzwoniono</translation>
+    </message>
+    <message>
+        <source>Call state</source>
+        <translation>Stan połączenia</translation>
+    </message>
+    <message>
+        <source>Call time</source>
+        <translation>Czas połączenia</translation>
+    </message>
+    <message>
+        <source>Asking the telephone system to dial…</source>
+        <translation>Zlecanie połączenia centrali…</translation>
+    </message>
+</context>
+<context>
+    <name>CallTexts</name>
+    <message>
+        <source>Dialling…</source>
+        <translation>Wybieranie…</translation>
+    </message>
+    <message>
+        <source>Your phone is ringing: pick it up…</source>
+        <translation>Dzwoni Twój telefon: odbierz…</translation>
+    </message>
+    <message>
+        <source>Calling the customer…</source>
+        <translation>Dzwonienie do klienta…</translation>
+    </message>
+    <message>
+        <source>Connected</source>
+        <translation>Połączono</translation>
+    </message>
+    <message>
+        <source>Call ended</source>
+        <translation>Połączenie zakończone</translation>
+    </message>
+    <message>
+        <source>Ended: the line was busy</source>
+        <translation>Zakończono: linia zajęta</translation>
+    </message>
+    <message>
+        <source>Ended: no answer</source>
+        <translation>Zakończono: brak odpowiedzi</translation>
+    </message>
+    <message>
+        <source>Ended: the call could not be placed</source>
+        <translation>Zakończono: nie udało się nawiązać połączenia</translation>
+    </message>
+    <message>
+        <source>Ended: your phone was not picked up</source>
+        <translation>Zakończono: Twój telefon nie został odebrany</translation>
+    </message>
+    <message>
+        <source>Ended: your phone is not reachable</source>
+        <translation>Zakończono: Twój telefon jest nieosiągalny</translation>
+    </message>
+    <message>
+        <source>Ended: hung up before the customer answered</source>
+        <translation>Zakończono: rozłączono przed odebraniem przez klienta</translation>
+    </message>
+    <message>
+        <source>The telephone system is down</source>
+        <translation>Centrala telefoniczna nie działa</translation>
+    </message>
+    <message>
+        <source>My phone does not work</source>
+        <translation>Mój telefon nie działa</translation>
+    </message>
+    <message>
+        <source>Something is wrong with this record</source>
+        <translation>Coś jest nie tak z tym rekordem</translation>
+    </message>
+    <message>
+        <source>Another reason</source>
+        <translation>Inny powód</translation>
+    </message>
+</context>
+<context>
+    <name>CallbackDialog</name>
+    <message>
+        <source>Call back</source>
+        <extracomment>Furthest ahead the picker offers (the server checks the campaign&apos;s own limit).</extracomment>
+        <translation>Oddzwonić</translation>
+    </message>
+    <message>
+        <source>Me</source>
+        <translation>Ja</translation>
+    </message>
+    <message>
+        <source>Anyone</source>
+        <translation>Ktokolwiek</translation>
+    </message>
+    <message>
+        <source>Time in {zone}</source>
+        <translation>Czas w strefie {zone}</translation>
+    </message>
+    <message>
+        <source>Date</source>
+        <translation>Data</translation>
+    </message>
+    <message>
+        <source>Time</source>
+        <translation>Godzina</translation>
+    </message>
+    <message>
+        <source>For</source>
+        <translation>Dla</translation>
+    </message>
+    <message>
+        <source>Choose a time in the future.</source>
+        <translation>Wybierz czas w przyszłości.</translation>
+    </message>
+</context>
+<context>
     <name>EnrolmentDialog</name>
     <message>
         <source>Custos — enrol this computer</source>
@@ -119,6 +254,34 @@
         <translation>Ta wersja aplikacji jest zbyt stara. Poproś dział IT o aktualizację.</translation>
     </message>
     <message>
+        <source>Customers may not be called now: outside the campaign&apos;s calling hours.</source>
+        <translation>Teraz nie wolno dzwonić do klientów: poza godzinami połączeń kampanii.</translation>
+    </message>
+    <message>
+        <source>This customer is on the do-not-call list now. Choose an outcome without calling.</source>
+        <translation>Ten klient jest teraz na liście zastrzeżonych numerów. Wybierz wynik bez dzwonienia.</translation>
+    </message>
+    <message>
+        <source>This customer has been called as often as the campaign allows.</source>
+        <translation>Do tego klienta dzwoniono już tyle razy, ile pozwala kampania.</translation>
+    </message>
+    <message>
+        <source>A call is already in progress.</source>
+        <translation>Połączenie już trwa.</translation>
+    </message>
+    <message>
+        <source>The telephone system is not available. Try again, or choose why you could not call.</source>
+        <translation>Centrala telefoniczna jest niedostępna. Spróbuj ponownie albo wybierz, dlaczego nie można zadzwonić.</translation>
+    </message>
+    <message>
+        <source>Your phone is not connected to the telephone system. Check it or ask your supervisor.</source>
+        <translation>Twój telefon nie jest połączony z centralą. Sprawdź go lub zapytaj przełożonego.</translation>
+    </message>
+    <message>
+        <source>No tries left for this field.</source>
+        <translation>Brak prób dla tego pola.</translation>
+    </message>
+    <message>
         <source>The request was too large for the server.</source>
         <translation>Żądanie było zbyt duże dla serwera.</translation>
     </message>
@@ -170,6 +333,18 @@
         <source>Too many failed logins. Try again at {time}.</source>
         <translation>Zbyt wiele nieudanych logowań. Spróbuj ponownie o {time}.</translation>
     </message>
+    <message>
+        <source>Outside the campaign&apos;s calling hours: no customer may be called now.</source>
+        <translation>Poza godzinami połączeń kampanii: teraz nie wolno dzwonić do żadnego klienta.</translation>
+    </message>
+    <message>
+        <source>No customer to call right now. Asking again shortly…</source>
+        <translation>Teraz nie ma klienta do połączenia. Wkrótce zapytam ponownie…</translation>
+    </message>
+    <message>
+        <source>Waiting for the server: {outcomes} outcome(s) and {events} report(s) are saved on this computer and will be sent when it is reachable. No new record until then.</source>
+        <translation>Oczekiwanie na serwer: wyniki ({outcomes}) i zgłoszenia ({events}) są zapisane na tym komputerze i zostaną wysłane, gdy serwer będzie osiągalny. Do tego czasu nie będzie nowego rekordu.</translation>
+    </message>
 </context>
 <context>
     <name>LoginWindow</name>
@@ -206,6 +381,37 @@
     </message>
 </context>
 <context>
+    <name>OutcomePanel</name>
+    <message>
+        <source>Notes (optional)</source>
+        <translation>Notatki (opcjonalnie)</translation>
+    </message>
+    <message>
+        <source>Notes</source>
+        <translation>Notatki</translation>
+    </message>
+    <message>
+        <source>Notes length</source>
+        <translation>Długość notatki</translation>
+    </message>
+    <message>
+        <source>Notes warning</source>
+        <translation>Ostrzeżenie o notatce</translation>
+    </message>
+    <message>
+        <source>Call first, or choose why you could not call.</source>
+        <translation>Najpierw zadzwoń albo wybierz, dlaczego nie można zadzwonić.</translation>
+    </message>
+    <message>
+        <source>Remove the phone number from the notes: notes may not hold one.</source>
+        <translation>Usuń numer telefonu z notatki: notatki nie mogą go zawierać.</translation>
+    </message>
+    <message>
+        <source>The note is too long.</source>
+        <translation>Notatka jest za długa.</translation>
+    </message>
+</context>
+<context>
     <name>RecordCounts</name>
     <message>
         <source>{issued} of {limit} this hour</source>
@@ -214,6 +420,45 @@
     <message>
         <source>{issued} of {limit} today</source>
         <translation>{issued} z {limit} dzisiaj</translation>
+    </message>
+</context>
+<context>
+    <name>RecordPanel</name>
+    <message>
+        <source>Campaign</source>
+        <translation>Kampania</translation>
+    </message>
+    <message>
+        <source>Field name</source>
+        <translation>Nazwa pola</translation>
+    </message>
+    <message>
+        <source>Field</source>
+        <translation>Pole</translation>
+    </message>
+    <message>
+        <source>Phone</source>
+        <translation>Telefon</translation>
+    </message>
+    <message>
+        <source>Shown only while the customer is on the line</source>
+        <translation>Widoczne tylko podczas rozmowy z klientem</translation>
+    </message>
+    <message>
+        <source>Status</source>
+        <translation>Stan</translation>
+    </message>
+    <message>
+        <source>Verify with the customer</source>
+        <translation>Weryfikacja z klientem</translation>
+    </message>
+    <message>
+        <source>Script</source>
+        <translation>Skrypt</translation>
+    </message>
+    <message>
+        <source>{count} more field(s) appear when the customer answers.</source>
+        <translation>Dodatkowe pola ({count}) pojawią się, gdy klient odbierze.</translation>
     </message>
 </context>
 <context>
@@ -259,28 +504,39 @@
         <translation>Następny rekord</translation>
     </message>
     <message>
-        <source>Campaign</source>
-        <translation>Kampania</translation>
+        <source>Saving the outcome…</source>
+        <translation>Zapisywanie wyniku rozmowy…</translation>
+    </message>
+</context>
+<context>
+    <name>VerifyPanel</name>
+    <message>
+        <source>What the customer says</source>
+        <translation>Co mówi klient</translation>
+    </message>
+    <message>
+        <source>Value to verify</source>
+        <translation>Wartość do weryfikacji</translation>
+    </message>
+    <message>
+        <source>Verify</source>
+        <translation>Sprawdź</translation>
+    </message>
+    <message>
+        <source>Verification result</source>
+        <translation>Wynik weryfikacji</translation>
     </message>
     <message>
         <source>Field name</source>
         <translation>Nazwa pola</translation>
     </message>
     <message>
-        <source>Field</source>
-        <translation>Pole</translation>
+        <source>✔ Matches</source>
+        <translation>✔ Zgodne</translation>
     </message>
     <message>
-        <source>Phone</source>
-        <translation>Telefon</translation>
-    </message>
-    <message>
-        <source>Script</source>
-        <translation>Skrypt rozmowy</translation>
-    </message>
-    <message>
-        <source>Saving the outcome…</source>
-        <translation>Zapisywanie wyniku rozmowy…</translation>
+        <source>✘ Does not match ({tries} tries left)</source>
+        <translation>✘ Niezgodne (pozostało prób: {tries})</translation>
     </message>
 </context>
 <context>

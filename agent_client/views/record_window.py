@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 
 import shiboken6
 from PySide6.QtCore import QEvent, Qt, QTimer, Signal
-from PySide6.QtGui import QClipboard, QCloseEvent, QKeySequence, QShortcut, QShowEvent
+from PySide6.QtGui import QClipboard, QCloseEvent, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
-    QFormLayout,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -19,32 +18,27 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from agent_client.messages import quota_texts
+from agent_client.messages import pending_message, quota_texts
+from agent_client.outcome import OutcomeDraft
 from agent_client.views.capture import exclude_from_capture
 from agent_client.views.copy_guard import CopyGuard
+from agent_client.views.labels import locked_label
+from agent_client.views.record_panel import RecordPanel
 from agent_client.views.watermark import WatermarkOverlay
-from shared.protocol import DispositionOption, QuotaView, RecordView
+from shared.protocol import CallView, QuotaView, RecordView, VerifyResponse
 
 __all__ = ["MIN_LIMIT_WAIT_MS", "MIN_POLL_S", "RecordWindow"]
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
 
 MIN_POLL_S = 3
 """Shortest wait before asking again for a record."""
 MIN_LIMIT_WAIT_MS = 1000
 """Shortest wait before asking again once a limit was reached (a ``retry_at`` already past)."""
 _MAX_TIMER_MS = 2**31 - 1
-
-
-def locked_label(text: str, accessible_name: str) -> QLabel:
-    """A plain-text label that cannot be selected, dragged, focused or context-clicked."""
-    label = QLabel()
-    label.setTextFormat(Qt.TextFormat.PlainText)
-    label.setText(text)
-    label.setTextInteractionFlags(Qt.TextInteractionFlag.NoTextInteraction)
-    label.setContextMenuPolicy(Qt.ContextMenuPolicy.PreventContextMenu)
-    label.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-    label.setAccessibleName(accessible_name)
-    label.setAccessibleDescription(accessible_name)
-    return label
 
 
 class RecordWindow(QWidget):
@@ -55,13 +49,17 @@ class RecordWindow(QWidget):
         organisation: The owner organisation, shown in the header.
         clipboard: The application clipboard, wiped on copy attempts.
         clock: Local time for the watermark (injected for tests).
-        monotonic: Monotonic seconds for display durations (injected for tests).
+        monotonic: Monotonic seconds for display durations and the call timer (injected for tests).
+        utc_clock: The current aware time, for the callback picker (injected for tests).
         parent: Qt parent.
 
     Signals:
         record_shown(str): A record with this lease id is now on screen.
         record_hidden(str, int): The record left the screen after that many milliseconds.
-        disposition_chosen(str, str): The agent chose an outcome (lease id, code).
+        outcome_chosen(OutcomeDraft): The agent chose an outcome (with note, callback, call or no-call reason).
+        call_requested(str): Dial the record on screen (lease id).
+        hang_up_requested(str): End the call (call id).
+        verify_requested(str, str, str): Verify a field (lease id, field name, typed value).
         next_record_requested(): Time (or the agent) asks for the next record.
         logout_requested(): The agent asked to log out.
         attempt_blocked(str): A copy/print/save/select-all/capture attempt was
@@ -76,7 +74,10 @@ class RecordWindow(QWidget):
 
     record_shown = Signal(str)
     record_hidden = Signal(str, int)
-    disposition_chosen = Signal(str, str)
+    outcome_chosen = Signal(object)
+    call_requested = Signal(str)
+    hang_up_requested = Signal(str)
+    verify_requested = Signal(str, str, str)
     next_record_requested = Signal()
     logout_requested = Signal()
     attempt_blocked = Signal(str)
@@ -92,14 +93,16 @@ class RecordWindow(QWidget):
         *,
         clock: Callable[[], datetime] = datetime.now,
         monotonic: Callable[[], float] = time.monotonic,
+        utc_clock: Callable[[], datetime] = _utc_now,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self._monotonic = monotonic
+        self._utc_clock = utc_clock
         self._record: RecordView | None = None
         self._shown_at = 0.0
         self._focus_lost = False
-        self._content: QWidget | None = None
+        self._content: RecordPanel | None = None
         self._retired: list[QWidget] = []
         self.setWindowTitle(self.tr("Custos — {organisation}").format(organisation=organisation))
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.PreventContextMenu)
@@ -202,6 +205,36 @@ class RecordWindow(QWidget):
         self._notice.setText(message)
         self._notice.setVisible(bool(message))
 
+    def show_call(self, call: CallView) -> None:
+        """Show a call's state on the record it belongs to (ignored once that record left)."""
+        if self._content is not None:
+            self._content.show_call(call)
+
+    def show_call_refused(self, message: str) -> None:
+        """Say why the call could not be placed or followed."""
+        if self._content is not None:
+            self._content.show_call_refused(message)
+
+    def show_verify_result(self, response: VerifyResponse) -> None:
+        """Show the server's answer to a verification."""
+        if self._content is not None:
+            self._content.show_verify_result(response)
+
+    def show_verify_refused(self, field: str, message: str, *, final: bool) -> None:
+        """Show why a verification was refused (``final``: no tries left)."""
+        if self._content is not None:
+            self._content.show_verify_refused(field, message, final=final)
+
+    def show_pending(self, outcomes: int, events: int) -> None:
+        """With no record on screen, say what waits for the server; nothing is asked for until it is sent."""
+        if outcomes or events:
+            self.set_busy(pending_message(outcomes, events))
+
+    @property
+    def panel(self) -> RecordPanel | None:
+        """The content of the record on screen, if any."""
+        return self._content
+
     def show_limit_reached(self, message: str, retry_in_ms: int) -> None:
         """Take any record off screen, show ``message`` and ask again once, after ``retry_in_ms``.
 
@@ -260,46 +293,20 @@ class RecordWindow(QWidget):
         layout.addStretch(1)
         return panel
 
-    def _build_record_panel(self, record: RecordView) -> QWidget:
-        panel = QWidget()
-        layout = QVBoxLayout(panel)
-        layout.addWidget(locked_label(record.campaign, self.tr("Campaign")))
-        form = QFormLayout()
-        for field in record.fields:
-            form.addRow(locked_label(field.label, self.tr("Field name")), locked_label(field.value, self.tr("Field")))
-        phone = locked_label(record.phone_mask, self.tr("Phone"))
-        form.addRow(locked_label(self.tr("Phone"), self.tr("Field name")), phone)
-        layout.addLayout(form)
-        if record.script:
-            script = locked_label(record.script, self.tr("Script"))
-            script.setWordWrap(True)
-            layout.addWidget(script, 1)
-        buttons = QHBoxLayout()
-        for index, option in enumerate(record.dispositions):
-            buttons.addWidget(self._disposition_button(panel, option, index))
-        layout.addLayout(buttons)
+    def _build_record_panel(self, record: RecordView) -> RecordPanel:
+        panel = RecordPanel(record, clock=self._utc_clock, monotonic=self._monotonic)
+        panel.call_requested.connect(self.call_requested)
+        panel.hang_up_requested.connect(self.hang_up_requested)
+        panel.verify_requested.connect(self.verify_requested)
+        panel.outcome_chosen.connect(self._choose)
         return panel
 
-    def _disposition_button(self, panel: QWidget, option: DispositionOption, index: int) -> QPushButton:
-        key = option.shortcut or (str(index + 1) if index < 9 else "")
-        text = f"{option.label} [{key}]" if key else option.label
-        button = QPushButton(text, panel)
-        button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        button.setAccessibleName(option.label)
-        button.clicked.connect(lambda: self._choose(option.code))
-        if key:
-            shortcut = QShortcut(QKeySequence(key), panel)
-            shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
-            shortcut.activated.connect(lambda: self._choose(option.code))
-        return button
-
-    def _choose(self, code: str) -> None:
-        lease_id = self.current_lease_id
-        if lease_id is None:
+    def _choose(self, draft: OutcomeDraft) -> None:
+        if self.current_lease_id != draft.lease_id:
             return
         self.show_notice("")
         self.set_busy(self.tr("Saving the outcome…"))
-        self.disposition_chosen.emit(lease_id, code)
+        self.outcome_chosen.emit(draft)
 
     def _report_focus(self, *, lost: bool) -> None:
         lease_id = self.current_lease_id
@@ -324,6 +331,7 @@ class RecordWindow(QWidget):
         if content is not None:
             for shortcut in content.findChildren(QShortcut):
                 shortcut.setEnabled(False)
+            content.wipe()
             for label in content.findChildren(QLabel):
                 label.clear()
             content.hide()

@@ -109,6 +109,20 @@ class FakeAgentServer:
         self.events = {}
         self.event_bodies = []  # each uploaded event as the JSON object that arrived
         self.dispositions = []
+        self.call = None
+        self.call_step = 0
+        self.call_requests = []
+        self.call_refusal = None
+        self.hung_up = False
+        self.verify_tries = 0
+        self.verify_value = "1990-01-31"
+        self.call_script = [
+            {"state": "dialing"},
+            {"state": "agent_ringing"},
+            {"state": "customer_ringing"},
+            {"state": "answered", "fields": [{"name": "pesel", "label": "PESEL", "value": "90013112345"}]},
+            {"state": "ended", "result": "completed", "talk_s": 42},
+        ]
         self.fail_events = 0
         self.requests = []
         self.issued = set()  # lease ids handed out, for the quota count
@@ -180,6 +194,8 @@ class FakeAgentServer:
             self.dispositions.append((data["lease_id"], data["code"]))
             closed = datetime.datetime.now(datetime.UTC).isoformat()
             return httpx.Response(200, json={**data, "closed_at": closed})
+        if path.startswith("calls") or path == "verify":
+            return self._calls(request.method, path, body)
         if path == "events":
             if self.fail_events:
                 self.fail_events -= 1
@@ -190,6 +206,34 @@ class FakeAgentServer:
             self.events.update({e.event_id: e for e in batch.events})
             return httpx.Response(200, json={"accepted": len(new), "duplicates": len(batch.events) - len(new)})
         return self._error(404, ErrorCode.NOT_FOUND)
+
+    def _calls(self, method, path, body):
+        """Calls play ``self.call_script`` (one state per request); verify matches ``self.verify_value``."""
+        now = utcnow()
+        if path == "verify":
+            data = json.loads(body)
+            self.verify_tries += 1
+            left = max(3 - self.verify_tries, 0)
+            if self.verify_tries > 3:
+                return self._error(429, ErrorCode.VERIFY_EXHAUSTED)
+            return httpx.Response(
+                200, json={"field": data["field"], "match": data["value"] == self.verify_value, "tries_left": left}
+            )
+        if path == "calls":
+            if self.call_refusal is not None:
+                return self._error(409, self.call_refusal)
+            data = json.loads(body)
+            self.call_requests.append(data)
+            self.call = {"call_id": "call-1", "lease_id": data["lease_id"], "created_at": now.isoformat()}
+            self.call_step = 0
+        elif path.endswith("/hangup"):
+            self.call_step = len(self.call_script) - 1
+            self.hung_up = True
+        if self.call is None or not path.startswith(("calls/" + self.call["call_id"], "calls")):
+            return self._error(404, ErrorCode.NOT_FOUND)
+        state = self.call_script[min(self.call_step, len(self.call_script) - 1)]
+        self.call_step += 1
+        return httpx.Response(200, json={**self.call, **state})
 
     def _next(self):
         now = utcnow()
@@ -239,3 +283,10 @@ class FakeAgentServer:
                 "campaign": "Autumn upgrade",
             },
         )
+
+
+def say_no_call(window):
+    """In a record window, choose the first "could not call" reason: the outcome buttons are enabled after it."""
+    box = window.panel.call_panel.no_call_box
+    box.setCurrentIndex(1)
+    box.activated.emit(1)

@@ -11,10 +11,12 @@ from agent_client.api import AgentApi
 from agent_client.app import AppController, Connection, StartOptions
 from agent_client.config import parse_deployment_config
 from agent_client.credentials import CredentialStore, MemoryKeyring
+from agent_client.outcome import OutcomeDraft
 from agent_client.service import AgentService
 from agent_client.translations import install_translators
 from agent_client.views.record_window import MIN_LIMIT_WAIT_MS
-from tests.agent_client.agent_fakes import BASE_URL, ENROL_CODE, PASSWORD
+from shared.protocol import NoCallReason
+from tests.agent_client.agent_fakes import BASE_URL, ENROL_CODE, PASSWORD, say_no_call
 
 TIMEOUT = 5000
 
@@ -61,7 +63,7 @@ def test_enrol_login_show_dispose_next(qtbot, controller, raw_config, fake_serve
     window = start_working(qtbot, controller, raw_config)
     assert (tmp_path / "deployment.toml").read_bytes() == raw_config
     qtbot.waitUntil(lambda: len(fake_server.events) == 1)
-    window.disposition_chosen.emit("lease-1", "sale")
+    window.outcome_chosen.emit(OutcomeDraft(lease_id="lease-1", code="sale", no_call_reason=NoCallReason.OTHER))
     window.show_waiting()
     qtbot.waitUntil(lambda: window.current_lease_id == "lease-2")
     assert fake_server.dispositions == [("lease-1", "sale")]
@@ -134,11 +136,12 @@ def visible_texts(window):
 
 
 def warsaw_minute(at, offset):
-    """``at`` as Warsaw wall-clock HH:MM, rounded up, computed without the client's code."""
+    """``at`` as Warsaw wall-clock HH:MM (with the date when not today), rounded up, without the client's code."""
     local = (at + offset).replace(tzinfo=None)
     if local.second or local.microsecond:
         local = local.replace(second=0, microsecond=0) + timedelta(minutes=1)
-    return f"{local:%H:%M}"
+    today = (datetime.now(UTC) + offset).date()
+    return f"{local:%H:%M}" if local.date() == today else f"{local:%Y-%m-%d %H:%M}"
 
 
 def no_record_text_anywhere():
@@ -149,6 +152,7 @@ def no_record_text_anywhere():
 def test_the_count_is_shown_and_follows_every_next(qtbot, controller, raw_config, fake_server):
     window = start_working(qtbot, controller, raw_config)
     assert {"23 of 60 this hour", "131 of 480 today"} <= set(visible_texts(window))
+    say_no_call(window)
     qtbot.keyClick(window, Qt.Key.Key_1)
     qtbot.waitUntil(lambda: window.current_lease_id == "lease-2", timeout=TIMEOUT)
     assert {"24 of 60 this hour", "132 of 480 today"} <= set(visible_texts(window))
@@ -161,6 +165,7 @@ def test_at_the_limit_no_record_the_local_time_and_one_request_at_retry_at(
     fake_server.limit_until = datetime.now(UTC) + timedelta(seconds=1.5)
     retry_at = fake_server.limit_until
     asked = len(fake_server.next_times)
+    say_no_call(window)
     qtbot.keyClick(window, Qt.Key.Key_1)
     message = f"Limit of 60 records an hour reached; next at {warsaw_minute(retry_at, warsaw)}."
     qtbot.waitUntil(lambda: message in visible_texts(window), timeout=TIMEOUT)
@@ -179,6 +184,7 @@ def test_a_retry_at_already_past_is_no_busy_loop(qtbot, controller, raw_config, 
     controller_clock_ahead = fake_server.limit_until + timedelta(minutes=5)
     controller._clock = lambda: controller_clock_ahead  # noqa: SLF001 - a computer whose clock runs ahead
     asked = len(fake_server.next_times)
+    say_no_call(window)
     qtbot.keyClick(window, Qt.Key.Key_1)
     qtbot.waitUntil(lambda: window.current_lease_id == "lease-2", timeout=TIMEOUT)
     times = fake_server.next_times[asked:]
@@ -191,11 +197,9 @@ def test_the_daily_limit_in_polish(qtbot, controller, raw_config, fake_server, w
     window = start_working(qtbot, controller, raw_config)
     fake_server.limit_until = datetime.now(UTC) + timedelta(minutes=30)
     fake_server.limit_period = "day"
+    say_no_call(window)
     qtbot.keyClick(window, Qt.Key.Key_1)
-    when = fake_server.limit_until + warsaw
     shown = warsaw_minute(fake_server.limit_until, warsaw)
-    if (when + timedelta(minutes=1)).date() != (datetime.now(UTC) + warsaw).date():
-        shown = f"{when:%Y-%m-%d} {shown}"
     message = f"Osiągnięto limit 480 rekordów na dzień; następny o {shown}."
     qtbot.waitUntil(lambda: message in visible_texts(window), timeout=TIMEOUT)
     assert "480 z 480 dzisiaj" in visible_texts(window)
@@ -217,6 +221,7 @@ def test_suspended_back_to_login_with_no_record_left(
         window = start_working(qtbot, controller, raw_config)
         login_window = controller._login_window  # noqa: SLF001 - the window the agent returns to
         fake_server.suspend()
+        say_no_call(window)
         qtbot.keyClick(window, Qt.Key.Key_1)  # the outcome that trips a rule
         qtbot.waitUntil(lambda: controller.record_window is None and login_window.isVisible(), timeout=TIMEOUT)
         assert login_window.message_label.text() == message
@@ -287,6 +292,7 @@ def test_login_refusals_are_plain_and_fully_visible(
 def test_a_withdrawn_record_says_so_and_the_next_one_comes(qtbot, controller, raw_config, fake_server):
     window = start_working(qtbot, controller, raw_config)
     fake_server.withdraw("lease-1")  # e.g. a DNC import while it was on screen
+    say_no_call(window)
     qtbot.keyClick(window, Qt.Key.Key_1)
     qtbot.waitUntil(lambda: window.current_lease_id == "lease-2", timeout=TIMEOUT)
     assert "This record was withdrawn." in visible_texts(window)

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QLabel
 
 from agent_client.app import StartOptions
 from agent_client.config import load_deployment_config
+from tests.agent_client.agent_fakes import say_no_call
 
 from .client_support import TIMEOUT_MS, real_controller
 from .conftest import AGENT_PASSWORD, POLICY, free_port, prepare_installation, running_server
@@ -54,9 +55,11 @@ def test_the_agent_sees_the_count_then_the_limit_with_the_next_time(qtbot, qapp,
         window = ctl.record_window
         qtbot.waitUntil(lambda: "1 of 2 this hour" in _texts(window), timeout=TIMEOUT_MS)
         first = window.current_lease_id
+        say_no_call(window)
         qtbot.keyClick(window, Qt.Key.Key_F2)
         qtbot.waitUntil(lambda: window.current_lease_id not in (None, first), timeout=TIMEOUT_MS)
         qtbot.waitUntil(lambda: "2 of 2 this hour" in _texts(window), timeout=TIMEOUT_MS)
+        say_no_call(window)
         qtbot.keyClick(window, Qt.Key.Key_F2)
         qtbot.waitUntil(lambda: "records a day reached" in _texts(window), timeout=TIMEOUT_MS)
         assert window.current_lease_id is None

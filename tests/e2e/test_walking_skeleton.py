@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QLabel, QPushButton
 
 from agent_client.app import StartOptions
 from agent_client.config import load_deployment_config
+from tests.agent_client.agent_fakes import say_no_call
 
 from .client_support import TIMEOUT_MS, real_controller
 from .conftest import cli
@@ -65,6 +66,7 @@ def test_one_record_end_to_end(qtbot, controller, live_server, bodies):
 
     buttons = [b for b in window.findChildren(QPushButton) if "F2" in b.text() or "Not interested" in b.text()]
     assert buttons, "disposition buttons are shown"
+    say_no_call(window)
     qtbot.keyClick(window, Qt.Key.Key_F2)
     qtbot.waitUntil(lambda: window.current_lease_id not in (None, first_lease), timeout=TIMEOUT_MS)
 

@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QApplication, QLabel, QPushButton, QWidget
 
 from agent_client.views.record_window import MIN_LIMIT_WAIT_MS, RecordWindow
 from shared.protocol import QuotaView
-from tests.agent_client.agent_fakes import make_record
+from tests.agent_client.agent_fakes import make_record, say_no_call
 
 VALUES = ("Zofia", "Gdańsk", "•••••••4821", "Hello, I am calling about your contract.")
 
@@ -90,35 +90,42 @@ def test_ctrl_c_on_window_leaves_clipboard_empty(qtbot, qapp, window):
     assert qapp.clipboard().text() == ""
 
 
-@pytest.mark.parametrize(
-    ("key", "code"), [(Qt.Key.Key_1, "sale"), (Qt.Key.Key_2, "no_answer"), (Qt.Key.Key_C, "callback")]
-)
+@pytest.mark.parametrize(("key", "code"), [(Qt.Key.Key_1, "sale"), (Qt.Key.Key_2, "no_answer")])
 def test_disposition_shortcut_emits_its_code(qtbot, window, key, code):
     show(qtbot, window)
-    with qtbot.waitSignal(window.disposition_chosen) as chosen:
+    say_no_call(window)
+    with qtbot.waitSignal(window.outcome_chosen) as chosen:
         qtbot.keyClick(window, key)
-    assert chosen.args == ["lease-1", code]
+    draft = chosen.args[0]
+    assert (draft.lease_id, draft.code, draft.no_call_reason, draft.call_id) == (
+        "lease-1",
+        code,
+        "telephony_unavailable",
+        None,
+    )
 
 
 def test_disposition_button_click_emits_its_code(qtbot, window):
     show(qtbot, window)
+    say_no_call(window)
     button = next(b for b in window.findChildren(QPushButton) if b.text().startswith("No answer"))
-    with qtbot.waitSignal(window.disposition_chosen) as chosen:
+    with qtbot.waitSignal(window.outcome_chosen) as chosen:
         qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
-    assert chosen.args == ["lease-1", "no_answer"]
+    assert chosen.args[0].code == "no_answer"
 
 
 def test_after_disposition_the_record_is_gone(qtbot, window, monotonic):
     show(qtbot, window)
+    say_no_call(window)
     monotonic.now += 2.5
-    with qtbot.waitSignal(window.record_hidden) as hidden, qtbot.waitSignal(window.disposition_chosen):
+    with qtbot.waitSignal(window.record_hidden) as hidden, qtbot.waitSignal(window.outcome_chosen):
         qtbot.keyClick(window, Qt.Key.Key_1)
     assert hidden.args == ["lease-1", 2500]
     texts = " ".join(label_texts(window))
     for value in VALUES:
         assert value not in texts
     assert window.current_lease_id is None
-    with qtbot.assertNotEmitted(window.disposition_chosen):
+    with qtbot.assertNotEmitted(window.outcome_chosen):
         qtbot.keyClick(window, Qt.Key.Key_1)
 
 
@@ -279,7 +286,8 @@ def test_notice_stays_over_the_next_record_until_an_outcome(qtbot, window):
     show(qtbot, window, make_record("lease-2"))
     visible = [label.text() for label in window.findChildren(QLabel) if label.isVisible()]
     assert "This record was withdrawn." in visible
-    with qtbot.waitSignal(window.disposition_chosen):
+    say_no_call(window)
+    with qtbot.waitSignal(window.outcome_chosen):
         qtbot.keyClick(window, Qt.Key.Key_1)
     visible = [label.text() for label in window.findChildren(QLabel) if label.isVisible()]
     assert "This record was withdrawn." not in visible
