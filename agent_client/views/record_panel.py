@@ -75,7 +75,7 @@ class RecordPanel(QWidget):
         self._answer_form = QFormLayout(self.answer_box)
         self._answer_hint = locked_label("", self.tr("Status"))
         self._answer_form.addRow(self._answer_hint)
-        self.answer_box.setVisible(record.after_answer_fields > 0)
+        self.answer_box.setVisible(record.after_answer_fields > 0)  # fields may still come: the policy decides
         self._set_answer_fields(())
         layout.addWidget(self.answer_box)
         self.verify_panel: VerifyPanel | None = None
@@ -131,9 +131,12 @@ class RecordPanel(QWidget):
         while self._answer_form.rowCount() > 1:
             self._answer_form.removeRow(1)
         for field in fields:
-            self._answer_form.addRow(
-                locked_label(field.label, self.tr("Field name")), locked_label(field.value, self.tr("Field"))
-            )
+            name, value = locked_label(field.label, self.tr("Field name")), locked_label(field.value, self.tr("Field"))
+            self._answer_form.addRow(name, value)
+            name.show()
+            value.show()
+        if fields:
+            self.answer_box.show()
         count = self._record.after_answer_fields
         hint = "" if fields else self.tr("{count} more field(s) appear when the customer answers.").format(count=count)
         self._answer_hint.setText(hint)
