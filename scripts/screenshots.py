@@ -64,7 +64,7 @@ def record() -> RecordView:
 
 def call(state: str, **extra: object) -> CallView:
     """A call of the made-up record in ``state``."""
-    return CallView(call_id="call-1", lease_id="lease-1", state=state, created_at=NOW, **extra)  # type: ignore[arg-type]
+    return CallView(call_id="call-1", lease_id="lease-1", state=state, created_at=NOW, **extra)
 
 
 def main() -> int:
