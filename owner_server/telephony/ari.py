@@ -259,6 +259,9 @@ class AriProvider:
                 self._leg_ended(live, is_agent=is_agent, cause=_cause(event.get("cause")), at=at)
         except TelephonyUnavailableError:
             self._end(live, CallResult.FAILED, None, utcnow())
+        except Exception:  # the listener must outlive one bad event; the log names the call, never a number
+            log.exception("ARI event %s of call %s could not be handled", kind, live.spec.call_id)
+            self._end(live, CallResult.FAILED, None, utcnow())
 
     def _agent_answered(self, live: _Live, at: datetime) -> None:
         live.agent_up = True

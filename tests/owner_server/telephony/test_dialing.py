@@ -1,0 +1,85 @@
+"""Dial refusals and the after_answer reveal: the real app, the simulated telephony, SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+
+from fastapi.testclient import TestClient
+from sqlmodel import Session, select
+
+from owner_server.api.app import create_app
+from owner_server.models import AuditEntry, Call, Contact, Lease, Suppression
+from owner_server.telephony.runtime import Telephony
+from owner_server.telephony.settings import SimulatedSettings, TelephonySettings
+
+from .call_support import CONTACTS, Recorder, logged_in, setup_agent
+
+ALWAYS = TelephonySettings(
+    provider="simulated",
+    simulated=SimulatedSettings(
+        agent_ring_s=0.1, customer_ring_min_s=0.2, customer_ring_max_s=0.3, answer_rate=1.0, busy_rate=0
+    ),
+)
+
+
+def _client(inst):
+    app = create_app(inst.settings, engine=inst.engine, keys=inst.keys, telephony=Telephony(ALWAYS, inst.engine))
+    return TestClient(app, base_url="https://testserver")
+
+
+def _phone_of(inst, lease_id):
+    with Session(inst.engine) as session:
+        contact = session.get(Contact, session.get(Lease, lease_id).contact_id)
+        values = inst.keys.cipher_for(session, data_key_id=contact.data_key_id).decrypt_fields(
+            contact.ref, contact.payload
+        )
+        return values["phone"], contact.phone_bidx
+
+
+def test_dnc_at_dial_time_is_refused_and_nothing_is_placed(any_installation):
+    setup = setup_agent(any_installation)
+    with _client(any_installation) as client:
+        agent = Recorder(client, logged_in(client, setup))
+        record = agent.post("/next").json()["record"]
+        _phone, bidx = _phone_of(any_installation, record["lease_id"])
+        with Session(any_installation.engine) as session:
+            session.add(Suppression(phone_bidx=bidx))
+            session.commit()
+        r = agent.post("/calls", {"lease_id": record["lease_id"], "request_id": "r1"})
+        assert r.status_code == 409 and r.json()["code"] == "do_not_call"
+        agent.assert_no_number()
+    with Session(any_installation.engine) as session:
+        assert session.exec(select(Call)).all() == []
+
+
+def test_only_the_agents_open_lease_is_dialled(any_installation):
+    setup = setup_agent(any_installation)
+    with _client(any_installation) as client:
+        one, two = Recorder(client, logged_in(client, setup)), Recorder(client, logged_in(client, setup, "agent2"))
+        theirs = two.post("/next").json()["record"]
+        r = one.post("/calls", {"lease_id": theirs["lease_id"], "request_id": "r1"})
+        assert r.status_code == 409 and r.json()["code"] == "no_lease"
+
+
+def test_after_answer_fields_only_while_answered_and_revealed_once(any_installation):
+    setup = setup_agent(any_installation)
+    with _client(any_installation) as client:
+        agent = Recorder(client, logged_in(client, setup))
+        record = agent.post("/next").json()["record"]
+        city = next(c["city"] for c in CONTACTS if c["first_name"] == record["fields"][0]["value"])
+        assert city not in json.dumps(record, ensure_ascii=False)
+        placed = agent.post("/calls", {"lease_id": record["lease_id"], "request_id": "r1"}).json()
+        assert placed["fields"] == []
+        seen = agent.wait_call(placed["call_id"], until="answered")
+        assert all(v["fields"] == [] for v in seen[:-1]) and seen[-1]["state"] == "answered"
+        assert seen[-1]["fields"] == [{"name": "city", "label": "City", "value": city, "masked": False}]
+        agent.get(f"/calls/{placed['call_id']}")  # polled again: no second audit entry
+        agent.post(f"/calls/{placed['call_id']}/hangup")
+        final = agent.wait_call(placed["call_id"])[-1]
+        assert final["fields"] == [] and final["result"] == "completed"
+        agent.assert_no_number()
+    with Session(any_installation.engine) as session:
+        reveals = session.exec(select(AuditEntry).where(AuditEntry.action == "fields_revealed")).all()
+    assert len(reveals) == 1
+    assert json.loads(reveals[0].details) == {"call_id": placed["call_id"], "lease_id": record["lease_id"], "fields": 1}
+    assert city not in reveals[0].details
