@@ -3,14 +3,9 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import re
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
@@ -23,7 +18,6 @@ from shared.policy import CampaignPolicy
 from tests.owner_server.helpers import CONTACTS, PASSWORD, POLICY, DeviceKey, seed
 
 API = "/api/v1/agent"
-REPO = Path(__file__).resolve().parents[3]
 ALL_DAY = [{"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "start": "00:00", "end": "23:59"}]
 CALL_POLICY = CampaignPolicy.model_validate(
     {
@@ -34,12 +28,6 @@ CALL_POLICY = CampaignPolicy.model_validate(
     }
 )
 ARI_USER, ARI_PASSWORD = "custos", "ari-secret"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def phone_pattern(e164: str) -> re.Pattern[str]:
@@ -106,32 +94,6 @@ def logged_in(client, setup, name: str = "agent1") -> dict[str, str]:
     r = client.post(f"{API}/login", json=body)
     assert r.status_code == 200, r.text
     return {"Authorization": f"Bearer {r.json()['access_token']}"}
-
-
-@contextlib.contextmanager
-def ari_double(tmp_path: Path, scenario: str) -> Iterator[tuple[int, Path]]:
-    """The ARI double as its own process; yields its port and its JSONL request log."""
-    port, log = free_port(), tmp_path / f"ari-{scenario}.jsonl"
-    cmd = [sys.executable, "-m", "tests.support.ari_double", "--port", str(port), "--scenario", scenario]
-    proc = subprocess.Popen([*cmd, "--log", str(log)], cwd=REPO)
-    try:
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            assert proc.poll() is None, "the ARI double exited"
-            with socket.socket() as sock:
-                if sock.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.05)
-        yield port, log
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-
-
-def read_log(log: Path) -> list[dict]:
-    if not log.exists():
-        return []
-    return [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines() if line]
 
 
 class Recorder:

@@ -13,17 +13,15 @@ import pytest
 from sqlmodel import Session, select
 
 from owner_server.models import AuditEntry, Call
+from tests.support.ari_process import ari_double, free_port, read_log
 
 from .call_support import (
     CONTACTS,
     Recorder,
     app_client,
-    ari_double,
     ari_toml,
-    free_port,
     logged_in,
     phone_pattern,
-    read_log,
     setup_agent,
     write_telephony,
 )
