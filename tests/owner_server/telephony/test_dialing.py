@@ -83,3 +83,23 @@ def test_after_answer_fields_only_while_answered_and_revealed_once(any_installat
     assert len(reveals) == 1
     assert json.loads(reveals[0].details) == {"call_id": placed["call_id"], "lease_id": record["lease_id"], "fields": 1}
     assert city not in reveals[0].details
+
+
+def test_lookup_shows_the_call_with_its_agent_and_result(any_installation):
+    from owner_server.audit.lookup import LookupKind, lookup
+
+    setup = setup_agent(any_installation)
+    with _client(any_installation) as client:
+        agent = Recorder(client, logged_in(client, setup))
+        record = agent.post("/next").json()["record"]
+        placed = agent.post("/calls", {"lease_id": record["lease_id"], "request_id": "r1"}).json()
+        agent.wait_call(placed["call_id"], until="answered")
+        agent.post(f"/calls/{placed['call_id']}/hangup")
+        agent.wait_call(placed["call_id"])
+    with Session(any_installation.engine) as session:
+        contact_id = session.get(Lease, record["lease_id"]).contact_id
+        result = lookup(session, contact_ids=[contact_id], by=LookupKind.CONTACT, actor="admin:test")
+    events = {e.action: e for e in result.contacts[0].events}
+    assert events["call_placed"].agent == "agent1" and events["call_ended"].agent == "agent1"
+    assert events["call_ended"].details["result"] == "completed"
+    assert events["call_ended"].details["call_id"] == placed["call_id"]
