@@ -69,7 +69,7 @@ def test_call_through_ari_reaches_only_the_trunk(tmp_path):
                 if final.json()["state"] == "ended":
                     break
                 time.sleep(0.1)
-            agent.http.close()
+            agent.close()
             assert final.json()["result"] == "completed" and final.json()["talk_s"] >= 0
     phones = [_phone_digits(p) for p in expected_phones(1000)]
     blob = "\n".join(bodies)
