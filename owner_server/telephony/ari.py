@@ -25,7 +25,6 @@ Calls are followed by the server process that placed them.
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
 import threading
@@ -34,10 +33,9 @@ from datetime import datetime
 from typing import Any
 
 import httpx
-from websockets.exceptions import InvalidStatus, WebSocketException
-from websockets.sync.client import ClientConnection, connect
 
 from owner_server.models._common import utcnow
+from owner_server.telephony.ari_events import EventListener
 from owner_server.telephony.causes import agent_leg_result, customer_leg_result
 from owner_server.telephony.provider import (
     AgentPhoneUnavailableError,
@@ -101,11 +99,7 @@ class AriProvider:
         self._calls: dict[str, _Live] = {}
         self._by_channel: dict[str, str] = {}
         self._lock = threading.Lock()
-        self._connected = threading.Event()
-        self._stopping = threading.Event()
-        self._refused = False
-        self._ws: ClientConnection | None = None
-        self._thread: threading.Thread | None = None
+        self._events = EventListener(settings, self._secret, self._on_message)
         self._sink: Sink | None = None
         logging.getLogger("httpx").setLevel(logging.WARNING)  # its INFO lines name request URLs
 
@@ -114,52 +108,16 @@ class AriProvider:
         """Connect the events WebSocket (and keep it connected) on a worker thread (idempotent)."""
         with self._lock:
             self._sink = sink
-            if self._thread is None:
-                self._stopping.clear()
-                self._thread = threading.Thread(target=self._listen, daemon=True, name="telephony-ari")
-                self._thread.start()
+            self._events.start()
 
     def stop(self) -> None:
         """Close the WebSocket and the HTTP client."""
-        self._stopping.set()
-        ws = self._ws
-        if ws is not None:
-            ws.close()
-        thread, self._thread = self._thread, None
-        if thread is not None:
-            thread.join(timeout=5)
+        self._events.stop()
         self._http.close()
 
-    def _ws_url(self) -> str:
-        base = self._settings.url.replace("https://", "wss://", 1).replace("http://", "ws://", 1)
-        return f"{base}/ari/events?app={self._settings.app}&subscribeAll=false"
-
-    def _listen(self) -> None:
-        token = base64.b64encode(f"{self._settings.user}:{self._secret}".encode()).decode()
-        while not self._stopping.is_set():
-            try:
-                with connect(
-                    self._ws_url(),
-                    additional_headers={"Authorization": f"Basic {token}"},
-                    open_timeout=self._settings.request_timeout_s,
-                    max_size=1 << 20,
-                ) as ws:
-                    self._ws, self._refused = ws, False
-                    self._connected.set()
-                    for message in ws:
-                        self._on_message(message)
-            except InvalidStatus as exc:
-                self._refused = exc.response.status_code in (401, 403)
-            except (OSError, WebSocketException, TimeoutError):
-                pass
-            finally:
-                self._ws = None
-                self._connected.clear()
-            self._stopping.wait(1.0)
-
     def _ready(self) -> None:
-        if not self._connected.wait(timeout=self._settings.request_timeout_s):
-            raise TelephonyUnavailableError(_REFUSED if self._refused else _UNREACHABLE)
+        if not self._events.wait_connected(self._settings.request_timeout_s):
+            raise TelephonyUnavailableError(_REFUSED if self._events.refused else _UNREACHABLE)
 
     # -- REST ----------------------------------------------------------------------
     def _request(self, method: str, path: str, body: dict[str, Any] | None = None) -> httpx.Response:
