@@ -198,3 +198,22 @@ def test_agent_without_phone_and_no_telephony(installation, tmp_path):
             agent = Recorder(client, headers)
             r = agent.post("/calls", {"lease_id": record["lease_id"], "request_id": "r2"})
             assert r.status_code == 409 and r.json()["code"] == "agent_phone_unavailable"
+
+
+def test_hangup_when_ari_went_away_ends_the_call_here(installation, tmp_path):
+    setup = setup_agent(installation)
+    double = ari_double(tmp_path, "answered")
+    port, _log = double.__enter__()
+    write_telephony(installation, ari_toml(port))
+    with app_client(installation) as client:
+        agent = Recorder(client, logged_in(client, setup))
+        try:
+            _record, placed = _dial(agent)
+            assert agent.wait_call(placed["call_id"], until="answered")[-1]["state"] == "answered"
+        finally:
+            double.__exit__(None, None, None)  # the PBX goes away mid-call
+        r = agent.post(f"/calls/{placed['call_id']}/hangup")
+        assert r.status_code == 200, r.text
+        assert r.json()["state"] == "ended" and r.json()["result"] == "completed" and r.json()["fields"] == []
+        r = agent.post("/calls", {"lease_id": placed["lease_id"], "request_id": "again"})
+        assert r.status_code == 503 and r.json()["code"] == "telephony_unavailable"

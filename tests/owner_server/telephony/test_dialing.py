@@ -103,3 +103,34 @@ def test_lookup_shows_the_call_with_its_agent_and_result(any_installation):
     assert events["call_placed"].agent == "agent1" and events["call_ended"].agent == "agent1"
     assert events["call_ended"].details["result"] == "completed"
     assert events["call_ended"].details["call_id"] == placed["call_id"]
+
+
+def test_a_lost_call_does_not_block_the_agent_forever(any_installation):
+    from datetime import timedelta
+
+    from owner_server.models._common import utcnow
+
+    setup = setup_agent(any_installation)
+    with _client(any_installation) as client:
+        agent = Recorder(client, logged_in(client, setup))
+        record = agent.post("/next").json()["record"]
+        with Session(any_installation.engine) as session:  # a call whose end the telephony never reported
+            lease = session.get(Lease, record["lease_id"])
+            lost = Call(
+                lease_id=lease.id,
+                contact_id=lease.contact_id,
+                user_id=lease.user_id,
+                campaign_id=lease.campaign_id,
+                request_id="lost",
+                provider="simulated",
+                state="agent_ringing",
+                created_at=utcnow() - timedelta(hours=1),
+            )
+            session.add(lost)
+            session.commit()
+            lost_id = lost.id
+        r = agent.post("/calls", {"lease_id": record["lease_id"], "request_id": "r2"})
+        assert r.status_code == 200, r.text
+        assert agent.get(f"/calls/{lost_id}").json()["result"] == "failed"
+        agent.post(f"/calls/{r.json()['call_id']}/hangup")
+        assert agent.wait_call(r.json()["call_id"])[-1]["state"] == "ended"
