@@ -120,14 +120,16 @@ class AriProvider:
             raise TelephonyUnavailableError(_REFUSED if self._events.refused else _UNREACHABLE)
 
     # -- REST ----------------------------------------------------------------------
-    def _request(self, method: str, path: str, body: dict[str, Any] | None = None) -> httpx.Response:
+    def _request(
+        self, method: str, path: str, body: dict[str, Any] | None = None, *, allow_500: bool = False
+    ) -> httpx.Response:
         try:
             response = self._http.request(method, path, json=body)
         except httpx.HTTPError:
             raise TelephonyUnavailableError(_UNREACHABLE) from None
         if response.status_code in (401, 403):
             raise TelephonyUnavailableError(_REFUSED)
-        if response.status_code >= 500:
+        if response.status_code >= 500 and not (allow_500 and response.status_code == 500):
             raise TelephonyUnavailableError("the telephony (Asterisk ARI) failed the request")
         return response
 
@@ -158,14 +160,14 @@ class AriProvider:
             "timeout": spec.agent_ring_timeout_s,
             "channelId": live.agent,
         }
-        try:
-            response = self._request("POST", "/channels", body)
+        try:  # 500 "Allocation failed": Asterisk could not make the endpoint's channel (unknown, not registered)
+            response = self._request("POST", "/channels", body, allow_500=True)
         except TelephonyUnavailableError:
             self._forget(live)
             raise
         if response.status_code >= 400:
             self._forget(live)
-            raise AgentPhoneUnavailableError("the PBX refused the agent's phone endpoint")
+            raise AgentPhoneUnavailableError("the PBX refused the agent's phone (not registered or unknown)")
         self._emit(CallUpdate(call_id=spec.call_id, state=CallState.DIALING, agent_channel=live.agent))
 
     def hangup(self, *, call_id: str) -> None:

@@ -14,8 +14,10 @@ appended to the JSONL log before it is answered.
 
 Scenarios (what the far ends do): ``answered`` (both answer; the call lasts until hung up),
 ``busy``, ``no_answer``, ``customer_hangs_up``, ``agent_hangs_up`` (after answering),
-``agent_no_answer``, ``agent_unregistered`` (the agent's endpoint has no contact: the leg
-ends at once with cause 20), ``agent_unknown`` (400 on originate).
+``agent_no_answer``, ``agent_unregistered`` (the agent's endpoint has no registered contact:
+Asterisk cannot create the channel and answers the originate 500 "Allocation failed"),
+``agent_offline`` (the channel is made, then ends at once with cause 20, subscriber absent),
+``agent_unknown`` (400 on originate).
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ SCENARIOS = (
     "agent_hangs_up",
     "agent_no_answer",
     "agent_unregistered",
+    "agent_offline",
     "agent_unknown",
 )
 CAUSE_TXT = {16: "Normal Clearing", 17: "User busy", 19: "No answer", 20: "Subscriber absent"}
@@ -163,7 +166,7 @@ class Double:
     def script(self, chan: Channel) -> None:
         s = self.scenario
         if chan.role == "agent":
-            if s == "agent_unregistered":
+            if s == "agent_offline":
                 self.later(chan, STEP / 3, self.destroy(chan, 20))
                 return
             self.later(chan, STEP, self.set_state(chan, "Ringing"))
@@ -233,6 +236,8 @@ def build_app(double: Double) -> Starlette:
         role = args[0] if args else "agent"
         if role == "agent" and double.scenario == "agent_unknown":
             return JSONResponse({"message": "Endpoint not found"}, status_code=400)
+        if role == "agent" and double.scenario == "agent_unregistered":
+            return JSONResponse({"message": "Allocation failed"}, status_code=500)
         chan_id = str(params.get("channelId") or f"1700000000.{next(double.seq)}")
         if chan_id in double.channels:
             return JSONResponse({"message": "Channel with given unique ID already exists"}, status_code=409)

@@ -70,7 +70,7 @@ def _assert_number_only_in_trunk_leg(log: list[dict], *, trunk_leg: bool) -> Non
         ("customer_hangs_up", "completed", True, True),
         ("agent_hangs_up", "completed", True, True),
         ("agent_no_answer", "agent_no_answer", False, False),
-        ("agent_unregistered", "agent_unavailable", False, False),
+        ("agent_offline", "agent_unavailable", False, False),
     ],
 )
 def test_scenario_ends_in_its_result(any_installation, tmp_path, scenario, result, answered, trunk_leg):
@@ -172,16 +172,20 @@ def test_bad_credentials_are_telephony_unavailable(installation, tmp_path):
     assert not any(e["path"] == "/ari/channels" for e in read_log(log_path))  # nothing dialled
 
 
-def test_unknown_agent_endpoint_is_agent_phone_unavailable(installation, tmp_path):
+@pytest.mark.parametrize("scenario", ["agent_unregistered", "agent_unknown"])
+def test_agent_phone_refused_is_agent_phone_unavailable(installation, tmp_path, scenario):
     setup = setup_agent(installation)
-    with ari_double(tmp_path, "agent_unknown") as (port, log_path):
+    with ari_double(tmp_path, scenario) as (port, log_path):
         write_telephony(installation, ari_toml(port))
         with app_client(installation) as client:
             agent = Recorder(client, logged_in(client, setup))
             record = agent.post("/next").json()["record"]
             r = agent.post("/calls", {"lease_id": record["lease_id"], "request_id": "r1"})
             assert r.status_code == 409 and r.json()["code"] == "agent_phone_unavailable"
+            agent.assert_no_number()
     _assert_number_only_in_trunk_leg(read_log(log_path), trunk_leg=False)
+    with Session(installation.engine) as session:
+        assert session.exec(select(Call)).one().result == "agent_unavailable"
 
 
 def test_agent_without_phone_and_no_telephony(installation, tmp_path):
