@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
@@ -9,10 +11,12 @@ from sqlalchemy.engine import Engine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from owner_server.api.errors import error_response, install_error_handlers
-from owner_server.api.routes import agent
+from owner_server.api.routes import agent, calls
 from owner_server.api.state import ServerState
 from owner_server.core.db import make_engine
 from owner_server.core.settings import Settings
+from owner_server.telephony.runtime import Telephony
+from owner_server.telephony.settings import load_telephony_settings
 from owner_server.vault.kek import make_kek_provider
 from owner_server.vault.keys import KeyService
 from shared.errors import ErrorCode
@@ -62,27 +66,52 @@ class _TooLarge(Exception):  # noqa: N818 - control flow inside BodyLimit only
     pass
 
 
-def create_app(settings: Settings, *, engine: Engine | None = None, keys: KeyService | None = None) -> FastAPI:
+def create_app(
+    settings: Settings,
+    *,
+    engine: Engine | None = None,
+    keys: KeyService | None = None,
+    telephony: Telephony | None = None,
+) -> FastAPI:
     """Build the server application.
 
     Args:
         settings: The installation's settings.
         engine: A ready engine (tests); built from the settings when None.
         keys: A key service (tests); built from the settings' KEK provider when None.
+        telephony: The telephony (tests); built from ``telephony.toml`` of the data dir when None
+            (stopped with the app).
 
     Returns:
         The FastAPI app, with the agent API and no interactive docs.
 
     Raises:
         KekError: No usable key-encryption key (checked at start, not first use).
+        ValidationError: ``telephony.toml`` is not valid (one line).
     """
     keys = keys or KeyService(make_kek_provider(settings))
     keys.check_kek()
-    state = ServerState(settings=settings, engine=engine or make_engine(settings.effective_database_url), keys=keys)
-    app = FastAPI(title="Custos owner server", version=__version__, docs_url=None, redoc_url=None, openapi_url=None)
+    engine = engine or make_engine(settings.effective_database_url)
+    telephony = telephony or Telephony(load_telephony_settings(settings.data_dir), engine)
+    state = ServerState(settings=settings, engine=engine, keys=keys, telephony=telephony)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        telephony.stop()
+
+    app = FastAPI(
+        title="Custos owner server",
+        version=__version__,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        lifespan=lifespan,
+    )
     app.state.custos = state
     install_error_handlers(app)
     app.include_router(agent.router)
+    app.include_router(calls.router)
     wrapped: Any = BodyLimit
     app.add_middleware(wrapped, limit=LIMITS.max_body_bytes)
     return app

@@ -11,6 +11,8 @@ from sqlmodel import Session
 
 from owner_server.core.deferred import DeferredError
 from owner_server.core.settings import Settings
+from owner_server.telephony.runtime import Telephony
+from owner_server.telephony.settings import TelephonySettings
 from owner_server.vault.keys import KeyService
 
 __all__ = ["ServerState"]
@@ -23,6 +25,11 @@ class ServerState:
     settings: Settings
     engine: Engine
     keys: KeyService
+    telephony: Telephony = None  # type: ignore[assignment]  # set in __post_init__ when not given
+
+    def __post_init__(self) -> None:
+        if self.telephony is None:
+            object.__setattr__(self, "telephony", Telephony(TelephonySettings(), self.engine))
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

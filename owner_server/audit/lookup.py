@@ -8,7 +8,8 @@ Design:
       every entry with ``object_type = "contact"`` and ``object_id`` = its ref
       (``record_issued``, ``record_reissued``, the client's display events,
       ``disposition_recorded``, ``lease_expired``, ``lease_withdrawn``,
-      ``contact_erased`` ...), read through the ``object_id`` index.
+      ``call_placed``, ``call_ended``, ``fields_revealed``, ``contact_erased`` ...),
+      read through the ``object_id`` index.
     * Each entry is resolved to the agent (the lease's holder when the entry
       names a lease, else the ``agent:<ref>`` actor), the agent's outsourcer,
       and the device and address of the session it happened in: the issuance's
@@ -68,6 +69,10 @@ _EXTRA_DETAILS = {
     "reason": "reason",
     "matched_by": "matched_by",
     "seq": "session_seq",
+    "call_id": "call_id",
+    "result": "result",
+    "ring_s": "ring_s",
+    "talk_s": "talk_s",
 }
 _T = TypeVar("_T")
 

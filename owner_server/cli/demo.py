@@ -19,10 +19,11 @@ from owner_server.cli.common import fail, out
 from owner_server.core.datadir import DEPLOYMENT_FILE, init_data_dir, open_installation
 from owner_server.core.db import session_scope
 from owner_server.demo.sample import write_sample
-from owner_server.identity import admin
+from owner_server.identity import admin, phones
 from owner_server.identity.passwords import generate_password
 from owner_server.lists import importer
 from owner_server.lists.importing.pipeline import open_file
+from owner_server.telephony.settings import TELEPHONY_FILE
 from shared.errors import CustosError
 from shared.policy import CampaignPolicy
 
@@ -32,6 +33,25 @@ MARKER = ".custos-demo"
 DEMO_CAMPAIGN = "Oferta jesienna"
 DEMO_OUTSOURCER = "Demo Call Center"
 DEMO_AGENT = "agent.demo"
+#: The demo agent's phone on the simulated telephony (nothing is dialled).
+DEMO_PHONE = "PJSIP/demo-agent"
+DEMO_TELEPHONY = """# The demo's telephony: simulated (no PBX, no number is ever dialled).
+# For Asterisk, see the README (provider = "ari" and an [ari] section).
+provider = "simulated"
+agent_ring_timeout_s = 20
+
+[simulated]
+agent_ring_s = 1.0
+customer_ring_min_s = 2.0
+customer_ring_max_s = 4.0
+answer_rate = 0.75
+busy_rate = 0.1
+"""
+
+
+def write_demo_telephony(data_dir: Path) -> None:
+    """Write the demo's ``telephony.toml``: the simulated provider."""
+    (data_dir / TELEPHONY_FILE).write_text(DEMO_TELEPHONY, encoding="utf-8")
 
 
 def _free_port(preferred: int) -> int:
@@ -87,6 +107,8 @@ def prepare_demo(data_dir: Path, *, port: int, contacts: int = 1000) -> tuple[st
                 password=password,
                 actor="admin:demo",
             )
+            phones.set_phone(session, login=DEMO_AGENT, endpoint=DEMO_PHONE, actor="admin:demo")
+        write_demo_telephony(data_dir)
         opened = open_file(sample, region="PL")
         report = importer.import_file(
             inst.engine, keys=inst.keys, campaign_name=DEMO_CAMPAIGN, opened=opened, actor="admin:demo"

@@ -25,13 +25,14 @@ from owner_server.cli.common import (
     DbUrlOpt,
     JsonOpt,
     add_row,
+    fail,
     installation,
     out,
     print_json,
     read_secret_stdin,
 )
 from owner_server.core.db import session_scope
-from owner_server.identity import agents, campaigns, outsourcers
+from owner_server.identity import agents, campaigns, outsourcers, phones
 
 __all__ = ["register"]
 
@@ -64,12 +65,11 @@ def agent_list(
     if json_out:
         print_json({"agents": [_json_ready(asdict(r)) for r in rows]})
         return
-    table = Table("login", "outsourcer", "campaign", "status", "locked until", "devices", "last login")
+    table = Table("login", "outsourcer", "campaign", "status", "locked until", "devices", "last login", "phone")
     for r in rows:
         status = f"suspended: {r.suspended_reason}" if r.suspended else "active"
-        add_row(
-            table, r.login, r.outsourcer, r.campaign, status, _when(r.locked_until), str(r.devices), _when(r.last_login)
-        )
+        when = (_when(r.locked_until), str(r.devices), _when(r.last_login))
+        add_row(table, r.login, r.outsourcer, r.campaign, status, *when, r.phone or "-")
     out.print(table if rows else "No agents.")
 
 
@@ -83,6 +83,24 @@ def agent_suspend(
     with installation(data_dir, database_url) as inst, session_scope(inst.engine) as session:
         agents.suspend(session, login=login, reason=reason, actor=ACTOR)
     out.print(f"Suspended agent [bold]{escape(str(login))}[/]; its sessions ended and its open record was withdrawn")
+
+
+def agent_set_phone(
+    login: LoginArg,
+    endpoint: Annotated[
+        str | None, typer.Option(help="The agent's own phone as the PBX dials it, e.g. PJSIP/1001.")
+    ] = None,
+    clear: ClearOpt = False,
+    data_dir: DataDirOpt = None,
+    database_url: DbUrlOpt = None,
+) -> None:
+    """Set the agent's own phone, rung first for every call it places (audited)."""
+    if (endpoint is None) == (not clear):
+        raise fail("give --endpoint PJSIP/1001 or --clear")
+    with installation(data_dir, database_url) as inst, session_scope(inst.engine) as session:
+        phones.set_phone(session, login=login, endpoint=None if clear else endpoint, actor=ACTOR)
+    shown = "cleared" if clear else f"set to {escape(str(endpoint))}"
+    out.print(f"Phone of agent [bold]{escape(str(login))}[/] {shown}")
 
 
 def agent_reinstate(login: LoginArg, data_dir: DataDirOpt = None, database_url: DbUrlOpt = None) -> None:
@@ -212,6 +230,7 @@ _COMMANDS: tuple[tuple[typer.Typer, str, Callable[..., None]], ...] = (
     (manage.agent_app, "list", agent_list),
     (manage.agent_app, "suspend", agent_suspend),
     (manage.agent_app, "reinstate", agent_reinstate),
+    (manage.agent_app, "set-phone", agent_set_phone),
     (manage.agent_app, "revoke-device", agent_revoke_device),
     (manage.agent_app, "reset-password", agent_reset_password),
     (manage.campaign_app, "list", campaign_list),

@@ -102,6 +102,7 @@ def serve(
         tls_dir = inst.settings.tls_dir
         inst.checkpoint()
         app = create_app(inst.settings, engine=inst.engine, keys=inst.keys)
+        out.print(f"telephony: {app.state.custos.telephony.name} (telephony.toml)")
         stop = threading.Event()
         threading.Thread(target=_housekeeping, args=(inst, stop), daemon=True, name="housekeeping").start()
         alerts = _start_alert_delivery(inst)

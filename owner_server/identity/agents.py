@@ -55,6 +55,7 @@ class AgentView:
         locked_until: When a lock-out after failed logins ends (None: not locked now).
         devices: Enrolled devices that are not revoked.
         last_login: The latest successful login (None: never).
+        phone: The agent's own phone endpoint (``agent set-phone``), "" if none.
     """
 
     login: str
@@ -66,6 +67,7 @@ class AgentView:
     locked_until: datetime | None
     devices: int
     last_login: datetime | None
+    phone: str = ""
 
 
 def get_agent(session: Session, *, login: str) -> User:
@@ -114,6 +116,7 @@ def list_agents(session: Session, *, outsourcer: str | None = None, now: datetim
             locked_until=u.locked_until if u.locked_until is not None and u.locked_until > now else None,
             devices=int(devices.get(u.id or 0, 0)),
             last_login=last.get(u.id or 0),
+            phone=u.phone_endpoint or "",
         )
         for u in users
     ]

@@ -15,6 +15,7 @@ from owner_server.models.identity import (
     User,
 )
 from owner_server.models.suppression import Suppression
+from owner_server.models.telephony import Call
 from owner_server.models.work import DisplayEventRow, Disposition, Lease
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "AlertStatus",
     "AuditEntry",
     "AuditHead",
+    "Call",
     "Campaign",
     "Checkpoint",
     "Contact",

@@ -59,6 +59,8 @@ class User(SQLModel, table=True):
     suspended_reason: str | None = Field(default=None, max_length=200)
     #: Set after repeated failed logins; no login succeeds before it.
     locked_until: datetime | None = Field(default=None, sa_column=Column(UtcDateTime, nullable=True))
+    #: The agent's own phone as the owner's PBX names it (``PJSIP/1001``); rung first for every call.
+    phone_endpoint: str | None = Field(default=None, max_length=80)
 
 
 class EnrolmentCode(SQLModel, table=True):

@@ -31,7 +31,7 @@ from owner_server.work.limits import check_quota, count_issued, quota_view
 from owner_server.work.rules import check_before_issue
 from shared.errors import NotFoundError, QuotaReachedError
 from shared.limits import LIMITS
-from shared.policy import PHONE_MASK, apply_policy
+from shared.policy import PHONE_MASK, FieldMode, apply_policy
 from shared.protocol import NextRecordResponse, RecordView
 
 __all__ = ["EMPTY_RETRY_S", "expire_lease", "next_record", "open_lease"]
@@ -86,6 +86,11 @@ def _view(session: Session, *, lease: Lease, contact: Contact, ctx: AgentContext
         dispositions=ctx.policy.disposition_options(),
         issued_at=lease.issued_at,
         expires_at=lease.expires_at,
+        after_answer_fields=sum(
+            1 for n in ctx.policy.fields if values.get(n) and ctx.policy.rule_for(n).mode is FieldMode.AFTER_ANSWER
+        ),
+        timezone=ctx.policy.timezone,
+        attempts=contact.attempts,
     )
 
 
