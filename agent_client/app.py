@@ -253,6 +253,8 @@ class AppController(QObject):
         self.record_window = window
         self._reporting_ok = True
         window.show()
+        window.raise_()
+        window.activateWindow()  # the agent's keys (F9, outcomes) work at once
         if self._login_window is not None:
             self._login_window.hide()
             self._login_window.show_error("")

@@ -9,13 +9,13 @@ scripts/system-deps.sh installs it and a skip would hide a regression.
 
 import json
 import os
-import select
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests.support.xvfb import private_display
 
 pytestmark = pytest.mark.gui
 
@@ -24,46 +24,10 @@ PLANTED = {"clipboard": "planted-clipboard", "selection": "planted-selection"}
 EMPTY = {"clipboard": "", "selection": ""}
 
 
-def _in_ci():
-    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
-
-
 @pytest.fixture(scope="module")
 def xvfb_display():
-    xvfb = shutil.which("Xvfb")
-    if xvfb is None:
-        reason = "Xvfb is not on PATH (install it with scripts/system-deps.sh)"
-        if _in_ci():
-            pytest.fail(f"{reason}; CI must run the X11 clipboard test")
-        pytest.skip(reason)
-    read_fd, write_fd = os.pipe()
-    # -displayfd: Xvfb picks a free display number itself and writes it once it accepts clients.
-    process = subprocess.Popen(
-        [xvfb, "-displayfd", str(write_fd), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
-        pass_fds=(write_fd,),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    os.close(write_fd)
-    try:
-        ready, _, _ = select.select([read_fd], [], [], 30)
-        number = os.read(read_fd, 64).decode().strip() if ready else ""
-        if not number.isdigit():
-            process.kill()
-            _, err = process.communicate(timeout=10)
-            pytest.fail(f"Xvfb did not start: {err.decode(errors='replace')[-2000:]}")
-        yield f":{number}"
-    finally:
-        os.close(read_fd)
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
-        if process.stderr is not None:
-            process.stderr.close()
+    with private_display() as display:
+        yield display
 
 
 @pytest.fixture(scope="module")

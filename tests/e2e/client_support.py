@@ -9,8 +9,9 @@ from pathlib import Path
 from PySide6.QtCore import QThreadPool
 from PySide6.QtWidgets import QApplication
 
-from agent_client.api import AgentApi
+from agent_client.api import AgentApi, CallApi
 from agent_client.app import AppController, Connection
+from agent_client.call_service import CallService
 from agent_client.config import DeploymentConfig, build_ssl_context
 from agent_client.credentials import CredentialStore, MemoryKeyring
 from agent_client.service import AgentService
@@ -32,7 +33,8 @@ def real_controller(
             config.api_base_url, ssl_context=build_ssl_context(config.ca_certificate), on_response=on_response
         )
         service = AgentService(api, pool=pool, retry_delays_ms=(200,), device_name="e2e-pc")
-        return Connection(config=config, store=CredentialStore(config.server_url, backend), service=service)
+        store = CredentialStore(config.server_url, backend)
+        return Connection(config=config, store=store, service=service, calls=CallService(CallApi(api), poll_ms=200))
 
     ctl = AppController(qapp.clipboard(), connect, config_dir=config_dir)
     try:
