@@ -14,11 +14,13 @@ from owner_server.models.identity import (
     Role,
     User,
 )
+from owner_server.models.sessions import AgentSession, RefreshToken
 from owner_server.models.suppression import Suppression
 from owner_server.models.work import DisplayEventRow, Disposition, Lease
 
 __all__ = [
     "AccessToken",
+    "AgentSession",
     "Alert",
     "AlertDelivery",
     "AlertStatus",
@@ -36,6 +38,7 @@ __all__ = [
     "EnrolmentCode",
     "ImportBatch",
     "Lease",
+    "RefreshToken",
     "LoginFailure",
     "LoginNonce",
     "Outsourcer",
