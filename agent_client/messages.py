@@ -16,7 +16,7 @@ from agent_client.errors import ApiError, ClientError
 from shared.errors import ErrorCode
 from shared.protocol import QuotaView
 
-__all__ = ["error_message", "limit_message", "local_time_text", "quota_texts", "user_message"]
+__all__ = ["error_message", "limit_message", "local_time_text", "pending_message", "quota_texts", "user_message"]
 
 # Called by this name with a literal context so that pyside6-lupdate finds the
 # strings (it does not follow a wrapper function); see scripts/i18n.sh.
@@ -159,3 +159,17 @@ def error_message(exc: ClientError, *, now: datetime | None = None) -> str:
             text = translate("ErrorMessages", "Too many failed logins. Try again at {time}.")
             return text.format(time=local_time_text(exc.retry_at, now=now))
     return user_message(str(exc.code))
+
+
+def pending_message(outcomes: int, events: int) -> str:
+    """What waits for the server, as the record window says it while no new record comes.
+
+    Returns:
+        E.g. ``"Waiting for the server: outcomes 1, display events 3."``, translated.
+    """
+    if outcomes and events:
+        text = translate("Pending", "Waiting for the server: outcomes {outcomes}, display events {events}.")
+        return text.format(outcomes=outcomes, events=events)
+    if outcomes:
+        return translate("Pending", "Waiting for the server: outcomes {outcomes}.").format(outcomes=outcomes)
+    return translate("Pending", "Waiting for the server: display events {events}.").format(events=events)

@@ -4,9 +4,12 @@
 typed :mod:`shared.protocol` models back through signals. Workers run one at
 a time on a private thread pool, return data and never persist anything.
 
-Display events are queued in process memory (:class:`agent_client.reporter.EventQueue`)
-and uploaded in batches, retried with back-off until the server acknowledges
-them. Events not yet acknowledged when the process exits are lost.
+Outcomes and display events are written to the durable outbox first
+(:class:`agent_client.outbox.Outbox`, on the GUI thread), then uploaded one
+request at a time, oldest first, with their client-made ids and session
+numbers, retried with back-off until the server acknowledges them, and only
+then deleted. What is left at exit goes first after the next login. A timer
+keeps the session's access token fresh while the agent works.
 """
 
 from __future__ import annotations
@@ -17,21 +20,38 @@ import socket
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from pydantic import ValidationError as PydanticValidationError
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal, Slot
 
 from agent_client.api import AgentApi
 from agent_client.credentials import DeviceIdentity, new_device_key, public_key_b64
 from agent_client.errors import ApiError, ClientError
 from agent_client.messages import error_message, user_message
-from agent_client.reporter import EventQueue
+from agent_client.outbox import Outbox, PendingOutcome
+from agent_client.outcome import OutcomeDraft
+from agent_client.reporter import SESSION_ENDING, Backoff, Verdict, verdict
 from shared.errors import ErrorCode
-from shared.protocol import BlockedAction, DisplayEventKind, EnrolResponse, EventBatchResult, NextRecordResponse
+from shared.limits import LIMITS
+from shared.protocol import (
+    BlockedAction,
+    DisplayEvent,
+    DisplayEventKind,
+    DispositionResponse,
+    EnrolResponse,
+    EventBatchResult,
+    LoginResponse,
+    NextRecordResponse,
+)
 
-__all__ = ["AgentService"]
+__all__ = ["PENDING_EVENTS_LIMIT", "AgentService"]
 
 log = logging.getLogger(__name__)
 
 _RETRY_DELAYS_MS = (1000, 2000, 5000, 10000, 30000)
+#: How often the session's tokens are checked for a refresh, in milliseconds.
+_KEEPALIVE_MS = 20_000
+#: More display events than this waiting for the server and no new record is shown.
+PENDING_EVENTS_LIMIT = 50
 
 
 class _JobSignals(QObject):
@@ -75,8 +95,10 @@ class AgentService(QObject):
     Args:
         api: The API client (owned by the service from now on).
         pool: Thread pool for calls; a private one-thread pool if omitted.
-        queue: Display-event queue; a new one if omitted.
-        retry_delays_ms: Back-off between failed event uploads.
+        outbox: The durable outbox (owned from now on); an in-memory one if omitted
+            (nothing then survives the process: the real client always passes one).
+        retry_delays_ms: Back-off between failed uploads.
+        keepalive_ms: How often the access token is checked for a refresh.
         device_name: Name sent at enrolment; the host name if omitted.
         parent: Qt parent.
 
@@ -92,11 +114,12 @@ class AgentService(QObject):
         limit_reached(datetime | None, str): ``/next`` issued nothing because a
             limit was reached: when the next record may come (UTC-aware, as the
             server said) and the translated message naming the local time.
-        disposition_recorded(DispositionResponse): The lease was closed.
-        record_withdrawn(str, str): The outcome was refused because the lease
+        disposition_recorded(DispositionResponse): An outcome was stored by the server.
+        record_withdrawn(str, str): An outcome was refused because the lease
             is gone (``no_lease``: withdrawn or expired); lease id, message.
         events_delivered(int): That many display events were acknowledged.
-        reporting_failed(str, str): An event upload failed (code, message); retried.
+        reporting_failed(str, str): An upload failed (code, message); retried.
+        pending_changed(int, int): Outcomes and display events now waiting for the server.
         failed(str, str): A requested call failed (code, translated message).
     """
 
@@ -110,6 +133,7 @@ class AgentService(QObject):
     record_withdrawn = Signal(str, str)
     events_delivered = Signal(int)
     reporting_failed = Signal(str, str)
+    pending_changed = Signal(int, int)
     failed = Signal(str, str)
 
     def __init__(
@@ -117,8 +141,9 @@ class AgentService(QObject):
         api: AgentApi,
         *,
         pool: QThreadPool | None = None,
-        queue: EventQueue | None = None,
+        outbox: Outbox | None = None,
         retry_delays_ms: Sequence[int] = _RETRY_DELAYS_MS,
+        keepalive_ms: int = _KEEPALIVE_MS,
         device_name: str | None = None,
         parent: QObject | None = None,
     ) -> None:
@@ -128,18 +153,34 @@ class AgentService(QObject):
             pool = QThreadPool(self)
             pool.setMaxThreadCount(1)
         self._pool = pool
-        self._queue = queue if queue is not None else EventQueue()
-        self._retry_delays_ms = tuple(retry_delays_ms)
+        self._outbox = outbox if outbox is not None else Outbox.in_memory()
+        self._backoff = Backoff(retry_delays_ms)
         self._device_name = device_name
         self._jobs: set[_JobSignals] = set()
+        self._uploading = False
+        self._closed = False
         self._retry_timer = QTimer(self)
         self._retry_timer.setSingleShot(True)
         self._retry_timer.timeout.connect(self.flush_events)
+        self._keepalive = QTimer(self)
+        self._keepalive.setInterval(keepalive_ms)
+        self._keepalive.timeout.connect(self._on_keepalive_timeout)
 
     @property
     def pending_events(self) -> int:
         """How many display events wait for acknowledgement."""
-        return len(self._queue)
+        return self._outbox.counts()[1]
+
+    @property
+    def pending_outcomes(self) -> int:
+        """How many outcomes wait for acknowledgement."""
+        return self._outbox.counts()[0]
+
+    @property
+    def records_blocked(self) -> bool:
+        """Whether so much waits for the server that no new record may be shown."""
+        outcomes, events = self._outbox.counts()
+        return outcomes > 0 or events > PENDING_EVENTS_LIMIT
 
     def enrol(self, enrolment_code: str) -> None:
         """Create a device key and enrol it; emits ``enrolled`` or ``failed``."""
@@ -155,11 +196,15 @@ class AgentService(QObject):
         self._submit(call, done, self._emit_failed)
 
     def login(self, identity: DeviceIdentity, login: str, password: str) -> None:
-        """Log in with the device proof; emits ``logged_in`` or ``login_failed``."""
+        """Log in with the device proof; emits ``logged_in`` or ``login_failed``, then uploads what waits."""
 
-        def done(response: object) -> None:
-            self._queue.new_session()
+        def done(response: LoginResponse) -> None:
+            self._outbox.begin_session(agent_id=response.agent_id, session_id=response.session_id)
+            self._backoff.succeeded()
+            self._keepalive.start()
             self.logged_in.emit(response)
+            self._emit_pending()
+            self.flush_events()
 
         def refused(exc: ClientError) -> None:
             log.warning("login failed: %s", exc.code)
@@ -168,11 +213,12 @@ class AgentService(QObject):
         self._submit(lambda: self._api.login(identity, login=login, password=password), done, refused)
 
     def logout(self) -> None:
-        """Forget the session token once the calls queued before it have run.
+        """Forget the session's tokens once the calls queued before it have run.
 
-        Events still unacknowledged then are kept and retried after the next login.
+        What waits in the outbox is kept and sent after the next login.
         """
         self._retry_timer.stop()
+        self._keepalive.stop()
         self._submit(self._api.logout, lambda _none: None, self._emit_failed)
 
     def request_next_record(self) -> None:
@@ -198,36 +244,36 @@ class AgentService(QObject):
 
         self._submit(self._api.next_record, done, refused)
 
-    def dispose(self, lease_id: str, code: str) -> None:
-        """Record an outcome; emits ``disposition_recorded``, ``record_withdrawn`` or ``failed``."""
+    def dispose(self, draft: OutcomeDraft) -> None:
+        """Store an outcome in the outbox, then send it.
 
-        def refused(exc: ClientError) -> None:
-            if isinstance(exc, ApiError) and exc.code == ErrorCode.NO_LEASE:
-                log.info("the outcome's lease is gone (withdrawn or expired)")
-                self.record_withdrawn.emit(lease_id, error_message(exc))
-            else:
-                self._emit_failed(exc)
-
-        self._submit(lambda: self._api.dispose(lease_id=lease_id, code=code), self.disposition_recorded.emit, refused)
+        Emits ``pending_changed`` at once, later ``disposition_recorded``,
+        ``record_withdrawn`` or ``failed`` (refused for good). A draft the
+        protocol refuses (a note too long) is not stored: ``failed`` with ``bad_request``.
+        """
+        try:
+            self._outbox.add_outcome(draft)
+        except PydanticValidationError:
+            self.failed.emit(str(ErrorCode.BAD_REQUEST), user_message(ErrorCode.BAD_REQUEST))
+            return
+        log.info("outcome stored in the outbox")
+        self._emit_pending()
+        self.flush_events()
 
     def report_displayed(self, lease_id: str) -> None:
-        """Queue and upload a ``record_displayed`` event."""
-        self._queue.add(DisplayEventKind.RECORD_DISPLAYED, lease_id)
-        self.flush_events()
+        """Store and upload a ``record_displayed`` event."""
+        self._add_event(DisplayEventKind.RECORD_DISPLAYED, lease_id)
 
     def report_hidden(self, lease_id: str, duration_ms: int) -> None:
-        """Queue and upload a ``record_hidden`` event."""
-        self._queue.add(DisplayEventKind.RECORD_HIDDEN, lease_id, duration_ms=max(duration_ms, 0))
-        self.flush_events()
+        """Store and upload a ``record_hidden`` event."""
+        self._add_event(DisplayEventKind.RECORD_HIDDEN, lease_id, duration_ms=max(duration_ms, 0))
 
     def report_focus(self, lease_id: str, lost: bool) -> None:
-        """Queue and upload a ``focus_lost`` (``lost``) or ``focus_regained`` event."""
-        kind = DisplayEventKind.FOCUS_LOST if lost else DisplayEventKind.FOCUS_REGAINED
-        self._queue.add(kind, lease_id)
-        self.flush_events()
+        """Store and upload a ``focus_lost`` (``lost``) or ``focus_regained`` event."""
+        self._add_event(DisplayEventKind.FOCUS_LOST if lost else DisplayEventKind.FOCUS_REGAINED, lease_id)
 
     def report_blocked(self, lease_id: str, action: str) -> None:
-        """Queue and upload an ``action_blocked`` event.
+        """Store and upload an ``action_blocked`` event.
 
         Args:
             lease_id: The lease of the record on screen.
@@ -236,38 +282,130 @@ class AgentService(QObject):
         Raises:
             ValueError: ``action`` is not a blocked action the protocol knows.
         """
-        self._queue.add(DisplayEventKind.ACTION_BLOCKED, lease_id, detail=BlockedAction(action))
+        self._add_event(DisplayEventKind.ACTION_BLOCKED, lease_id, detail=BlockedAction(action))
+
+    def _add_event(
+        self,
+        kind: DisplayEventKind,
+        lease_id: str,
+        *,
+        duration_ms: int | None = None,
+        detail: BlockedAction | None = None,
+    ) -> None:
+        if not self._outbox.session_id:
+            log.warning("a display event before any login was not recorded")
+            return
+        self._outbox.add_event(kind, lease_id, duration_ms=duration_ms, detail=detail)
+        self._emit_pending()
         self.flush_events()
 
     @Slot()
     def flush_events(self) -> None:
-        """Upload the next batch of queued events, if none is out already."""
-        if not self._api.logged_in:
+        """Upload the oldest waiting outcome or batch of events, if nothing is out already."""
+        if not self._api.logged_in or self._uploading:
             return
-        batch = self._queue.take_batch()
-        if batch:
-            self._retry_timer.stop()
-            self._submit(lambda: self._api.send_events(batch), self._on_events_sent, self._on_events_failed)
+        item = self._outbox.next_upload(batch=LIMITS.max_event_batch)
+        if item is None:
+            return
+        self._retry_timer.stop()
+        self._uploading = True
+        if isinstance(item, PendingOutcome):
+            request = item.request
+            self._outbox.mark_sent(str(request.outcome_id))
+            self._submit(
+                lambda: self._api.dispose(request),
+                lambda response: self._on_outcome_sent(item, response),
+                lambda exc: self._on_outcome_failed(item, exc),
+            )
+        else:
+            events = item
+            self._submit(
+                lambda: self._api.send_events(events),
+                lambda result: self._on_events_sent(events, result),
+                lambda exc: self._on_events_failed(events, exc),
+            )
 
     def shutdown(self, timeout_ms: int = 5000) -> None:
-        """Try a last upload, wait for running calls, then close the API client."""
+        """Try a last upload, wait for running calls, then close the API client and the outbox."""
         self._retry_timer.stop()
+        self._keepalive.stop()
         self.flush_events()
         self._pool.waitForDone(timeout_ms)
+        self._closed = True  # answers still queued for the GUI thread are dropped: unacknowledged items stay
         self._api.close()
+        self._outbox.close()
 
-    def _on_events_sent(self, result: EventBatchResult) -> None:
-        count = self._queue.acknowledge()
-        log.info("display events acknowledged: %d (%d new)", count, result.accepted)
-        self.events_delivered.emit(count)
+    def _emit_pending(self) -> None:
+        self.pending_changed.emit(*self._outbox.counts())
+
+    def _uploaded(self) -> None:
+        self._uploading = False
+        self._backoff.succeeded()
+        self._emit_pending()
         self.flush_events()
 
-    def _on_events_failed(self, exc: ClientError) -> None:
-        self._queue.reject()
-        delay = self._retry_delays_ms[min(self._queue.failures, len(self._retry_delays_ms)) - 1]
-        log.warning("display event upload failed (%s); retry in %d ms", exc.code, delay)
-        self._retry_timer.start(delay)
+    def _on_outcome_sent(self, item: PendingOutcome, response: DispositionResponse) -> None:
+        self._outbox.delete([str(item.request.outcome_id)])
+        log.info("outcome acknowledged")
+        self.disposition_recorded.emit(response)
+        self._uploaded()
+
+    def _on_outcome_failed(self, item: PendingOutcome, exc: ClientError) -> None:
+        judged = verdict(exc)
+        if judged is Verdict.GONE and item.sent_before:
+            # an earlier attempt may have been stored (its answer lost) or the lease was withdrawn meanwhile
+            log.warning("outcome sent before answered no_lease: delivered earlier or withdrawn; dropped")
+            self._outbox.delete([str(item.request.outcome_id)])
+        elif judged is Verdict.GONE:
+            log.info("the outcome's lease is gone (withdrawn or expired)")
+            self._outbox.delete([str(item.request.outcome_id)])
+            self.record_withdrawn.emit(item.request.lease_id, error_message(exc))
+        elif judged is Verdict.REFUSED:
+            log.warning("outcome refused for good (%s); dropped", exc.code)
+            self._outbox.delete([str(item.request.outcome_id)])
+            self._emit_failed(exc)
+        else:
+            self._upload_failed(exc, judged)
+            return
+        self._uploaded()
+
+    def _on_events_sent(self, events: tuple[DisplayEvent, ...], result: EventBatchResult) -> None:
+        self._outbox.delete([e.event_id for e in events])
+        log.info("display events acknowledged: %d (%d new)", len(events), result.accepted)
+        self.events_delivered.emit(len(events))
+        self._uploaded()
+
+    def _on_events_failed(self, events: tuple[DisplayEvent, ...], exc: ClientError) -> None:
+        judged = verdict(exc)
+        if judged in (Verdict.REFUSED, Verdict.GONE):
+            log.warning("display events refused for good (%s); dropped %d", exc.code, len(events))
+            self._outbox.delete([e.event_id for e in events])
+            self._uploaded()
+            return
+        self._upload_failed(exc, judged)
+
+    def _upload_failed(self, exc: ClientError, judged: Verdict) -> None:
+        self._uploading = False
+        self._emit_pending()
+        if judged is Verdict.RETRY:
+            delay = self._backoff.failed()
+            log.warning("upload failed (%s); retry in %d ms", exc.code, delay)
+            self._retry_timer.start(delay)
+        else:
+            log.warning("upload failed (%s); kept for the next login", exc.code)
         self.reporting_failed.emit(str(exc.code), user_message("reporting"))
+
+    @Slot()
+    def _on_keepalive_timeout(self) -> None:
+        if self._api.logged_in:
+            self._submit(self._api.refresh_if_due, lambda _done: None, self._on_refresh_failed)
+
+    def _on_refresh_failed(self, exc: ClientError) -> None:
+        if isinstance(exc, ApiError) and exc.code in SESSION_ENDING | {ErrorCode.ADDRESS_NOT_ALLOWED}:
+            self._keepalive.stop()
+            self._emit_failed(exc)
+        else:
+            log.info("token refresh failed (%s); tried again later", exc.code)
 
     def _emit_failed(self, exc: ClientError) -> None:
         log.warning("call failed: %s", exc.code)
@@ -292,4 +430,5 @@ class AgentService(QObject):
 
     @Slot(object)
     def _on_job_finished(self, continuation: Callable[[], None]) -> None:
-        continuation()
+        if not self._closed:
+            continuation()

@@ -206,6 +206,21 @@
     </message>
 </context>
 <context>
+    <name>Pending</name>
+    <message>
+        <source>Waiting for the server: outcomes {outcomes}, display events {events}.</source>
+        <translation>Czeka na serwer: wyniki {outcomes}, zdarzenia {events}.</translation>
+    </message>
+    <message>
+        <source>Waiting for the server: outcomes {outcomes}.</source>
+        <translation>Czeka na serwer: wyniki {outcomes}.</translation>
+    </message>
+    <message>
+        <source>Waiting for the server: display events {events}.</source>
+        <translation>Czeka na serwer: zdarzenia {events}.</translation>
+    </message>
+</context>
+<context>
     <name>RecordCounts</name>
     <message>
         <source>{issued} of {limit} this hour</source>

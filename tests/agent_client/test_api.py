@@ -5,7 +5,7 @@ from agent_client.api import AgentApi
 from agent_client.credentials import DeviceIdentity, new_device_key, public_key_b64
 from agent_client.errors import ApiError, NetworkError, ProtocolError
 from shared.errors import ErrorCode
-from shared.protocol import BlockedAction, DisplayEvent, DisplayEventKind
+from shared.protocol import BlockedAction, DisplayEvent, DisplayEventKind, DispositionRequest
 from tests.agent_client.agent_fakes import AGENT_LOGIN, BASE_URL, ENROL_CODE, PASSWORD
 
 
@@ -51,7 +51,7 @@ def test_bearer_token_is_sent_and_record_parsed(api, fake_server):
     record = api.next_record().record
     assert record is not None and record.lease_id == "lease-1"
     assert fake_server.requests[-1] == ("next", f"Bearer {response.access_token}")
-    assert api.dispose(lease_id="lease-1", code="sale").lease_id == "lease-1"
+    assert api.dispose(DispositionRequest(lease_id="lease-1", code="sale")).lease_id == "lease-1"
     assert api.next_record().record.lease_id == "lease-2"
 
 

@@ -5,6 +5,7 @@ from PySide6.QtCore import QThreadPool
 
 from agent_client.credentials import DeviceIdentity
 from agent_client.messages import local_time_text
+from agent_client.outcome import OutcomeDraft
 from agent_client.service import AgentService
 from shared.protocol import QuotaView
 from tests.agent_client.agent_fakes import AGENT_LOGIN, ENROL_CODE, PASSWORD
@@ -51,7 +52,7 @@ def test_no_record_carries_retry_hint(qtbot, service, fake_server):
 def test_disposition_recorded(qtbot, service, fake_server):
     login(qtbot, service)
     with qtbot.waitSignal(service.disposition_recorded, timeout=TIMEOUT):
-        service.dispose("lease-1", "sale")
+        service.dispose(OutcomeDraft(lease_id="lease-1", code="sale"))
     assert fake_server.dispositions == [("lease-1", "sale")]
 
 
@@ -156,7 +157,7 @@ def test_withdrawn_record_is_its_own_signal(qtbot, service, fake_server):
         qtbot.waitSignal(service.record_withdrawn, timeout=TIMEOUT) as withdrawn,
         qtbot.assertNotEmitted(service.failed),
     ):
-        service.dispose("lease-1", "sale")
+        service.dispose(OutcomeDraft(lease_id="lease-1", code="sale"))
     assert withdrawn.args == ["lease-1", "This record was withdrawn."]
     assert fake_server.dispositions == []
 
