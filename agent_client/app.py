@@ -257,6 +257,8 @@ class AppController(QObject):
         """Hold records while the outbox is over its limit; say what waits once an upload failed."""
         if self.record_window is None or self._connection is None:
             return
+        if outcomes == 0 and events == 0:
+            self._reporting_ok = True  # nothing waits: everything was reported
         if self._connection.service.records_blocked:
             if self.record_window.current_lease_id is not None or not self._reporting_ok:
                 self._held = True
