@@ -8,6 +8,11 @@ audit), and the agent never sees the login window.
 from __future__ import annotations
 
 import dataclasses
+import os
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 from PySide6.QtCore import Qt
@@ -15,9 +20,10 @@ from PySide6.QtWidgets import QLabel
 
 from agent_client.app import StartOptions
 from agent_client.config import load_deployment_config
+from owner_server.demo.sample import generate_contacts
 
 from .client_support import TIMEOUT_MS, real_controller
-from .conftest import AGENT_PASSWORD, free_port, prepare_installation, running_server
+from .conftest import AGENT_PASSWORD, CONTACTS, REPO, free_port, prepare_installation, running_server
 from .outbox_support import DroppingProxy, db_rows, relaxed_policy, set_session_settings, stored_outcomes
 
 pytestmark = pytest.mark.e2e
@@ -106,3 +112,61 @@ def test_a_shift_longer_than_the_token_never_meets_the_login_window(qtbot, qapp,
         assert len(sessions) == 1 and sessions[0][1] >= 1 and sessions[0][2] is None  # one session, refreshed
         audited = db_rows(data_dir, "SELECT count(*) FROM auditentry WHERE action = 'session_refreshed'")[0][0]
         assert audited >= 1
+
+
+def _client(root, data_dir, *extra: str):
+    args = [
+        sys.executable,
+        "-m",
+        "tests.e2e.client_process",
+        str(data_dir / "deployment" / "custos-agent.toml"),
+        str(root / "profile"),
+        str(root / "keyring.json"),
+        *extra,
+    ]
+    proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=REPO)
+    proc.stdin.write(AGENT_PASSWORD + "\n")
+    proc.stdin.flush()
+    return proc
+
+
+def _read_until(proc, prefix: str, timeout_s: float = 30.0) -> str:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            raise AssertionError(f"the client exited before saying {prefix!r}")
+        if line.startswith(prefix):
+            return line.split()[1] if len(line.split()) > 1 else ""
+    raise AssertionError(f"the client did not say {prefix!r}")
+
+
+def test_kill_9_after_the_outcome_was_pressed_and_before_it_was_sent(installation):
+    root, port, data_dir, code = installation
+    with running_server(data_dir, port, root / "server.log"):
+        first = _client(root, data_dir, "--enrol-code", code, "--press", "--hold", "/api/v1/agent/dispositions")
+        try:
+            lease = _read_until(first, "RECORD ")
+            _read_until(first, "HELD")  # stored in the outbox, the request stopped before it left
+            assert stored_outcomes(data_dir, lease) == (0, 0)
+            os.kill(first.pid, signal.SIGKILL)
+            first.wait(timeout=10)
+        finally:
+            first.kill()
+            first.stdout.close()
+            first.stdin.close()
+        files = list((root / "profile").glob("outbox-*"))
+        assert files
+        second = _client(root, data_dir)  # the same computer, started again: logs in, sends what waits first
+        try:
+            following = _read_until(second, "RECORD ")
+            assert following != lease
+            assert stored_outcomes(data_dir, lease) == (1, 1)
+            raw = b"".join(p.read_bytes() for p in (root / "profile").glob("outbox-*"))
+            values = {v for row in generate_contacts(CONTACTS) for v in row.values() if len(v) >= 6}
+            assert values and not [v for v in values if v.encode() in raw]  # no value of the list on the agent's disk
+        finally:
+            second.terminate()
+            second.wait(timeout=15)
+            second.stdout.close()
+            second.stdin.close()
