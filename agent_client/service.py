@@ -14,31 +14,27 @@ keeps the session's access token fresh while the agent works.
 
 from __future__ import annotations
 
-import functools
 import logging
 import socket
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 from pydantic import ValidationError as PydanticValidationError
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal, Slot
+from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal, Slot
 
 from agent_client.api import AgentApi
 from agent_client.credentials import DeviceIdentity, new_device_key, public_key_b64
 from agent_client.errors import ApiError, ClientError
+from agent_client.jobs import JobRunner
 from agent_client.messages import error_message, user_message
-from agent_client.outbox import Outbox, PendingOutcome
+from agent_client.outbox import Outbox
 from agent_client.outcome import OutcomeDraft
-from agent_client.reporter import SESSION_ENDING, Backoff, Verdict, verdict
+from agent_client.reporter import SESSION_ENDING
+from agent_client.uploads import Uploader
 from shared.errors import ErrorCode
-from shared.limits import LIMITS
 from shared.protocol import (
     BlockedAction,
-    DisplayEvent,
     DisplayEventKind,
-    DispositionResponse,
     EnrolResponse,
-    EventBatchResult,
     LoginResponse,
     NextRecordResponse,
 )
@@ -52,41 +48,6 @@ _RETRY_DELAYS_MS = (1000, 2000, 5000, 10000, 30000)
 _KEEPALIVE_MS = 20_000
 #: More display events than this waiting for the server and no new record is shown.
 PENDING_EVENTS_LIMIT = 50
-
-
-class _JobSignals(QObject):
-    finished = Signal(object)
-
-
-class _Job(QRunnable):
-    """Calls ``call`` on a worker thread and posts the continuation back."""
-
-    def __init__(
-        self,
-        call: Callable[[], Any],
-        on_success: Callable[[Any], None],
-        on_error: Callable[[ClientError], None],
-        signals: _JobSignals,
-    ) -> None:
-        super().__init__()
-        self._call = call
-        self._on_success = on_success
-        self._on_error = on_error
-        self._signals = signals
-
-    def run(self) -> None:
-        """Run the call; never raises."""
-        continuation: Callable[[], None]
-        try:
-            value = self._call()
-        except ClientError as exc:
-            continuation = functools.partial(self._on_error, exc)
-        except Exception as exc:  # noqa: BLE001 - a worker must always report back
-            log.error("unexpected %s in a worker", type(exc).__name__)
-            continuation = functools.partial(self._on_error, ClientError("unexpected error"))
-        else:
-            continuation = functools.partial(self._on_success, value)
-        self._signals.finished.emit(continuation)
 
 
 class AgentService(QObject):
@@ -149,19 +110,19 @@ class AgentService(QObject):
     ) -> None:
         super().__init__(parent)
         self._api = api
-        if pool is None:
-            pool = QThreadPool(self)
-            pool.setMaxThreadCount(1)
-        self._pool = pool
+        self._runner = JobRunner(pool, self)
         self._outbox = outbox if outbox is not None else Outbox.in_memory()
-        self._backoff = Backoff(retry_delays_ms)
         self._device_name = device_name
-        self._jobs: set[_JobSignals] = set()
-        self._uploading = False
-        self._closed = False
-        self._retry_timer = QTimer(self)
-        self._retry_timer.setSingleShot(True)
-        self._retry_timer.timeout.connect(self.flush_events)
+        self._uploader = Uploader(api, self._outbox, self._runner, retry_delays_ms=retry_delays_ms, parent=self)
+        for name in (
+            "disposition_recorded",
+            "record_withdrawn",
+            "events_delivered",
+            "reporting_failed",
+            "pending_changed",
+            "failed",
+        ):
+            getattr(self._uploader, name).connect(getattr(self, name))
         self._keepalive = QTimer(self)
         self._keepalive.setInterval(keepalive_ms)
         self._keepalive.timeout.connect(self._on_keepalive_timeout)
@@ -193,33 +154,33 @@ class AgentService(QObject):
         def done(response: EnrolResponse) -> None:
             self.enrolled.emit(DeviceIdentity(device_id=response.device_id, login=response.login, private_key=key))
 
-        self._submit(call, done, self._emit_failed)
+        self._runner.submit(call, done, self._emit_failed)
 
     def login(self, identity: DeviceIdentity, login: str, password: str) -> None:
         """Log in with the device proof; emits ``logged_in`` or ``login_failed``, then uploads what waits."""
 
         def done(response: LoginResponse) -> None:
             self._outbox.begin_session(agent_id=response.agent_id, session_id=response.session_id)
-            self._backoff.succeeded()
+            self._uploader.reset()
             self._keepalive.start()
             self.logged_in.emit(response)
-            self._emit_pending()
+            self.pending_changed.emit(*self._outbox.counts())
             self.flush_events()
 
         def refused(exc: ClientError) -> None:
             log.warning("login failed: %s", exc.code)
             self.login_failed.emit(str(exc.code), error_message(exc))
 
-        self._submit(lambda: self._api.login(identity, login=login, password=password), done, refused)
+        self._runner.submit(lambda: self._api.login(identity, login=login, password=password), done, refused)
 
     def logout(self) -> None:
         """Forget the session's tokens once the calls queued before it have run.
 
         What waits in the outbox is kept and sent after the next login.
         """
-        self._retry_timer.stop()
+        self._uploader.stop()
         self._keepalive.stop()
-        self._submit(self._api.logout, lambda _none: None, self._emit_failed)
+        self._runner.submit(self._api.logout, lambda _none: None, self._emit_failed)
 
     def request_next_record(self) -> None:
         """Ask for the current record.
@@ -242,7 +203,7 @@ class AgentService(QObject):
             else:
                 self._emit_failed(exc)
 
-        self._submit(self._api.next_record, done, refused)
+        self._runner.submit(self._api.next_record, done, refused)
 
     def dispose(self, draft: OutcomeDraft) -> None:
         """Store an outcome in the outbox, then send it.
@@ -257,7 +218,7 @@ class AgentService(QObject):
             self.failed.emit(str(ErrorCode.BAD_REQUEST), user_message(ErrorCode.BAD_REQUEST))
             return
         log.info("outcome stored in the outbox")
-        self._emit_pending()
+        self.pending_changed.emit(*self._outbox.counts())
         self.flush_events()
 
     def report_displayed(self, lease_id: str) -> None:
@@ -296,109 +257,27 @@ class AgentService(QObject):
             log.warning("a display event before any login was not recorded")
             return
         self._outbox.add_event(kind, lease_id, duration_ms=duration_ms, detail=detail)
-        self._emit_pending()
+        self.pending_changed.emit(*self._outbox.counts())
         self.flush_events()
 
     @Slot()
     def flush_events(self) -> None:
         """Upload the oldest waiting outcome or batch of events, if nothing is out already."""
-        if not self._api.logged_in or self._uploading:
-            return
-        item = self._outbox.next_upload(batch=LIMITS.max_event_batch)
-        if item is None:
-            return
-        self._retry_timer.stop()
-        self._uploading = True
-        if isinstance(item, PendingOutcome):
-            request = item.request
-            self._outbox.mark_sent(str(request.outcome_id))
-            self._submit(
-                lambda: self._api.dispose(request),
-                lambda response: self._on_outcome_sent(item, response),
-                lambda exc: self._on_outcome_failed(item, exc),
-            )
-        else:
-            events = item
-            self._submit(
-                lambda: self._api.send_events(events),
-                lambda result: self._on_events_sent(events, result),
-                lambda exc: self._on_events_failed(events, exc),
-            )
+        self._uploader.flush()
 
     def shutdown(self, timeout_ms: int = 5000) -> None:
         """Try a last upload, wait for running calls, then close the API client and the outbox."""
-        self._retry_timer.stop()
+        self._uploader.stop()
         self._keepalive.stop()
         self.flush_events()
-        self._pool.waitForDone(timeout_ms)
-        self._closed = True  # answers still queued for the GUI thread are dropped: unacknowledged items stay
+        self._runner.close(timeout_ms)  # answers still queued are dropped: unacknowledged items stay
         self._api.close()
         self._outbox.close()
-
-    def _emit_pending(self) -> None:
-        self.pending_changed.emit(*self._outbox.counts())
-
-    def _uploaded(self) -> None:
-        self._uploading = False
-        self._backoff.succeeded()
-        self._emit_pending()
-        self.flush_events()
-
-    def _on_outcome_sent(self, item: PendingOutcome, response: DispositionResponse) -> None:
-        self._outbox.delete([str(item.request.outcome_id)])
-        log.info("outcome acknowledged")
-        self.disposition_recorded.emit(response)
-        self._uploaded()
-
-    def _on_outcome_failed(self, item: PendingOutcome, exc: ClientError) -> None:
-        judged = verdict(exc)
-        if judged is Verdict.GONE and item.sent_before:
-            # an earlier attempt may have been stored (its answer lost) or the lease was withdrawn meanwhile
-            log.warning("outcome sent before answered no_lease: delivered earlier or withdrawn; dropped")
-            self._outbox.delete([str(item.request.outcome_id)])
-        elif judged is Verdict.GONE:
-            log.info("the outcome's lease is gone (withdrawn or expired)")
-            self._outbox.delete([str(item.request.outcome_id)])
-            self.record_withdrawn.emit(item.request.lease_id, error_message(exc))
-        elif judged is Verdict.REFUSED:
-            log.warning("outcome refused for good (%s); dropped", exc.code)
-            self._outbox.delete([str(item.request.outcome_id)])
-            self._emit_failed(exc)
-        else:
-            self._upload_failed(exc, judged)
-            return
-        self._uploaded()
-
-    def _on_events_sent(self, events: tuple[DisplayEvent, ...], result: EventBatchResult) -> None:
-        self._outbox.delete([e.event_id for e in events])
-        log.info("display events acknowledged: %d (%d new)", len(events), result.accepted)
-        self.events_delivered.emit(len(events))
-        self._uploaded()
-
-    def _on_events_failed(self, events: tuple[DisplayEvent, ...], exc: ClientError) -> None:
-        judged = verdict(exc)
-        if judged in (Verdict.REFUSED, Verdict.GONE):
-            log.warning("display events refused for good (%s); dropped %d", exc.code, len(events))
-            self._outbox.delete([e.event_id for e in events])
-            self._uploaded()
-            return
-        self._upload_failed(exc, judged)
-
-    def _upload_failed(self, exc: ClientError, judged: Verdict) -> None:
-        self._uploading = False
-        self._emit_pending()
-        if judged is Verdict.RETRY:
-            delay = self._backoff.failed()
-            log.warning("upload failed (%s); retry in %d ms", exc.code, delay)
-            self._retry_timer.start(delay)
-        else:
-            log.warning("upload failed (%s); kept for the next login", exc.code)
-        self.reporting_failed.emit(str(exc.code), user_message("reporting"))
 
     @Slot()
     def _on_keepalive_timeout(self) -> None:
         if self._api.logged_in:
-            self._submit(self._api.refresh_if_due, lambda _done: None, self._on_refresh_failed)
+            self._runner.submit(self._api.refresh_if_due, lambda _done: None, self._on_refresh_failed)
 
     def _on_refresh_failed(self, exc: ClientError) -> None:
         if isinstance(exc, ApiError) and exc.code in SESSION_ENDING | {ErrorCode.ADDRESS_NOT_ALLOWED}:
@@ -410,25 +289,3 @@ class AgentService(QObject):
     def _emit_failed(self, exc: ClientError) -> None:
         log.warning("call failed: %s", exc.code)
         self.failed.emit(str(exc.code), error_message(exc))
-
-    def _submit(
-        self, call: Callable[[], Any], on_success: Callable[[Any], None], on_error: Callable[[ClientError], None]
-    ) -> None:
-        signals = _JobSignals()
-        signals.finished.connect(self._on_job_finished)
-        self._jobs.add(signals)
-
-        def success(value: Any) -> None:
-            self._jobs.discard(signals)
-            on_success(value)
-
-        def error(exc: ClientError) -> None:
-            self._jobs.discard(signals)
-            on_error(exc)
-
-        self._pool.start(_Job(call, success, error, signals))
-
-    @Slot(object)
-    def _on_job_finished(self, continuation: Callable[[], None]) -> None:
-        if not self._closed:
-            continuation()
