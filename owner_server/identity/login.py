@@ -29,7 +29,7 @@ from owner_server.identity.admin import hash_code
 from owner_server.identity.login_rules import alert_outside_network, apply_session_rule, end_other_sessions
 from owner_server.identity.outsourcers import address_allowed
 from owner_server.identity.passwords import verify_dummy, verify_password
-from owner_server.identity.sessions import end_user_sessions, start_session, token_hash
+from owner_server.identity.sessions import end_user_sessions, purge_refresh_tokens, start_session, token_hash
 from owner_server.models import AccessToken, Campaign, Device, EnrolmentCode, LoginNonce, Outsourcer, Role, User
 from owner_server.models._common import utcnow
 from shared.containment import RuleName
@@ -330,12 +330,16 @@ def authenticate(
 
 
 def purge_expired_nonces(session: Session, *, now: datetime | None = None) -> int:
-    """Delete login challenges past their lifetime (the running server does it every minute).
+    """Delete login challenges past their lifetime, and the refresh tokens of sessions long over.
 
-    ``/nonce`` needs no login, so without this its rows would pile up.
+    The running server does it every minute. ``/nonce`` needs no login, so
+    without this its rows would pile up; so would the used refresh tokens of
+    every session (:func:`owner_server.identity.sessions.purge_refresh_tokens`).
 
     Returns:
-        How many were deleted.
+        How many challenges were deleted.
     """
-    result = session.execute(delete(LoginNonce).where(col(LoginNonce.expires_at) < (now or utcnow())))
+    now = now or utcnow()
+    result = session.execute(delete(LoginNonce).where(col(LoginNonce.expires_at) < now))
+    purge_refresh_tokens(session, now=now)
     return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlmodel import Session, col, select, update
+from sqlmodel import Session, col, delete, select, update
 
 from owner_server.audit import log as audit
 from owner_server.core.deferred import DeferredError
@@ -33,7 +33,15 @@ from owner_server.models._common import new_ref, utcnow
 from shared.errors import AuthError, ErrorCode, ForbiddenError, ValidationError
 from shared.protocol import RefreshRequest, RefreshResponse, b64decode_strict, refresh_challenge
 
-__all__ = ["IssuedTokens", "end_user_sessions", "refresh", "sessions_of", "start_session", "token_hash"]
+__all__ = [
+    "IssuedTokens",
+    "end_user_sessions",
+    "purge_refresh_tokens",
+    "refresh",
+    "sessions_of",
+    "start_session",
+    "token_hash",
+]
 
 _ENDED = "the session has ended; log in again"
 _OUTSIDE = "this computer's address is outside the networks your organisation may work from"
@@ -274,3 +282,21 @@ def sessions_of(session: Session, *, user_id: int) -> list[AgentSession]:
     return list(
         session.exec(select(AgentSession).where(AgentSession.user_id == user_id).order_by(col(AgentSession.started_at)))
     )
+
+
+#: How long refresh tokens of a session that is over are kept (a reuse shortly after the end is still recognised).
+KEEP_ENDED_S = 24 * 3600
+
+
+def purge_refresh_tokens(session: Session, *, now: datetime) -> int:
+    """Delete the refresh tokens of sessions over for more than :data:`KEEP_ENDED_S` (the sessions stay).
+
+    Returns:
+        How many were deleted.
+    """
+    before = now - timedelta(seconds=KEEP_ENDED_S)
+    over = select(AgentSession.session_id).where(
+        (col(AgentSession.ends_at) < before) | (col(AgentSession.ended_at) < before)
+    )
+    result = session.execute(delete(RefreshToken).where(col(RefreshToken.session_id).in_(over)))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

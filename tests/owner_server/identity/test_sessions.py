@@ -225,3 +225,18 @@ def test_an_unknown_refresh_token_is_refused(connect, device):
     first = login(client, device)
     r = refresh(client, device, first["session_id"], "x" * 43)
     assert r.status_code == 401 and r.json()["code"] == "unauthorized"
+
+
+def test_refresh_tokens_of_sessions_long_over_are_purged(inst, connect, device):
+    from owner_server.identity.login import purge_expired_nonces
+
+    client = connect()
+    old = login(client, device)
+    refresh(client, device, old["session_id"], old["refresh_token"])
+    current = login(client, device)  # ends the first session
+    with session_scope(inst.engine) as s:
+        purge_expired_nonces(s, now=utcnow() + timedelta(hours=24, minutes=30))
+    with Session(inst.engine) as s:
+        left = {row.session_id for row in s.exec(select(RefreshToken)).all()}
+        assert s.get(AgentSession, old["session_id"]) is not None  # the session itself stays
+    assert left == {current["session_id"]}
