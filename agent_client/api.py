@@ -235,7 +235,10 @@ class AgentApi:
     def _post(self, path: str, body: BaseModel | None, model: type[_M], *, auth: bool = True) -> _M:
         if not auth:
             return self._send(path, body, model, {})
-        self.refresh_if_due()
+        try:
+            self.refresh_if_due()
+        except NetworkError:
+            log.info("token refresh before %s failed; the token still holds a third of its life", path)
         try:
             return self._send(path, body, model, self._auth_headers())
         except ApiError as exc:

@@ -207,7 +207,8 @@ class RefreshRequest(WireModel):
 
     A refresh token works once: the answer carries its successor. Presenting
     one that was already used ends the session (RFC 6819 section 5.2.2.3;
-    OAuth 2.0 Security BCP, RFC 9700 section 4.14).
+    OAuth 2.0 Security BCP, RFC 9700 section 4.14), unless it is a prompt
+    retry whose answer was lost (its successor never presented).
     """
 
     refresh_token: Token

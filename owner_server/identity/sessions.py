@@ -6,7 +6,10 @@ the refresh token, with the device's Ed25519 signature over a fresh server
 nonce (:func:`shared.protocol.refresh_challenge`), for a new pair in the same
 session. Each refresh token works once (rotation): presenting a used one ends
 the session, its access tokens revoked (RFC 6819 section 5.2.2.3; OAuth 2.0
-Security BCP, RFC 9700 section 4.14.2). No refresh goes past the session's
+Security BCP, RFC 9700 section 4.14.2). One exception keeps a lost answer
+from ending a shift: the same token again within ``RETRY_GRACE_S`` of its use,
+with a fresh device signature, while its successor was never presented, is
+the client retrying; the unanswered successor is retired and a new pair issued. No refresh goes past the session's
 maximum length, nor after the agent was suspended, the device revoked or a
 new login ended the session; an address outside the site's networks is
 refused as at login. Tokens are stored only as their SHA-256.
@@ -182,6 +185,40 @@ def _device_proof_ok(session: Session, *, row: AgentSession, request: RefreshReq
     return True
 
 
+#: How long after a rotation the same refresh token may come again as a retry of a request whose answer was lost.
+RETRY_GRACE_S = 60
+
+
+def _supersede_unanswered(session: Session, *, token: RefreshToken, now: datetime) -> bool:
+    """Whether a used token comes again as the retry of a rotation whose answer never arrived.
+
+    That is: within :data:`RETRY_GRACE_S` of its use, with the device proof
+    already checked, and its successor never presented (a client that got the
+    answer would have used the successor, never this token again). The unused
+    successor and its access token are then retired, and the caller rotates
+    again. Anything else is a reuse.
+    """
+    assert token.used_at is not None
+    if now - token.used_at > timedelta(seconds=RETRY_GRACE_S):
+        return False
+    successor = session.exec(
+        select(RefreshToken)
+        .where(RefreshToken.session_id == token.session_id, col(RefreshToken.issued_at) == token.used_at)
+        .with_for_update()
+    ).first()
+    if successor is None or successor.used_at is not None:
+        return False
+    successor.used_at = now
+    session.add(successor)
+    session.execute(
+        update(AccessToken)
+        .where(col(AccessToken.token_hash) == successor.access_hash)
+        .values(revoked=True)
+        .execution_options(synchronize_session=False)
+    )
+    return True
+
+
 def _ended_reason(session: Session, *, row: AgentSession, token: RefreshToken, user: User | None, now: datetime) -> str:
     """Why the session can no longer be refreshed ("" when it can)."""
     if row.ended_at is not None:
@@ -237,10 +274,13 @@ def refresh(
     if not _device_proof_ok(session, row=row, request=request, now=now):
         _refuse(session, row=row, user=user, reason="device_proof", address=address)
         raise DeferredError(AuthError("this computer could not prove its identity", code=ErrorCode.BAD_SIGNATURE))
+    retried = False
     if token.used_at is not None:
-        _end(session, row=row, reason="refresh_reused", now=now)
-        _refuse(session, row=row, user=user, reason="refresh_reused", address=address)
-        raise DeferredError(AuthError(_ENDED))
+        if not _supersede_unanswered(session, token=token, now=now):
+            _end(session, row=row, reason="refresh_reused", now=now)
+            _refuse(session, row=row, user=user, reason="refresh_reused", address=address)
+            raise DeferredError(AuthError(_ENDED))
+        retried = True
     ended_before = row.ended_at is not None
     reason = _ended_reason(session, row=row, token=token, user=user, now=now)
     if reason:
@@ -256,7 +296,7 @@ def refresh(
         alert_outside_network(session, user=user, address=address, where="refresh", now=now)
         _refuse(session, row=row, user=user, reason="address_not_allowed", address=address)
         raise DeferredError(ForbiddenError(_OUTSIDE, code=ErrorCode.ADDRESS_NOT_ALLOWED))
-    token.used_at = now
+    token.used_at = now  # a retry moves it on, so a retry of the retry matches its successor
     row.refreshes += 1
     session.add_all([token, row])
     issued = _issue(session, row=row, address=address, now=now, ttl_s=lifetimes.access_token_ttl_s)
@@ -266,7 +306,7 @@ def refresh(
         action="session_refreshed",
         object_type="session",
         object_id=row.session_id,
-        details={"device_id": row.device_id, "address": address[:64], "refreshes": row.refreshes},
+        details={"device_id": row.device_id, "address": address[:64], "refreshes": row.refreshes, "retry": retried},
     )
     return RefreshResponse(
         access_token=issued.access_token,

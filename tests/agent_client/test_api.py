@@ -134,3 +134,25 @@ def test_connection_failure_is_network_error():
 def test_tls_context_is_required():
     with pytest.raises(ValueError, match="ssl_context"):
         AgentApi(BASE_URL)
+
+
+def test_a_refresh_that_cannot_reach_the_server_leaves_the_live_token_in_use(fake_server):
+    clock = [0.0]
+    failing = {"refresh": 1}
+
+    def handle(request):
+        if request.url.path.endswith("/refresh") and failing["refresh"]:
+            failing["refresh"] -= 1
+            raise httpx.ConnectError("down")
+        return fake_server.handle(request)
+
+    api = AgentApi(BASE_URL, transport=httpx.MockTransport(handle), monotonic=lambda: clock[0])
+    try:
+        enrol_and_login(api)
+        clock[0] = 700.0  # past two thirds of the 900 s token
+        assert api.next_record().record is not None  # the refresh failed, the request went with the live token
+        assert fake_server.refreshes == 0
+        assert api.next_record().record is not None
+        assert fake_server.refreshes == 1  # tried again before the next request, with the same refresh token
+    finally:
+        api.close()

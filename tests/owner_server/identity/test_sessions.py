@@ -130,7 +130,8 @@ def test_an_expired_token_is_refreshed_within_the_same_session(inst, connect, de
 def test_a_reused_refresh_token_ends_the_session(inst, connect, device):
     client = connect()
     first = login(client, device)
-    renewed = refresh(client, device, first["session_id"], first["refresh_token"]).json()
+    second = refresh(client, device, first["session_id"], first["refresh_token"]).json()
+    renewed = refresh(client, device, first["session_id"], second["refresh_token"]).json()  # the successor was used
     replay = refresh(client, device, first["session_id"], first["refresh_token"])
     assert replay.status_code == 401 and replay.json()["code"] == "unauthorized"
     assert next_status(client, renewed["access_token"]) == (401, "unauthorized")  # the live token is revoked too
@@ -240,3 +241,32 @@ def test_refresh_tokens_of_sessions_long_over_are_purged(inst, connect, device):
         left = {row.session_id for row in s.exec(select(RefreshToken)).all()}
         assert s.get(AgentSession, old["session_id"]) is not None  # the session itself stays
     assert left == {current["session_id"]}
+
+
+def test_a_retry_whose_answer_was_lost_rotates_again_and_retires_the_unanswered_pair(inst, connect, device):
+    client = connect()
+    first = login(client, device)
+    lost = refresh(client, device, first["session_id"], first["refresh_token"]).json()  # the client never hears
+    retry = refresh(client, device, first["session_id"], first["refresh_token"])
+    assert retry.status_code == 200, retry.text
+    renewed = retry.json()
+    assert renewed["session_id"] == first["session_id"]
+    assert next_status(client, renewed["access_token"])[0] == 200
+    assert next_status(client, lost["access_token"]) == (401, "unauthorized")  # the unanswered pair is retired
+    with Session(inst.engine) as s:
+        assert s.get(AgentSession, first["session_id"]).ended_at is None
+        entries = s.exec(select(AuditEntry).where(AuditEntry.action == "session_refreshed")).all()
+    assert [json.loads(e.details)["retry"] for e in entries] == [False, True]
+    # whoever presents the retired successor later is not the client: the session ends
+    assert refresh(client, device, first["session_id"], lost["refresh_token"]).status_code == 401
+    assert next_status(client, renewed["access_token"]) == (401, "unauthorized")
+
+
+def test_a_used_token_after_the_grace_is_a_reuse(inst, connect, device):
+    client = connect()
+    first = login(client, device)
+    refresh(client, device, first["session_id"], first["refresh_token"])
+    with session_scope(inst.engine) as s:
+        s.execute(update(RefreshToken).values(used_at=utcnow() - timedelta(minutes=5)))
+    assert refresh(client, device, first["session_id"], first["refresh_token"]).status_code == 401
+    assert refusals(inst) == ["refresh_reused"]
