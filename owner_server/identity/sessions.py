@@ -41,7 +41,6 @@ __all__ = [
     "end_user_sessions",
     "purge_refresh_tokens",
     "refresh",
-    "sessions_of",
     "start_session",
     "token_hash",
 ]
@@ -314,13 +313,6 @@ def refresh(
         refresh_token=issued.refresh_token,
         session_id=row.session_id,
         session_expires_in_s=issued.session_expires_in_s,
-    )
-
-
-def sessions_of(session: Session, *, user_id: int) -> list[AgentSession]:
-    """An agent's sessions, oldest first (for tests and reports)."""
-    return list(
-        session.exec(select(AgentSession).where(AgentSession.user_id == user_id).order_by(col(AgentSession.started_at)))
     )
 
 
