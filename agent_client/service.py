@@ -276,7 +276,7 @@ class AgentService(QObject):
 
     @Slot()
     def _on_keepalive_timeout(self) -> None:
-        if self._api.logged_in:
+        if self._api.logged_in and not self._runner.closed:
             self._runner.submit(self._api.refresh_if_due, lambda _done: None, self._on_refresh_failed)
 
     def _on_refresh_failed(self, exc: ClientError) -> None:

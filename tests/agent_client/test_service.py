@@ -19,7 +19,7 @@ def service(qtbot, api):
     pool.setMaxThreadCount(1)
     agent_service = AgentService(api, pool=pool, retry_delays_ms=(50,), device_name="test-pc")
     yield agent_service
-    pool.waitForDone(TIMEOUT)
+    agent_service.shutdown(TIMEOUT)  # stops its timers: none may fire into a later test
 
 
 def login(qtbot, service):
@@ -234,7 +234,7 @@ def test_the_keepalive_refreshes_ahead_of_expiry(qtbot, api, fake_server):
     login(qtbot, service)
     qtbot.waitUntil(lambda: fake_server.refreshes >= 2, timeout=TIMEOUT)
     assert not fake_server.expired and api.logged_in
-    pool.waitForDone(TIMEOUT)
+    service.shutdown(TIMEOUT)
 
 
 def test_a_refused_refresh_ends_the_session_with_its_code(qtbot, service, fake_server):
