@@ -80,3 +80,4 @@ class Scraper:
 
     def close(self) -> None:
         self.http.close()
+
