@@ -2,14 +2,23 @@
 
 Every request and response body is a :mod:`shared.protocol` model. Responses
 are read with a size bound (``LIMITS.max_response_bytes``) and parsed strictly;
-errors become the closed tree in :mod:`agent_client.errors`. The bearer token
-lives only in this object's memory.
+errors become the closed tree in :mod:`agent_client.errors`. The bearer and
+refresh tokens live only in this object's memory.
+
+Sessions: the access token is short-lived; this client renews it with the
+single-use refresh token and a device-key signature (``/refresh``) once two
+thirds of its life have passed, before the next request (or when
+:meth:`AgentApi.refresh_if_due` is called), and on a ``token_expired`` answer
+it refreshes once and retries the request transparently.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import ssl
+import threading
+import time
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -37,10 +46,13 @@ from shared.protocol import (
     NextRecordResponse,
     NonceRequest,
     NonceResponse,
+    RefreshRequest,
+    RefreshResponse,
     VerifyRequest,
     VerifyResponse,
     b64encode,
     login_challenge,
+    refresh_challenge,
 )
 from shared.version import __version__
 
@@ -50,6 +62,8 @@ log = logging.getLogger(__name__)
 
 _M = TypeVar("_M", bound=BaseModel)
 _DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+#: Share of an access token's life after which it is refreshed ahead of expiry.
+_REFRESH_AFTER = 2 / 3
 
 
 class AgentApi:
@@ -64,6 +78,7 @@ class AgentApi:
         max_response_bytes: Largest response body read; larger is a :class:`ProtocolError`.
         on_response: Called with every raw response body read, success or error
             (lets a test inspect everything the server sent).
+        monotonic: The clock that times token refreshes (seconds; injected for tests).
     """
 
     def __init__(
@@ -75,6 +90,7 @@ class AgentApi:
         timeout: httpx.Timeout = _DEFAULT_TIMEOUT,
         max_response_bytes: int = LIMITS.max_response_bytes,
         on_response: Callable[[bytes], None] | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         if ssl_context is None and transport is None:
             raise ValueError("an ssl_context pinned to the deployment CA is required")
@@ -89,21 +105,33 @@ class AgentApi:
         )
         self._max_response_bytes = max_response_bytes
         self._on_response = on_response
+        self._monotonic = monotonic
+        self._lock = threading.RLock()
         self._token: str | None = None
+        self._refresh_token: str | None = None
+        self._session_id: str | None = None
+        self._identity: DeviceIdentity | None = None
+        self._refresh_at = 0.0
 
     @property
     def logged_in(self) -> bool:
         """Whether a bearer token is held."""
         return self._token is not None
 
+    @property
+    def session_id(self) -> str | None:
+        """The login session the tokens belong to, while logged in."""
+        return self._session_id if self._token is not None else None
+
     def close(self) -> None:
-        """Forget the token and close connections."""
-        self._token = None
+        """Forget the tokens and close connections."""
+        self.logout()
         self._client.close()
 
     def logout(self) -> None:
-        """Forget the bearer token (the server lets it expire)."""
-        self._token = None
+        """Forget the tokens (the server lets them expire)."""
+        with self._lock:
+            self._token = self._refresh_token = self._session_id = None
 
     def enrol(self, *, enrolment_code: str, public_key_b64: str, device_name: str) -> EnrolResponse:
         """Register this device's public key with a one-time enrolment code.
@@ -124,7 +152,7 @@ class AgentApi:
             NetworkError: The server could not be reached.
             ProtocolError: The response is malformed or too large.
         """
-        self._token = None
+        self.logout()
         nonce = self._post("nonce", NonceRequest(device_id=identity.device_id), NonceResponse, auth=False)
         challenge = login_challenge(login=login, device_id=identity.device_id, nonce=nonce.nonce)
         request = LoginRequest(
@@ -135,16 +163,74 @@ class AgentApi:
             signature=b64encode(identity.sign(challenge)),
         )
         response = self._post("login", request, LoginResponse, auth=False)
-        self._token = response.access_token
+        with self._lock:
+            self._identity = identity
+            self._session_id = response.session_id
+            self._keep(response.access_token, response.refresh_token, response.expires_in_s)
         return response
+
+    def _keep(self, access: str, refresh: str | None, expires_in_s: int) -> None:
+        self._token = access
+        self._refresh_token = refresh
+        self._refresh_at = self._monotonic() + max(expires_in_s, 0) * _REFRESH_AFTER
+
+    def refresh(self) -> RefreshResponse:
+        """Renew both tokens of this session with the refresh token and a device-key signature.
+
+        A refused refresh (the session ended: reused token, maximum length, new
+        login, suspension, revoked device) forgets the tokens.
+
+        Raises:
+            ApiError: The server refused; the client is logged out.
+            NetworkError: The server could not be reached (the tokens are kept).
+            ProtocolError: The response is malformed or too large.
+        """
+        with self._lock:
+            identity, token, session_id = self._identity, self._refresh_token, self._session_id
+            if identity is None or token is None or session_id is None:
+                raise ApiError(ErrorCode.UNAUTHORIZED, "no session to refresh", status=401)
+            nonce = self._post("nonce", NonceRequest(device_id=identity.device_id), NonceResponse, auth=False)
+            digest = hashlib.sha256(token.encode()).hexdigest()
+            challenge = refresh_challenge(
+                session_id=session_id, device_id=identity.device_id, nonce=nonce.nonce, refresh_token_sha256=digest
+            )
+            request = RefreshRequest(
+                refresh_token=token,
+                device_id=identity.device_id,
+                nonce=nonce.nonce,
+                signature=b64encode(identity.sign(challenge)),
+            )
+            try:
+                response = self._post("refresh", request, RefreshResponse, auth=False)
+            except ApiError:
+                self.logout()
+                raise
+            self._keep(response.access_token, response.refresh_token, response.expires_in_s)
+            log.info("session tokens refreshed")
+            return response
+
+    def refresh_if_due(self) -> bool:
+        """Refresh the tokens when two thirds of the access token's life have passed.
+
+        Returns:
+            True when a refresh was made.
+
+        Raises:
+            ApiError, NetworkError, ProtocolError: As :meth:`refresh`.
+        """
+        with self._lock:
+            if self._token is None or self._refresh_token is None or self._monotonic() < self._refresh_at:
+                return False
+            self.refresh()
+            return True
 
     def next_record(self) -> NextRecordResponse:
         """Ask for the record leased to this agent (the same one until it is closed)."""
         return self._post("next", None, NextRecordResponse)
 
-    def dispose(self, *, lease_id: str, code: str) -> DispositionResponse:
-        """Record the outcome of the leased record, closing the lease."""
-        return self._post("dispositions", DispositionRequest(lease_id=lease_id, code=code), DispositionResponse)
+    def dispose(self, request: DispositionRequest) -> DispositionResponse:
+        """Record the outcome of the leased record, closing the lease (idempotent by ``outcome_id``)."""
+        return self._post("dispositions", request, DispositionResponse)
 
     def send_events(self, events: tuple[DisplayEvent, ...]) -> EventBatchResult:
         """Upload a batch of display events (idempotent by ``event_id``)."""
@@ -157,11 +243,30 @@ class AgentApi:
         return self._request("POST", path, body, model, auth=auth)
 
     def _request(self, method: str, path: str, body: BaseModel | None, model: type[_M], *, auth: bool) -> _M:
-        headers: dict[str, str] = {}
-        if auth:
-            if self._token is None:
-                raise ApiError(ErrorCode.UNAUTHORIZED, "not logged in", status=401)
-            headers["Authorization"] = f"Bearer {self._token}"
+        if not auth:
+            return self._send(method, path, body, model, {})
+        try:
+            self.refresh_if_due()
+        except NetworkError:
+            log.info("token refresh before %s failed; the token still holds a third of its life", path)
+        try:
+            return self._send(method, path, body, model, self._auth_headers())
+        except ApiError as exc:
+            if exc.code != ErrorCode.TOKEN_EXPIRED or self._refresh_token is None:
+                raise
+        log.info("request %s: token expired; refreshing once", path)
+        self.refresh()
+        return self._send(method, path, body, model, self._auth_headers())
+
+    def _auth_headers(self) -> dict[str, str]:
+        token = self._token
+        if token is None:
+            raise ApiError(ErrorCode.UNAUTHORIZED, "not logged in", status=401)
+        return {"Authorization": f"Bearer {token}"}
+
+    def _send(
+        self, method: str, path: str, body: BaseModel | None, model: type[_M], headers: dict[str, str]
+    ) -> _M:
         # Absent optional fields stay absent: a server that predates them (and forbids unknown ones) accepts the body.
         payload = body.model_dump(mode="json", exclude_none=True) if body is not None else {}
         try:

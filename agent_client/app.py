@@ -106,6 +106,7 @@ class AppController(QObject):
         self._login_window: LoginWindow | None = None
         self.record_window: RecordWindow | None = None
         self._reporting_ok = True
+        self._held = False  # a record is owed to the agent once nothing blocks it
         self._config_path: Path | None = None
         self._login_override: str | None = None
         self._auto_password: str | None = None
@@ -169,6 +170,7 @@ class AppController(QObject):
         service.record_withdrawn.connect(self.on_service_record_withdrawn)
         service.events_delivered.connect(self.on_service_events_delivered)
         service.reporting_failed.connect(self.on_service_reporting_failed)
+        service.pending_changed.connect(self.on_service_pending_changed)
         service.failed.connect(self.on_service_failed)
         if connection.calls is not None:
             connection.calls.call_updated.connect(self.on_call_updated)
@@ -259,24 +261,59 @@ class AppController(QObject):
             self._login_window.hide()
             self._login_window.show_error("")
         window.set_busy(self.tr("Asking for a record…"))
-        self._connection.service.request_next_record()
+        self._held = True
+        self._maybe_resume()  # what an earlier run left in the outbox goes first
+
+    def on_service_pending_changed(self, outcomes: int, events: int) -> None:
+        """Hold records while the outbox is over its limit; say what waits once an upload failed."""
+        if self.record_window is None or self._connection is None:
+            return
+        if outcomes == 0 and events == 0:
+            self._reporting_ok = True  # nothing waits: everything was reported
+        if self._connection.service.records_blocked:
+            if self.record_window.current_lease_id is not None or not self._reporting_ok:
+                self._held = True
+                self._show_pending(outcomes, events)
+        else:
+            self._maybe_resume()
+
+    def _show_pending(self, outcomes: int, events: int) -> None:
+        assert self.record_window is not None  # noqa: S101 - callers check
+        self.record_window.show_pending(outcomes, events)
+
+    def _maybe_resume(self) -> None:
+        """Ask for the owed record once reporting works and nothing blocks it (once, however many signals say so)."""
+        if not self._held or self._connection is None or self.record_window is None:
+            return
+        service = self._connection.service
+        if service.records_blocked:
+            if not self._reporting_ok:
+                self._show_pending(service.pending_outcomes, service.pending_events)
+            return
+        if self._reporting_ok:
+            self._held = False
+            service.request_next_record()
 
     def on_service_record_received(self, record: RecordView | None, retry_after_s: int) -> None:
         """Show the record, or wait and ask again."""
         if self.record_window is None:
             return
+        blocked = self._connection is not None and self._connection.service.records_blocked
         if record is None:
             self.record_window.show_waiting("", poll_after_s=retry_after_s)
-        elif self._reporting_ok:
+        elif self._reporting_ok and not blocked:
             self.record_window.show_record(record)
         else:
+            self._held = True
             self.record_window.set_busy(user_message("reporting"))
 
     def _on_outcome_chosen(self, draft: OutcomeDraft) -> None:
+        """Hand the pressed outcome to the service (stored, then sent); the next record follows its acknowledgement."""
         assert self._connection is not None  # noqa: S101 - flow order
         if self._connection.calls is not None:
             self._connection.calls.forget()
-        self._connection.service.dispose(draft.lease_id, draft.code)
+        self._held = True
+        self._connection.service.dispose(draft)
 
     def on_call_updated(self, call: CallView) -> None:
         """Show a call's state in the record window."""
@@ -328,12 +365,11 @@ class AppController(QObject):
             return
         self.record_window.show_notice(message)
         self.record_window.set_busy(self.tr("Asking for a record…"))
-        self._connection.service.request_next_record()
+        self._held = True  # asked for once the outbox says nothing blocks it (pending_changed follows)
 
     def on_service_disposition_recorded(self, _response: object) -> None:
-        """The record is closed; ask for the next one."""
-        if self._connection is not None:
-            self._connection.service.request_next_record()
+        """The record is closed; the next one is asked for once nothing else blocks it (pending_changed follows)."""
+        self._reporting_ok = True
 
     def on_service_reporting_failed(self, code: str, message: str) -> None:
         """No record may stay on screen while displays cannot be reported."""
@@ -343,13 +379,18 @@ class AppController(QObject):
         elif code in _SESSION_ENDING:
             self._end_session(user_message(code))
         else:
-            self.record_window.set_busy(message)
+            self._held = True
+            service = self._connection.service if self._connection else None
+            if service is not None and (service.pending_outcomes or service.records_blocked):
+                self._show_pending(service.pending_outcomes, service.pending_events)
+            else:
+                self.record_window.set_busy(message)
 
     def on_service_events_delivered(self, _count: int) -> None:
         """Reporting works again; bring the record back."""
-        if not self._reporting_ok and self._connection is not None and self.record_window is not None:
+        if not self._reporting_ok:
             self._reporting_ok = True
-            self._connection.service.request_next_record()
+            self._maybe_resume()
 
     def on_service_login_failed(self, _code: str, message: str) -> None:
         """Show why the login failed (wrong password, locked, suspended, network) in the login window."""

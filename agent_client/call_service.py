@@ -16,8 +16,8 @@ from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal
 
 from agent_client.api import CallApi
 from agent_client.errors import ApiError, ClientError, NetworkError
+from agent_client.jobs import JobRunner
 from agent_client.messages import error_message
-from agent_client.workers import JobRunner
 from shared.protocol import CallState, CallView
 
 __all__ = ["POLL_MS", "CallService"]
@@ -114,7 +114,7 @@ class CallService(QObject):
     def shutdown(self, timeout_ms: int = 5000) -> None:
         """Stop polling and wait for running calls."""
         self.forget()
-        self._runner.wait(timeout_ms)
+        self._runner.close(timeout_ms)
 
     def _poll(self) -> None:
         call = self._call

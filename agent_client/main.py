@@ -5,9 +5,12 @@ from __future__ import annotations
 import argparse
 import logging
 import signal
+import sqlite3
 import sys
 from pathlib import Path
 
+import keyring
+import keyring.backend
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
@@ -22,13 +25,14 @@ from agent_client.config import (
     user_config_dir,
 )
 from agent_client.credentials import CredentialStore, MemoryKeyring
-from agent_client.errors import ClientError
+from agent_client.errors import ClientError, CredentialStoreUnavailable
 from agent_client.messages import user_message
+from agent_client.outbox import Outbox, OutboxKey, outbox_path
 from agent_client.service import AgentService
 from agent_client.translations import LANGUAGES, install_translators, system_language
 from shared.limits import LIMITS
 
-__all__ = ["main"]
+__all__ = ["main", "open_outbox"]
 
 log = logging.getLogger("agent_client")
 
@@ -87,6 +91,19 @@ def _quit_on_signals(app: QApplication) -> QTimer:
     return timer
 
 
+def open_outbox(server_url: str, backend: keyring.backend.KeyringBackend | None) -> Outbox:
+    """The durable outbox of a server in the per-user directory, its key in the keyring.
+
+    Raises:
+        CredentialStoreUnavailable: No secure keyring for the key.
+    """
+    key = OutboxKey(server_url, backend if backend is not None else keyring.get_keyring()).load_or_create()
+    try:
+        return Outbox(outbox_path(user_config_dir(), server_url), key=key)
+    except (OSError, sqlite3.Error) as exc:
+        raise CredentialStoreUnavailable(f"the outbox cannot be opened: {type(exc).__name__}") from exc
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the agent client.
 
@@ -112,7 +129,10 @@ def main(argv: list[str] | None = None) -> int:
     def connect(deployment: DeploymentConfig) -> Connection:
         store = CredentialStore(deployment.server_url, backend)
         api = AgentApi(deployment.api_base_url, ssl_context=build_ssl_context(deployment.ca_certificate))
-        return Connection(config=deployment, store=store, service=AgentService(api), calls=CallService(CallApi(api)))
+        outbox = open_outbox(deployment.server_url, backend)
+        return Connection(
+            config=deployment, store=store, service=AgentService(api, outbox=outbox), calls=CallService(CallApi(api))
+        )
 
     controller = AppController(app.clipboard(), connect)
     exit_code = 0

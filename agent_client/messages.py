@@ -235,15 +235,14 @@ def idle_message(reason: IdleReason | None) -> str:
 
 
 def pending_message(outcomes: int, events: int) -> str:
-    """What the record window says while outcomes or display reports wait for the server.
+    """What waits for the server, as the record window says it while no new record comes.
 
-    Args:
-        outcomes: Outcomes saved on this computer and not yet acknowledged.
-        events: Display reports not yet acknowledged.
+    Returns:
+        E.g. ``"Waiting for the server: outcomes 1, display events 3."``, translated.
     """
-    text = translate(
-        "ErrorMessages",
-        "Waiting for the server: {outcomes} outcome(s) and {events} report(s) are saved on this computer "
-        "and will be sent when it is reachable. No new record until then.",
-    )
-    return text.format(outcomes=outcomes, events=events)
+    if outcomes and events:
+        text = translate("Pending", "Waiting for the server: outcomes {outcomes}, display events {events}.")
+        return text.format(outcomes=outcomes, events=events)
+    if outcomes:
+        return translate("Pending", "Waiting for the server: outcomes {outcomes}.").format(outcomes=outcomes)
+    return translate("Pending", "Waiting for the server: display events {events}.").format(events=events)

@@ -1,104 +1,73 @@
-"""The display-event queue: numbering, batching and retry bookkeeping; no IO, no Qt.
+"""What to do with an upload's answer, and the back-off between failed ones; no IO, no Qt.
 
-Events are kept in process memory only: an event not yet acknowledged by the
-server is lost if the client exits. :class:`agent_client.service.AgentService`
-drives the queue and does the uploads.
+:class:`agent_client.service.AgentService` uploads what the
+:class:`agent_client.outbox.Outbox` holds and asks :func:`verdict` what a
+failure means for the items it sent: keep and retry, keep until the next
+login, or drop (the server refused them for good, or the lease is gone).
 """
 
 from __future__ import annotations
 
-import uuid
-from collections import deque
-from collections.abc import Callable
-from datetime import UTC, datetime
+from collections.abc import Sequence
+from enum import Enum
 
-from shared.limits import LIMITS
-from shared.protocol import BlockedAction, DisplayEvent, DisplayEventKind
+from agent_client.errors import ApiError, ClientError
+from shared.errors import ErrorCode
 
-__all__ = ["EventQueue"]
+__all__ = ["SESSION_ENDING", "Backoff", "Verdict", "verdict"]
+
+#: Answers that end the login session: the items stay for the next login.
+SESSION_ENDING = frozenset(
+    {ErrorCode.UNAUTHORIZED, ErrorCode.TOKEN_EXPIRED, ErrorCode.DEVICE_REVOKED, ErrorCode.ACCOUNT_SUSPENDED}
+)
+#: Refusals that no retry can change (the request itself is wrong for the server).
+_PERMANENT = frozenset({ErrorCode.BAD_REQUEST, ErrorCode.NOT_FOUND, ErrorCode.PAYLOAD_TOO_LARGE, ErrorCode.FORBIDDEN})
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
+class Verdict(Enum):
+    """What a failed upload means for the items it carried."""
+
+    RETRY = "retry"
+    """Kept; sent again after the back-off (network, server error, rate limit, conflict)."""
+    KEEP = "keep"
+    """Kept until the next login (the session ended)."""
+    GONE = "gone"
+    """The outcome's lease is gone (``no_lease``): withdrawn or expired, or stored by an earlier attempt."""
+    REFUSED = "refused"
+    """Refused for good; dropped (retrying would be refused again and block everything behind it)."""
 
 
-class EventQueue:
-    """Display events waiting for upload, numbered per login session.
+def verdict(exc: ClientError) -> Verdict:
+    """Classify a failed upload by its error."""
+    if not isinstance(exc, ApiError):
+        return Verdict.RETRY
+    if exc.code in SESSION_ENDING:
+        return Verdict.KEEP
+    if exc.code == ErrorCode.NO_LEASE:
+        return Verdict.GONE
+    if exc.code in _PERMANENT:
+        return Verdict.REFUSED
+    return Verdict.RETRY
+
+
+class Backoff:
+    """Delays between failed uploads: the next one each failure, the last one from then on.
 
     Args:
-        batch_size: Most events handed out per batch.
-        clock: Returns the current aware time (injected for tests).
+        delays_ms: The delays in milliseconds, shortest first (at least one).
     """
 
-    def __init__(self, *, batch_size: int = LIMITS.max_event_batch, clock: Callable[[], datetime] = _utcnow) -> None:
-        self._batch_size = batch_size
-        self._clock = clock
-        self._pending: deque[DisplayEvent] = deque()
-        self._in_flight: tuple[DisplayEvent, ...] = ()
-        self._next_seq = 0
+    def __init__(self, delays_ms: Sequence[int]) -> None:
+        if not delays_ms:
+            raise ValueError("at least one delay is needed")
+        self._delays = tuple(delays_ms)
         self.failures = 0
 
-    def __len__(self) -> int:
-        return len(self._pending) + len(self._in_flight)
-
-    @property
-    def in_flight(self) -> bool:
-        """Whether a batch is out for upload."""
-        return bool(self._in_flight)
-
-    def new_session(self) -> None:
-        """Restart numbering for a new login session."""
-        self._next_seq = 0
-
-    def add(
-        self,
-        kind: DisplayEventKind,
-        lease_id: str,
-        *,
-        duration_ms: int | None = None,
-        detail: BlockedAction | None = None,
-    ) -> DisplayEvent:
-        """Create, number and queue an event.
-
-        Args:
-            kind: What happened.
-            lease_id: The lease of the record on screen.
-            duration_ms: How long the record was shown (``record_hidden``).
-            detail: The refused action (``action_blocked`` only).
-
-        Returns:
-            The queued event.
-        """
-        event = DisplayEvent(
-            event_id=uuid.uuid4().hex,
-            kind=kind,
-            lease_id=lease_id,
-            occurred_at=self._clock(),
-            session_seq=self._next_seq,
-            duration_ms=duration_ms,
-            detail=detail,
-        )
-        self._next_seq += 1
-        self._pending.append(event)
-        return event
-
-    def take_batch(self) -> tuple[DisplayEvent, ...]:
-        """Hand out the next batch, or ``()`` if one is already out or nothing waits."""
-        if self._in_flight or not self._pending:
-            return ()
-        count = min(self._batch_size, len(self._pending))
-        self._in_flight = tuple(self._pending.popleft() for _ in range(count))
-        return self._in_flight
-
-    def acknowledge(self) -> int:
-        """The batch out was stored; drop it. Returns how many events it held."""
-        count = len(self._in_flight)
-        self._in_flight = ()
-        self.failures = 0
-        return count
-
-    def reject(self) -> None:
-        """The batch out failed; put it back in front, in order, to retry as is."""
-        self._pending.extendleft(reversed(self._in_flight))
-        self._in_flight = ()
+    def failed(self) -> int:
+        """Count a failure; returns the delay before the next try, in milliseconds."""
         self.failures += 1
+        return self._delays[min(self.failures, len(self._delays)) - 1]
+
+    def succeeded(self) -> None:
+        """Start again from the shortest delay."""
+        self.failures = 0

@@ -4,69 +4,50 @@
 typed :mod:`shared.protocol` models back through signals. Workers run one at
 a time on a private thread pool, return data and never persist anything.
 
-Display events are queued in process memory (:class:`agent_client.reporter.EventQueue`)
-and uploaded in batches, retried with back-off until the server acknowledges
-them. Events not yet acknowledged when the process exits are lost.
+Outcomes and display events are written to the durable outbox first
+(:class:`agent_client.outbox.Outbox`, on the GUI thread), then uploaded one
+request at a time, oldest first, with their client-made ids and session
+numbers, retried with back-off until the server acknowledges them, and only
+then deleted. What is left at exit goes first after the next login. A timer
+keeps the session's access token fresh while the agent works.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 import socket
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal, Slot
+from pydantic import ValidationError as PydanticValidationError
+from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal, Slot
 
 from agent_client.api import AgentApi
 from agent_client.credentials import DeviceIdentity, new_device_key, public_key_b64
 from agent_client.errors import ApiError, ClientError
+from agent_client.jobs import JobRunner
 from agent_client.messages import error_message, user_message
-from agent_client.reporter import EventQueue
+from agent_client.outbox import Outbox
+from agent_client.outcome import OutcomeDraft
+from agent_client.reporter import SESSION_ENDING
+from agent_client.uploads import Uploader
 from shared.errors import ErrorCode
-from shared.protocol import BlockedAction, DisplayEventKind, EnrolResponse, EventBatchResult, NextRecordResponse
+from shared.protocol import (
+    BlockedAction,
+    DisplayEventKind,
+    EnrolResponse,
+    LoginResponse,
+    NextRecordResponse,
+)
 
-__all__ = ["AgentService"]
+__all__ = ["PENDING_EVENTS_LIMIT", "AgentService"]
 
 log = logging.getLogger(__name__)
 
 _RETRY_DELAYS_MS = (1000, 2000, 5000, 10000, 30000)
-
-
-class _JobSignals(QObject):
-    finished = Signal(object)
-
-
-class _Job(QRunnable):
-    """Calls ``call`` on a worker thread and posts the continuation back."""
-
-    def __init__(
-        self,
-        call: Callable[[], Any],
-        on_success: Callable[[Any], None],
-        on_error: Callable[[ClientError], None],
-        signals: _JobSignals,
-    ) -> None:
-        super().__init__()
-        self._call = call
-        self._on_success = on_success
-        self._on_error = on_error
-        self._signals = signals
-
-    def run(self) -> None:
-        """Run the call; never raises."""
-        continuation: Callable[[], None]
-        try:
-            value = self._call()
-        except ClientError as exc:
-            continuation = functools.partial(self._on_error, exc)
-        except Exception as exc:  # noqa: BLE001 - a worker must always report back
-            log.error("unexpected %s in a worker", type(exc).__name__)
-            continuation = functools.partial(self._on_error, ClientError("unexpected error"))
-        else:
-            continuation = functools.partial(self._on_success, value)
-        self._signals.finished.emit(continuation)
+#: How often the session's tokens are checked for a refresh, in milliseconds.
+_KEEPALIVE_MS = 20_000
+#: More display events than this waiting for the server and no new record is shown.
+PENDING_EVENTS_LIMIT = 50
 
 
 class AgentService(QObject):
@@ -75,8 +56,10 @@ class AgentService(QObject):
     Args:
         api: The API client (owned by the service from now on).
         pool: Thread pool for calls; a private one-thread pool if omitted.
-        queue: Display-event queue; a new one if omitted.
-        retry_delays_ms: Back-off between failed event uploads.
+        outbox: The durable outbox (owned from now on); an in-memory one if omitted
+            (nothing then survives the process: the real client always passes one).
+        retry_delays_ms: Back-off between failed uploads.
+        keepalive_ms: How often the access token is checked for a refresh.
         device_name: Name sent at enrolment; the host name if omitted.
         parent: Qt parent.
 
@@ -92,11 +75,12 @@ class AgentService(QObject):
         limit_reached(datetime | None, str): ``/next`` issued nothing because a
             limit was reached: when the next record may come (UTC-aware, as the
             server said) and the translated message naming the local time.
-        disposition_recorded(DispositionResponse): The lease was closed.
-        record_withdrawn(str, str): The outcome was refused because the lease
+        disposition_recorded(DispositionResponse): An outcome was stored by the server.
+        record_withdrawn(str, str): An outcome was refused because the lease
             is gone (``no_lease``: withdrawn or expired); lease id, message.
         events_delivered(int): That many display events were acknowledged.
-        reporting_failed(str, str): An event upload failed (code, message); retried.
+        reporting_failed(str, str): An upload failed (code, message); retried.
+        pending_changed(int, int): Outcomes and display events now waiting for the server.
         failed(str, str): A requested call failed (code, translated message).
     """
 
@@ -110,6 +94,7 @@ class AgentService(QObject):
     record_withdrawn = Signal(str, str)
     events_delivered = Signal(int)
     reporting_failed = Signal(str, str)
+    pending_changed = Signal(int, int)
     failed = Signal(str, str)
 
     def __init__(
@@ -117,29 +102,46 @@ class AgentService(QObject):
         api: AgentApi,
         *,
         pool: QThreadPool | None = None,
-        queue: EventQueue | None = None,
+        outbox: Outbox | None = None,
         retry_delays_ms: Sequence[int] = _RETRY_DELAYS_MS,
+        keepalive_ms: int = _KEEPALIVE_MS,
         device_name: str | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self._api = api
-        if pool is None:
-            pool = QThreadPool(self)
-            pool.setMaxThreadCount(1)
-        self._pool = pool
-        self._queue = queue if queue is not None else EventQueue()
-        self._retry_delays_ms = tuple(retry_delays_ms)
+        self._runner = JobRunner(pool, self)
+        self._outbox = outbox if outbox is not None else Outbox.in_memory()
         self._device_name = device_name
-        self._jobs: set[_JobSignals] = set()
-        self._retry_timer = QTimer(self)
-        self._retry_timer.setSingleShot(True)
-        self._retry_timer.timeout.connect(self.flush_events)
+        self._uploader = Uploader(api, self._outbox, self._runner, retry_delays_ms=retry_delays_ms, parent=self)
+        for name in (
+            "disposition_recorded",
+            "record_withdrawn",
+            "events_delivered",
+            "reporting_failed",
+            "pending_changed",
+            "failed",
+        ):
+            getattr(self._uploader, name).connect(getattr(self, name))
+        self._keepalive = QTimer(self)
+        self._keepalive.setInterval(keepalive_ms)
+        self._keepalive.timeout.connect(self._on_keepalive_timeout)
 
     @property
     def pending_events(self) -> int:
         """How many display events wait for acknowledgement."""
-        return len(self._queue)
+        return self._outbox.counts()[1]
+
+    @property
+    def pending_outcomes(self) -> int:
+        """How many outcomes wait for acknowledgement."""
+        return self._outbox.counts()[0]
+
+    @property
+    def records_blocked(self) -> bool:
+        """Whether so much waits for the server that no new record may be shown."""
+        outcomes, events = self._outbox.counts()
+        return outcomes > 0 or events > PENDING_EVENTS_LIMIT
 
     def enrol(self, enrolment_code: str) -> None:
         """Create a device key and enrol it; emits ``enrolled`` or ``failed``."""
@@ -152,28 +154,33 @@ class AgentService(QObject):
         def done(response: EnrolResponse) -> None:
             self.enrolled.emit(DeviceIdentity(device_id=response.device_id, login=response.login, private_key=key))
 
-        self._submit(call, done, self._emit_failed)
+        self._runner.submit(call, done, self._emit_failed)
 
     def login(self, identity: DeviceIdentity, login: str, password: str) -> None:
-        """Log in with the device proof; emits ``logged_in`` or ``login_failed``."""
+        """Log in with the device proof; emits ``logged_in`` or ``login_failed``, then uploads what waits."""
 
-        def done(response: object) -> None:
-            self._queue.new_session()
+        def done(response: LoginResponse) -> None:
+            self._outbox.begin_session(agent_id=response.agent_id, session_id=response.session_id)
+            self._uploader.reset()
+            self._keepalive.start()
             self.logged_in.emit(response)
+            self.pending_changed.emit(*self._outbox.counts())
+            self.flush_events()
 
         def refused(exc: ClientError) -> None:
             log.warning("login failed: %s", exc.code)
             self.login_failed.emit(str(exc.code), error_message(exc))
 
-        self._submit(lambda: self._api.login(identity, login=login, password=password), done, refused)
+        self._runner.submit(lambda: self._api.login(identity, login=login, password=password), done, refused)
 
     def logout(self) -> None:
-        """Forget the session token once the calls queued before it have run.
+        """Forget the session's tokens once the calls queued before it have run.
 
-        Events still unacknowledged then are kept and retried after the next login.
+        What waits in the outbox is kept and sent after the next login.
         """
-        self._retry_timer.stop()
-        self._submit(self._api.logout, lambda _none: None, self._emit_failed)
+        self._uploader.stop()
+        self._keepalive.stop()
+        self._runner.submit(self._api.logout, lambda _none: None, self._emit_failed)
 
     def request_next_record(self) -> None:
         """Ask for the current record.
@@ -196,38 +203,38 @@ class AgentService(QObject):
             else:
                 self._emit_failed(exc)
 
-        self._submit(self._api.next_record, done, refused)
+        self._runner.submit(self._api.next_record, done, refused)
 
-    def dispose(self, lease_id: str, code: str) -> None:
-        """Record an outcome; emits ``disposition_recorded``, ``record_withdrawn`` or ``failed``."""
+    def dispose(self, draft: OutcomeDraft) -> None:
+        """Store an outcome in the outbox, then send it.
 
-        def refused(exc: ClientError) -> None:
-            if isinstance(exc, ApiError) and exc.code == ErrorCode.NO_LEASE:
-                log.info("the outcome's lease is gone (withdrawn or expired)")
-                self.record_withdrawn.emit(lease_id, error_message(exc))
-            else:
-                self._emit_failed(exc)
-
-        self._submit(lambda: self._api.dispose(lease_id=lease_id, code=code), self.disposition_recorded.emit, refused)
+        Emits ``pending_changed`` at once, later ``disposition_recorded``,
+        ``record_withdrawn`` or ``failed`` (refused for good). A draft the
+        protocol refuses (a note too long) is not stored: ``failed`` with ``bad_request``.
+        """
+        try:
+            self._outbox.add_outcome(draft)
+        except PydanticValidationError:
+            self.failed.emit(str(ErrorCode.BAD_REQUEST), user_message(ErrorCode.BAD_REQUEST))
+            return
+        log.info("outcome stored in the outbox")
+        self.pending_changed.emit(*self._outbox.counts())
+        self.flush_events()
 
     def report_displayed(self, lease_id: str) -> None:
-        """Queue and upload a ``record_displayed`` event."""
-        self._queue.add(DisplayEventKind.RECORD_DISPLAYED, lease_id)
-        self.flush_events()
+        """Store and upload a ``record_displayed`` event."""
+        self._add_event(DisplayEventKind.RECORD_DISPLAYED, lease_id)
 
     def report_hidden(self, lease_id: str, duration_ms: int) -> None:
-        """Queue and upload a ``record_hidden`` event."""
-        self._queue.add(DisplayEventKind.RECORD_HIDDEN, lease_id, duration_ms=max(duration_ms, 0))
-        self.flush_events()
+        """Store and upload a ``record_hidden`` event."""
+        self._add_event(DisplayEventKind.RECORD_HIDDEN, lease_id, duration_ms=max(duration_ms, 0))
 
     def report_focus(self, lease_id: str, lost: bool) -> None:
-        """Queue and upload a ``focus_lost`` (``lost``) or ``focus_regained`` event."""
-        kind = DisplayEventKind.FOCUS_LOST if lost else DisplayEventKind.FOCUS_REGAINED
-        self._queue.add(kind, lease_id)
-        self.flush_events()
+        """Store and upload a ``focus_lost`` (``lost``) or ``focus_regained`` event."""
+        self._add_event(DisplayEventKind.FOCUS_LOST if lost else DisplayEventKind.FOCUS_REGAINED, lease_id)
 
     def report_blocked(self, lease_id: str, action: str) -> None:
-        """Queue and upload an ``action_blocked`` event.
+        """Store and upload an ``action_blocked`` event.
 
         Args:
             lease_id: The lease of the record on screen.
@@ -236,60 +243,49 @@ class AgentService(QObject):
         Raises:
             ValueError: ``action`` is not a blocked action the protocol knows.
         """
-        self._queue.add(DisplayEventKind.ACTION_BLOCKED, lease_id, detail=BlockedAction(action))
+        self._add_event(DisplayEventKind.ACTION_BLOCKED, lease_id, detail=BlockedAction(action))
+
+    def _add_event(
+        self,
+        kind: DisplayEventKind,
+        lease_id: str,
+        *,
+        duration_ms: int | None = None,
+        detail: BlockedAction | None = None,
+    ) -> None:
+        if not self._outbox.session_id:
+            log.warning("a display event before any login was not recorded")
+            return
+        self._outbox.add_event(kind, lease_id, duration_ms=duration_ms, detail=detail)
+        self.pending_changed.emit(*self._outbox.counts())
         self.flush_events()
 
     @Slot()
     def flush_events(self) -> None:
-        """Upload the next batch of queued events, if none is out already."""
-        if not self._api.logged_in:
-            return
-        batch = self._queue.take_batch()
-        if batch:
-            self._retry_timer.stop()
-            self._submit(lambda: self._api.send_events(batch), self._on_events_sent, self._on_events_failed)
+        """Upload the oldest waiting outcome or batch of events, if nothing is out already."""
+        self._uploader.flush()
 
     def shutdown(self, timeout_ms: int = 5000) -> None:
-        """Try a last upload, wait for running calls, then close the API client."""
-        self._retry_timer.stop()
+        """Try a last upload, wait for running calls, then close the API client and the outbox."""
+        self._uploader.stop()
+        self._keepalive.stop()
         self.flush_events()
-        self._pool.waitForDone(timeout_ms)
+        self._runner.close(timeout_ms)  # answers still queued are dropped: unacknowledged items stay
         self._api.close()
+        self._outbox.close()
 
-    def _on_events_sent(self, result: EventBatchResult) -> None:
-        count = self._queue.acknowledge()
-        log.info("display events acknowledged: %d (%d new)", count, result.accepted)
-        self.events_delivered.emit(count)
-        self.flush_events()
+    @Slot()
+    def _on_keepalive_timeout(self) -> None:
+        if self._api.logged_in and not self._runner.closed:
+            self._runner.submit(self._api.refresh_if_due, lambda _done: None, self._on_refresh_failed)
 
-    def _on_events_failed(self, exc: ClientError) -> None:
-        self._queue.reject()
-        delay = self._retry_delays_ms[min(self._queue.failures, len(self._retry_delays_ms)) - 1]
-        log.warning("display event upload failed (%s); retry in %d ms", exc.code, delay)
-        self._retry_timer.start(delay)
-        self.reporting_failed.emit(str(exc.code), user_message("reporting"))
+    def _on_refresh_failed(self, exc: ClientError) -> None:
+        if isinstance(exc, ApiError) and exc.code in SESSION_ENDING | {ErrorCode.ADDRESS_NOT_ALLOWED}:
+            self._keepalive.stop()
+            self._emit_failed(exc)
+        else:
+            log.info("token refresh failed (%s); tried again later", exc.code)
 
     def _emit_failed(self, exc: ClientError) -> None:
         log.warning("call failed: %s", exc.code)
         self.failed.emit(str(exc.code), error_message(exc))
-
-    def _submit(
-        self, call: Callable[[], Any], on_success: Callable[[Any], None], on_error: Callable[[ClientError], None]
-    ) -> None:
-        signals = _JobSignals()
-        signals.finished.connect(self._on_job_finished)
-        self._jobs.add(signals)
-
-        def success(value: Any) -> None:
-            self._jobs.discard(signals)
-            on_success(value)
-
-        def error(exc: ClientError) -> None:
-            self._jobs.discard(signals)
-            on_error(exc)
-
-        self._pool.start(_Job(call, success, error, signals))
-
-    @Slot(object)
-    def _on_job_finished(self, continuation: Callable[[], None]) -> None:
-        continuation()

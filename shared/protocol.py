@@ -57,9 +57,12 @@ __all__ = [
     "NonceResponse",
     "QuotaView",
     "RecordView",
+    "RefreshRequest",
+    "RefreshResponse",
     "b64decode_strict",
     "b64encode",
     "login_challenge",
+    "refresh_challenge",
 ]
 
 Login = Annotated[str, StringConstraints(min_length=1, max_length=LIMITS.max_login_chars)]
@@ -119,6 +122,26 @@ def login_challenge(*, login: str, device_id: str, nonce: str) -> bytes:
     return f"custos-login-v1\n{login}\n{device_id}\n{nonce}".encode()
 
 
+def refresh_challenge(*, session_id: str, device_id: str, nonce: str, refresh_token_sha256: str) -> bytes:
+    """Build the exact bytes a device signs to refresh its session's tokens.
+
+    Domain-separated from :func:`login_challenge` (a login signature can never
+    serve as a refresh one, nor the reverse) and bound to the one refresh
+    token presented, by its SHA-256 (hex), so the signature is worth nothing
+    with any other token. Ed25519 (RFC 8032) signs these bytes.
+
+    Args:
+        session_id: The login session the token belongs to.
+        device_id: The device id issued at enrolment.
+        nonce: A single-use server nonce (``/nonce``).
+        refresh_token_sha256: SHA-256 of the refresh token, lower-case hex.
+
+    Returns:
+        The message bytes (UTF-8).
+    """
+    return f"custos-refresh-v1\n{session_id}\n{device_id}\n{nonce}\n{refresh_token_sha256}".encode()
+
+
 class EnrolRequest(WireModel):
     """First contact of a new device: a one-time code and its public key."""
 
@@ -158,15 +181,50 @@ class LoginRequest(WireModel):
     protocol_version: int = 1
 
 
-class LoginResponse(WireModel):
-    """A short-lived bearer token for the agent API."""
+Token = Annotated[str, StringConstraints(min_length=16, max_length=128)]
 
-    access_token: Annotated[str, StringConstraints(min_length=16, max_length=128)]
+
+class LoginResponse(WireModel):
+    """A short-lived bearer token for the agent API, and the refresh token that renews it.
+
+    ``refresh_token`` (kept only in the client's memory) renews both tokens
+    through ``/refresh`` until the session ends, at the latest after
+    ``session_expires_in_s``.
+    """
+
+    access_token: Token
     expires_in_s: int
     session_id: Ident
     agent_login: Login
     agent_id: Ident
     campaign: str
+    refresh_token: Token | None = None
+    session_expires_in_s: int | None = None
+
+
+class RefreshRequest(WireModel):
+    """Renew a session's tokens: the refresh token plus the device's signature over :func:`refresh_challenge`.
+
+    A refresh token works once: the answer carries its successor. Presenting
+    one that was already used ends the session (RFC 6819 section 5.2.2.3;
+    OAuth 2.0 Security BCP, RFC 9700 section 4.14), unless it is a prompt
+    retry whose answer was lost (its successor never presented).
+    """
+
+    refresh_token: Token
+    device_id: Ident
+    nonce: Ident
+    signature: B64 = Field(description="Ed25519 signature, 64 bytes, base64")
+
+
+class RefreshResponse(WireModel):
+    """New access and refresh tokens of the same session."""
+
+    access_token: Token
+    expires_in_s: int
+    refresh_token: Token
+    session_id: Ident
+    session_expires_in_s: int
 
 
 class FieldView(WireModel):
@@ -284,6 +342,8 @@ class DispositionRequest(WireModel):
     callback_for: CallbackFor | None = None
     call_id: Ident | None = None
     no_call_reason: NoCallReason | None = None
+    session_id: Ident | None = None
+    """The login session ``session_seq`` was numbered in, when not the uploading one (kept across a restart)."""
 
 
 class DispositionResponse(WireModel):
@@ -405,6 +465,8 @@ class DisplayEvent(WireModel):
     session_seq: int = Field(ge=0, le=MAX_EVENT_INT)
     duration_ms: int | None = Field(default=None, ge=0, le=MAX_EVENT_INT)
     detail: BlockedAction | None = None
+    session_id: Ident | None = None
+    """The login session ``session_seq`` was numbered in, when not the uploading one (kept across a restart)."""
 
     @model_validator(mode="after")
     def _detail_matches_kind(self) -> DisplayEvent:
@@ -422,6 +484,8 @@ class DisplayEvent(WireModel):
         data: dict[str, Any] = handler(self)
         if data.get("detail") is None:
             data.pop("detail", None)
+        if data.get("session_id") is None:
+            data.pop("session_id", None)
         return data
 
 

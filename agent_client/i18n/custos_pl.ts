@@ -341,10 +341,6 @@
         <source>No customer to call right now. Asking again shortly…</source>
         <translation>Teraz nie ma klienta do połączenia. Wkrótce zapytam ponownie…</translation>
     </message>
-    <message>
-        <source>Waiting for the server: {outcomes} outcome(s) and {events} report(s) are saved on this computer and will be sent when it is reachable. No new record until then.</source>
-        <translation>Oczekiwanie na serwer: wyniki ({outcomes}) i zgłoszenia ({events}) są zapisane na tym komputerze i zostaną wysłane, gdy serwer będzie osiągalny. Do tego czasu nie będzie nowego rekordu.</translation>
-    </message>
 </context>
 <context>
     <name>LoginWindow</name>
@@ -409,6 +405,21 @@
     <message>
         <source>The note is too long.</source>
         <translation>Notatka jest za długa.</translation>
+    </message>
+</context>
+<context>
+    <name>Pending</name>
+    <message>
+        <source>Waiting for the server: outcomes {outcomes}, display events {events}.</source>
+        <translation>Czeka na serwer: wyniki {outcomes}, zdarzenia {events}.</translation>
+    </message>
+    <message>
+        <source>Waiting for the server: outcomes {outcomes}.</source>
+        <translation>Czeka na serwer: wyniki {outcomes}.</translation>
+    </message>
+    <message>
+        <source>Waiting for the server: display events {events}.</source>
+        <translation>Czeka na serwer: zdarzenia {events}.</translation>
     </message>
 </context>
 <context>

@@ -15,6 +15,7 @@ import pydantic
 from pydantic import BaseModel, ConfigDict, Field
 
 from owner_server.core.alert_settings import AlertSettings
+from owner_server.core.session_settings import SessionSettings
 from shared.errors import ValidationError
 
 __all__ = ["DATA_DIR_ENV", "KekSettings", "Settings", "load_settings", "resolve_data_dir"]
@@ -50,6 +51,7 @@ class Settings(BaseModel):
         database_url: SQLAlchemy URL; empty means ``sqlite:///<data dir>/custos.db``.
         kek: Key-encryption key provider.
         alerts: Where the running server delivers alerts (``[alerts]``; none = stored and listed only).
+        sessions: Lifetimes of agent tokens and sessions (``[sessions]``).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -61,6 +63,7 @@ class Settings(BaseModel):
     database_url: str = ""
     kek: KekSettings = Field(default_factory=KekSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
+    sessions: SessionSettings = Field(default_factory=SessionSettings)
 
     @property
     def effective_database_url(self) -> str:

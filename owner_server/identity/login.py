@@ -13,7 +13,6 @@ ends the agent's other sessions (:mod:`owner_server.identity.login_rules`).
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -24,11 +23,13 @@ from sqlmodel import Session, col, delete, func, select, update
 
 from owner_server.audit import log as audit
 from owner_server.core.deferred import DeferredError
+from owner_server.core.session_settings import SessionSettings
 from owner_server.identity import lockout
 from owner_server.identity.admin import hash_code
 from owner_server.identity.login_rules import alert_outside_network, apply_session_rule, end_other_sessions
 from owner_server.identity.outsourcers import address_allowed
 from owner_server.identity.passwords import verify_dummy, verify_password
+from owner_server.identity.sessions import end_user_sessions, purge_refresh_tokens, start_session, token_hash
 from owner_server.models import AccessToken, Campaign, Device, EnrolmentCode, LoginNonce, Outsourcer, Role, User
 from owner_server.models._common import utcnow
 from shared.containment import RuleName
@@ -56,11 +57,6 @@ __all__ = [
 
 _LOGIN_FAILED = "login failed: wrong login, password or device"
 _OUTSIDE = "this computer's address is outside the networks your organisation may work from"
-
-
-def token_hash(token: str) -> str:
-    """SHA-256 (hex) of a bearer token, as stored."""
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def _suspended() -> DeferredError:
@@ -193,7 +189,14 @@ def _check_credentials(session: Session, *, user: User, request: LoginRequest, a
     return device
 
 
-def login(session: Session, *, request: LoginRequest, address: str = "", now: datetime | None = None) -> LoginResponse:
+def login(
+    session: Session,
+    *,
+    request: LoginRequest,
+    address: str = "",
+    now: datetime | None = None,
+    lifetimes: SessionSettings | None = None,
+) -> LoginResponse:
     """Log an agent in with password plus device proof, ending its other sessions.
 
     Args:
@@ -202,9 +205,11 @@ def login(session: Session, *, request: LoginRequest, address: str = "", now: da
         address: The client's IP address as the server saw it (stored with the
             token, audited, checked against the outsourcer's networks).
         now: The time of the request (UTC); the clock when None.
+        lifetimes: Token and session lifetimes (``[sessions]``); the defaults when None.
 
     Returns:
-        A bearer token valid for ``LIMITS.token_ttl_s`` seconds.
+        A bearer token valid for ``lifetimes.access_token_ttl_s`` seconds and the
+        refresh token that renews it (:func:`owner_server.identity.sessions.refresh`).
 
     Raises:
         AuthError: Any of login, password, device, nonce or signature is wrong
@@ -230,44 +235,33 @@ def login(session: Session, *, request: LoginRequest, address: str = "", now: da
         raise _refuse(session, user=user, reason="suspended", address=address, error=error)
     lockout.clear_failures(session, user=user)
     live = end_other_sessions(session, user=user, now=now)
+    assert user.id is not None
+    end_user_sessions(session, user_id=user.id, reason="new_login", now=now)
     if live and apply_session_rule(
         session, user=user, rule=RuleName.SEVERAL_SESSIONS, figures={"live_sessions": live}, now=now
     ):
         raise _suspended()
-    return _start_session(session, user=user, device=device, address=address, now=now, ended=live)
-
-
-def _start_session(
-    session: Session, *, user: User, device: Device, address: str, now: datetime, ended: int
-) -> LoginResponse:
-    token = secrets.token_urlsafe(32)
-    assert user.id is not None
-    row = AccessToken(
-        token_hash=token_hash(token),
-        user_id=user.id,
-        device_id=device.id,
-        expires_at=now + timedelta(seconds=LIMITS.token_ttl_s),
-        address=address[:64],
-        created_at=now,
+    issued = start_session(
+        session, user=user, device=device, address=address, now=now, lifetimes=lifetimes or SessionSettings()
     )
-    session.add(row)
-    session.flush()
     campaign = session.get(Campaign, user.campaign_id)
     audit.append(
         session,
         actor=f"agent:{user.ref}",
         action="login",
         object_type="session",
-        object_id=row.session_id,
-        details={"device_id": device.id, "address": address[:64], "sessions_ended": ended},
+        object_id=issued.session.session_id,
+        details={"device_id": device.id, "address": address[:64], "sessions_ended": live},
     )
     return LoginResponse(
-        access_token=token,
-        expires_in_s=LIMITS.token_ttl_s,
-        session_id=row.session_id,
+        access_token=issued.access_token,
+        expires_in_s=issued.expires_in_s,
+        session_id=issued.session.session_id,
         agent_login=user.login,
         agent_id=user.ref,
         campaign=campaign.name if campaign else "",
+        refresh_token=issued.refresh_token,
+        session_expires_in_s=issued.session_expires_in_s,
     )
 
 
@@ -336,12 +330,16 @@ def authenticate(
 
 
 def purge_expired_nonces(session: Session, *, now: datetime | None = None) -> int:
-    """Delete login challenges past their lifetime (the running server does it every minute).
+    """Delete login challenges past their lifetime, and the refresh tokens of sessions long over.
 
-    ``/nonce`` needs no login, so without this its rows would pile up.
+    The running server does it every minute. ``/nonce`` needs no login, so
+    without this its rows would pile up; so would the used refresh tokens of
+    every session (:func:`owner_server.identity.sessions.purge_refresh_tokens`).
 
     Returns:
-        How many were deleted.
+        How many challenges were deleted.
     """
-    result = session.execute(delete(LoginNonce).where(col(LoginNonce.expires_at) < (now or utcnow())))
+    now = now or utcnow()
+    result = session.execute(delete(LoginNonce).where(col(LoginNonce.expires_at) < now))
+    purge_refresh_tokens(session, now=now)
     return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -14,12 +14,14 @@ from owner_server.models.identity import (
     Role,
     User,
 )
+from owner_server.models.sessions import AgentSession, RefreshToken
 from owner_server.models.suppression import Suppression
 from owner_server.models.telephony import Call
 from owner_server.models.work import DisplayEventRow, Disposition, Lease
 
 __all__ = [
     "AccessToken",
+    "AgentSession",
     "Alert",
     "AlertDelivery",
     "AlertStatus",
@@ -38,6 +40,7 @@ __all__ = [
     "EnrolmentCode",
     "ImportBatch",
     "Lease",
+    "RefreshToken",
     "LoginFailure",
     "LoginNonce",
     "Outsourcer",

@@ -5,6 +5,7 @@ server is exercised by the end-to-end tests, not here.
 """
 
 import datetime
+import hashlib
 import json
 import uuid
 
@@ -28,8 +29,10 @@ from shared.protocol import (
     NonceRequest,
     QuotaView,
     RecordView,
+    RefreshRequest,
     b64decode_strict,
     login_challenge,
+    refresh_challenge,
 )
 
 BASE_URL = "https://custos.test:8443/api/v1/agent/"
@@ -134,6 +137,13 @@ class FakeAgentServer:
         self.locked_until = None
         self.address_refused = False
         self.next_times = []  # when each /next arrived (UTC)
+        self.token_ttl_s = 900  # what login and refresh say the access token lives
+        self.expired = False  # True: the current access token answers token_expired
+        self.refresh_token = None
+        self.used_refresh = set()
+        self.refreshes = 0
+        self.disposition_bodies = []  # each disposition as the JSON object that arrived
+        self.fail_dispositions = 0
 
     def transport(self):
         return httpx.MockTransport(self.handle)
@@ -178,6 +188,10 @@ class FakeAgentServer:
             return httpx.Response(200, json={"nonce": nonce, "expires_in_s": 60})
         if path == "login":
             return self._login(LoginRequest.model_validate_json(body))
+        if path == "refresh":
+            return self._refresh(RefreshRequest.model_validate_json(body))
+        if self.expired and request.headers.get("Authorization") == f"Bearer {self.token}":
+            return self._error(401, ErrorCode.TOKEN_EXPIRED)
         if request.headers.get("Authorization") != f"Bearer {self.token}" or self.token is None:
             return self._error(401, ErrorCode.UNAUTHORIZED)
         if self.suspended:  # as in the request that trips a rule: tokens revoked, lease closed
@@ -188,12 +202,16 @@ class FakeAgentServer:
             return self._next()
         if path == "dispositions":
             data = json.loads(body)
+            self.disposition_bodies.append(data)
+            if self.fail_dispositions:
+                self.fail_dispositions -= 1
+                return self._error(503, ErrorCode.INTERNAL)
             if not self.records or self.records[0].lease_id != data["lease_id"]:
                 return self._error(409, ErrorCode.NO_LEASE)
             self.records.pop(0)
             self.dispositions.append((data["lease_id"], data["code"]))
             closed = datetime.datetime.now(datetime.UTC).isoformat()
-            return httpx.Response(200, json={**data, "closed_at": closed})
+            return httpx.Response(200, json={"lease_id": data["lease_id"], "code": data["code"], "closed_at": closed})
         if path.startswith("calls") or path == "verify":
             return self._calls(request.method, path, body)
         if path == "events":
@@ -272,11 +290,14 @@ class FakeAgentServer:
         if self.suspended:
             return self._error(403, ErrorCode.ACCOUNT_SUSPENDED, "account suspended")
         self.token = uuid.uuid4().hex
+        self.refresh_token = uuid.uuid4().hex
         return httpx.Response(
             200,
             json={
                 "access_token": self.token,
-                "expires_in_s": 900,
+                "refresh_token": self.refresh_token,
+                "session_expires_in_s": 43200,
+                "expires_in_s": self.token_ttl_s,
                 "session_id": "sess-1",
                 "agent_login": AGENT_LOGIN,
                 "agent_id": "agent-1",
@@ -284,6 +305,35 @@ class FakeAgentServer:
             },
         )
 
+    def _refresh_refused(self):
+        self.token = self.refresh_token = None
+        return self._error(401, ErrorCode.UNAUTHORIZED)
+
+    def _refresh(self, refresh):
+        if refresh.refresh_token in self.used_refresh:  # reuse ends the session
+            return self._refresh_refused()
+        if refresh.refresh_token != self.refresh_token or refresh.nonce not in self.nonces:
+            return self._error(401, ErrorCode.UNAUTHORIZED)
+        self.nonces.discard(refresh.nonce)
+        digest = hashlib.sha256(refresh.refresh_token.encode()).hexdigest()
+        challenge = refresh_challenge(
+            session_id="sess-1", device_id=refresh.device_id, nonce=refresh.nonce, refresh_token_sha256=digest
+        )
+        try:
+            self.public_key.verify(b64decode_strict(refresh.signature, expected_len=64), challenge)
+        except InvalidSignature:
+            return self._error(401, ErrorCode.BAD_SIGNATURE)
+        self.used_refresh.add(refresh.refresh_token)
+        self.token, self.refresh_token, self.expired = uuid.uuid4().hex, uuid.uuid4().hex, False
+        self.refreshes += 1
+        body = {
+            "access_token": self.token,
+            "expires_in_s": self.token_ttl_s,
+            "refresh_token": self.refresh_token,
+            "session_id": "sess-1",
+            "session_expires_in_s": 43000,
+        }
+        return httpx.Response(200, json=body)
 
 def say_no_call(window):
     """In a record window, choose the first "could not call" reason: the outcome buttons are enabled after it."""

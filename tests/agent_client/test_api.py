@@ -5,7 +5,7 @@ from agent_client.api import AgentApi
 from agent_client.credentials import DeviceIdentity, new_device_key, public_key_b64
 from agent_client.errors import ApiError, NetworkError, ProtocolError
 from shared.errors import ErrorCode
-from shared.protocol import BlockedAction, DisplayEvent, DisplayEventKind
+from shared.protocol import BlockedAction, DisplayEvent, DisplayEventKind, DispositionRequest
 from tests.agent_client.agent_fakes import AGENT_LOGIN, BASE_URL, ENROL_CODE, PASSWORD
 
 
@@ -51,7 +51,7 @@ def test_bearer_token_is_sent_and_record_parsed(api, fake_server):
     record = api.next_record().record
     assert record is not None and record.lease_id == "lease-1"
     assert fake_server.requests[-1] == ("next", f"Bearer {response.access_token}")
-    assert api.dispose(lease_id="lease-1", code="sale").lease_id == "lease-1"
+    assert api.dispose(DispositionRequest(lease_id="lease-1", code="sale")).lease_id == "lease-1"
     assert api.next_record().record.lease_id == "lease-2"
 
 
@@ -134,3 +134,25 @@ def test_connection_failure_is_network_error():
 def test_tls_context_is_required():
     with pytest.raises(ValueError, match="ssl_context"):
         AgentApi(BASE_URL)
+
+
+def test_a_refresh_that_cannot_reach_the_server_leaves_the_live_token_in_use(fake_server):
+    clock = [0.0]
+    failing = {"refresh": 1}
+
+    def handle(request):
+        if request.url.path.endswith("/refresh") and failing["refresh"]:
+            failing["refresh"] -= 1
+            raise httpx.ConnectError("down")
+        return fake_server.handle(request)
+
+    api = AgentApi(BASE_URL, transport=httpx.MockTransport(handle), monotonic=lambda: clock[0])
+    try:
+        enrol_and_login(api)
+        clock[0] = 700.0  # past two thirds of the 900 s token
+        assert api.next_record().record is not None  # the refresh failed, the request went with the live token
+        assert fake_server.refreshes == 0
+        assert api.next_record().record is not None
+        assert fake_server.refreshes == 1  # tried again before the next request, with the same refresh token
+    finally:
+        api.close()

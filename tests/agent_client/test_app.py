@@ -12,6 +12,7 @@ from agent_client.app import AppController, Connection, StartOptions
 from agent_client.config import parse_deployment_config
 from agent_client.credentials import CredentialStore, MemoryKeyring
 from agent_client.outcome import OutcomeDraft
+from agent_client.reporter import Backoff
 from agent_client.service import AgentService
 from agent_client.translations import install_translators
 from agent_client.views.record_window import MIN_LIMIT_WAIT_MS
@@ -298,3 +299,23 @@ def test_a_withdrawn_record_says_so_and_the_next_one_comes(qtbot, controller, ra
     assert "This record was withdrawn." in visible_texts(window)
     assert fake_server.dispositions == []
     assert controller.record_window is window
+
+
+# Issue 7: an outcome the server has not taken yet holds the next record, and the window says what waits.
+
+
+def test_an_outcome_waiting_for_the_server_holds_the_next_record_and_says_so(
+    qtbot, controller, raw_config, fake_server
+):
+    window = start_working(qtbot, controller, raw_config)
+    fake_server.fail_dispositions = 3
+    controller.service._uploader._backoff = Backoff((400,))  # noqa: SLF001 - slow enough to read the state
+    say_no_call(window)
+    qtbot.keyClick(window, Qt.Key.Key_1)
+    qtbot.waitUntil(lambda: "Waiting for the server: outcomes 1" in " ".join(visible_texts(window)), timeout=TIMEOUT)
+    assert window.current_lease_id is None
+    assert no_record_text_anywhere()
+    assert all(path != "next" for path, _ in fake_server.requests[-2:])
+    qtbot.waitUntil(lambda: window.current_lease_id == "lease-2", timeout=TIMEOUT)
+    assert fake_server.dispositions == [("lease-1", "sale")]
+    assert len({body["outcome_id"] for body in fake_server.disposition_bodies}) == 1

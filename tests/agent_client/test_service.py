@@ -5,6 +5,7 @@ from PySide6.QtCore import QThreadPool
 
 from agent_client.credentials import DeviceIdentity
 from agent_client.messages import local_time_text
+from agent_client.outcome import OutcomeDraft
 from agent_client.service import AgentService
 from shared.protocol import QuotaView
 from tests.agent_client.agent_fakes import AGENT_LOGIN, ENROL_CODE, PASSWORD
@@ -18,7 +19,7 @@ def service(qtbot, api):
     pool.setMaxThreadCount(1)
     agent_service = AgentService(api, pool=pool, retry_delays_ms=(50,), device_name="test-pc")
     yield agent_service
-    pool.waitForDone(TIMEOUT)
+    agent_service.shutdown(TIMEOUT)  # stops its timers: none may fire into a later test
 
 
 def login(qtbot, service):
@@ -51,7 +52,7 @@ def test_no_record_carries_retry_hint(qtbot, service, fake_server):
 def test_disposition_recorded(qtbot, service, fake_server):
     login(qtbot, service)
     with qtbot.waitSignal(service.disposition_recorded, timeout=TIMEOUT):
-        service.dispose("lease-1", "sale")
+        service.dispose(OutcomeDraft(lease_id="lease-1", code="sale"))
     assert fake_server.dispositions == [("lease-1", "sale")]
 
 
@@ -156,7 +157,7 @@ def test_withdrawn_record_is_its_own_signal(qtbot, service, fake_server):
         qtbot.waitSignal(service.record_withdrawn, timeout=TIMEOUT) as withdrawn,
         qtbot.assertNotEmitted(service.failed),
     ):
-        service.dispose("lease-1", "sale")
+        service.dispose(OutcomeDraft(lease_id="lease-1", code="sale"))
     assert withdrawn.args == ["lease-1", "This record was withdrawn."]
     assert fake_server.dispositions == []
 
@@ -167,3 +168,80 @@ def test_suspension_is_a_failure_by_code(qtbot, service, fake_server):
     with qtbot.waitSignal(service.failed, timeout=TIMEOUT) as failed:
         service.request_next_record()
     assert failed.args == ["account_suspended", "Your account has been suspended. Contact your supervisor."]
+
+
+# Issue 7: nothing the agent did is lost; the session outlives its access token.
+
+
+def test_an_outcome_waits_in_the_outbox_until_the_server_takes_it_once(qtbot, service, fake_server):
+    login(qtbot, service)
+    fake_server.fail_dispositions = 2  # the server is in trouble for two tries
+    counts = []
+    service.pending_changed.connect(lambda o, e: counts.append((o, e)))
+    with qtbot.waitSignal(service.disposition_recorded, timeout=TIMEOUT):
+        service.dispose(OutcomeDraft(lease_id="lease-1", code="sale", notes="ring after six"))
+    assert counts[0] == (1, 0) and counts[-1] == (0, 0)
+    assert fake_server.dispositions == [("lease-1", "sale")]
+    sent = fake_server.disposition_bodies
+    assert len(sent) == 3 and len({b["outcome_id"] for b in sent}) == 1  # the same id every time
+    assert {b["session_seq"] for b in sent} == {0} and sent[0]["notes"] == "ring after six"
+    assert service.pending_outcomes == 0
+
+
+def test_an_outcome_and_events_share_the_session_numbering(qtbot, service, fake_server):
+    login(qtbot, service)
+    service.report_displayed("lease-1")
+    service.report_hidden("lease-1", 1000)
+    with qtbot.waitSignal(service.disposition_recorded, timeout=TIMEOUT):
+        service.dispose(OutcomeDraft(lease_id="lease-1", code="sale"))
+    assert sorted(e.session_seq for e in fake_server.events.values()) == [0, 1]
+    assert fake_server.disposition_bodies[0]["session_seq"] == 2
+
+
+def test_a_note_too_long_is_refused_locally_and_nothing_waits(qtbot, service, fake_server):
+    login(qtbot, service)
+    with qtbot.waitSignal(service.failed, timeout=TIMEOUT) as failed:
+        service.dispose(OutcomeDraft(lease_id="lease-1", code="sale", notes="x" * 501))
+    assert failed.args[0] == "bad_request"
+    assert service.pending_outcomes == 0 and fake_server.disposition_bodies == []
+
+
+def test_no_lease_for_an_outcome_sent_before_is_delivered_or_withdrawn_not_a_new_withdrawal(
+    qtbot, service, fake_server
+):
+    login(qtbot, service)
+    service._outbox.add_outcome(OutcomeDraft(lease_id="lease-9", code="sale"))  # noqa: SLF001
+    service._outbox.mark_sent(service._outbox.next_upload(batch=1).request.outcome_id)  # noqa: SLF001 - answer lost
+    with qtbot.assertNotEmitted(service.record_withdrawn), qtbot.waitSignal(service.pending_changed, timeout=TIMEOUT):
+        service.flush_events()
+    qtbot.waitUntil(lambda: service.pending_outcomes == 0, timeout=TIMEOUT)
+
+
+def test_an_expired_token_is_refreshed_once_and_the_request_retried(qtbot, service, fake_server):
+    login(qtbot, service)
+    fake_server.expired = True
+    with qtbot.waitSignal(service.disposition_recorded, timeout=TIMEOUT), qtbot.assertNotEmitted(service.failed):
+        service.dispose(OutcomeDraft(lease_id="lease-1", code="sale"))
+    assert fake_server.refreshes == 1
+    assert fake_server.dispositions == [("lease-1", "sale")]
+
+
+def test_the_keepalive_refreshes_ahead_of_expiry(qtbot, api, fake_server):
+    fake_server.token_ttl_s = 1  # refreshed after two thirds of a second
+    pool = QThreadPool()
+    pool.setMaxThreadCount(1)
+    service = AgentService(api, pool=pool, retry_delays_ms=(50,), keepalive_ms=100, device_name="pc")
+    login(qtbot, service)
+    qtbot.waitUntil(lambda: fake_server.refreshes >= 2, timeout=TIMEOUT)
+    assert not fake_server.expired and api.logged_in
+    service.shutdown(TIMEOUT)
+
+
+def test_a_refused_refresh_ends_the_session_with_its_code(qtbot, service, fake_server):
+    login(qtbot, service)
+    fake_server.expired = True
+    fake_server.used_refresh.add(fake_server.refresh_token)  # as if this token had been used elsewhere
+    with qtbot.waitSignal(service.failed, timeout=TIMEOUT) as failed:
+        service.request_next_record()
+    assert failed.args[0] == "unauthorized"
+    assert not service._api.logged_in  # noqa: SLF001 - both tokens forgotten

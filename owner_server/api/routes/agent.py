@@ -11,6 +11,7 @@ from fastapi import APIRouter
 
 from owner_server.api.deps import BearerToken, ClientAddress, StateDep
 from owner_server.identity import login as identity
+from owner_server.identity import sessions
 from owner_server.work import distribution
 from owner_server.work import outcomes as work
 from shared.protocol import (
@@ -25,6 +26,8 @@ from shared.protocol import (
     NextRecordResponse,
     NonceRequest,
     NonceResponse,
+    RefreshRequest,
+    RefreshResponse,
 )
 
 __all__ = ["router"]
@@ -50,7 +53,14 @@ def nonce(body: NonceRequest, state: StateDep) -> NonceResponse:
 def login(body: LoginRequest, state: StateDep, address: ClientAddress) -> LoginResponse:
     """Exchange password plus device signature for a bearer token (ending the agent's other sessions)."""
     with state.transaction() as session:
-        return identity.login(session, request=body, address=address)
+        return identity.login(session, request=body, address=address, lifetimes=state.settings.sessions)
+
+
+@router.post("/refresh")
+def refresh(body: RefreshRequest, state: StateDep, address: ClientAddress) -> RefreshResponse:
+    """Exchange a single-use refresh token plus device signature for new tokens of the same session."""
+    with state.transaction() as session:
+        return sessions.refresh(session, request=body, lifetimes=state.settings.sessions, address=address)
 
 
 @router.post("/next")

@@ -231,7 +231,7 @@ def test_verify_exhausted_disables_the_field(window):
 
 def test_pending_outcomes_are_said_and_no_record_is_asked_for(qtbot, window):
     window.show_pending(1, 3)
-    assert any("1 outcome(s) and 3 report(s)" in text for text in visible_texts(window))
+    assert "Waiting for the server: outcomes 1, display events 3." in visible_texts(window)
     assert window.current_lease_id is None
     with qtbot.assertNotEmitted(window.next_record_requested, wait=300):
         pass

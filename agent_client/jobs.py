@@ -1,8 +1,4 @@
-"""Runs blocking calls on a worker thread and hands the result back to the GUI thread; no IO here.
-
-A call returns data and never touches widgets; its continuation (success or
-error) runs on the thread of the :class:`JobRunner`'s owner (the GUI thread).
-"""
+"""API calls on a worker thread, their answers handed back on the GUI thread; no persistence here."""
 
 from __future__ import annotations
 
@@ -25,6 +21,8 @@ class _JobSignals(QObject):
 
 
 class _Job(QRunnable):
+    """Calls ``call`` on a worker thread and posts the continuation back."""
+
     def __init__(
         self,
         call: Callable[[], Any],
@@ -39,6 +37,7 @@ class _Job(QRunnable):
         self._signals = signals
 
     def run(self) -> None:
+        """Run the call; never raises."""
         continuation: Callable[[], None]
         try:
             value = self._call()
@@ -53,11 +52,10 @@ class _Job(QRunnable):
 
 
 class JobRunner(QObject):
-    """Submits calls to a thread pool; continuations run on the runner's thread.
+    """Runs calls on a thread pool; their continuations run on the thread that owns the runner.
 
     Args:
-        pool: The pool to run on; a private one-thread pool if None (calls then
-            run one at a time, in order).
+        pool: The pool; a private one-thread pool if omitted (calls then run one at a time, in order).
         parent: Qt parent.
     """
 
@@ -68,11 +66,12 @@ class JobRunner(QObject):
             pool.setMaxThreadCount(1)
         self._pool = pool
         self._jobs: set[_JobSignals] = set()
+        self.closed = False
 
     def submit(
         self, call: Callable[[], Any], on_success: Callable[[Any], None], on_error: Callable[[ClientError], None]
     ) -> None:
-        """Run ``call`` on the pool; then ``on_success(value)`` or ``on_error(exc)`` here. Never raises."""
+        """Run ``call`` off this thread; then ``on_success(value)`` or ``on_error(exc)`` here."""
         signals = _JobSignals()
         signals.finished.connect(self._on_job_finished)
         self._jobs.add(signals)
@@ -87,10 +86,12 @@ class JobRunner(QObject):
 
         self._pool.start(_Job(call, success, error, signals))
 
-    def wait(self, timeout_ms: int) -> None:
-        """Wait for running calls (at most ``timeout_ms``)."""
+    def close(self, timeout_ms: int) -> None:
+        """Wait for running calls; answers still queued afterwards are dropped."""
         self._pool.waitForDone(timeout_ms)
+        self.closed = True
 
     @Slot(object)
     def _on_job_finished(self, continuation: Callable[[], None]) -> None:
-        continuation()
+        if not self.closed:
+            continuation()
