@@ -34,6 +34,7 @@ from agent_client.config import DeploymentConfig, build_ssl_context, load_deploy
 from agent_client.credentials import CredentialStore  # noqa: E402
 from agent_client.outbox import Outbox, OutboxKey, outbox_path  # noqa: E402
 from agent_client.service import AgentService  # noqa: E402
+from tests.agent_client.agent_fakes import say_no_call  # noqa: E402
 
 
 class FileKeyring(keyring.backend.KeyringBackend):
@@ -111,6 +112,7 @@ def main() -> int:
             seen.append(lease)
             print(f"RECORD {lease}", flush=True)
             if args.press and len(seen) == 1:
+                say_no_call(window)
                 QTest.keyClick(window, Qt.Key.Key_F2)
 
     timer = QTimer(app)

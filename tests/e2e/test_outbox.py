@@ -21,6 +21,7 @@ from PySide6.QtWidgets import QLabel
 from agent_client.app import StartOptions
 from agent_client.config import load_deployment_config
 from owner_server.demo.sample import generate_contacts
+from tests.agent_client.agent_fakes import say_no_call
 
 from .client_support import TIMEOUT_MS, real_controller
 from .conftest import AGENT_PASSWORD, CONTACTS, REPO, free_port, prepare_installation, running_server
@@ -64,6 +65,7 @@ def test_an_outcome_pressed_while_the_server_is_down_arrives_once_it_is_back(qtb
             lease = _wait_record(qtbot, ctl)
             qtbot.waitUntil(lambda: ctl.service.pending_events == 0, timeout=TIMEOUT_MS)
         window = ctl.record_window
+        say_no_call(window)
         qtbot.keyClick(window, Qt.Key.Key_F2)  # the server is gone
         qtbot.waitUntil(lambda: "Waiting for the server: outcomes 1" in _texts(window), timeout=TIMEOUT_MS)
         assert window.current_lease_id is None
@@ -85,6 +87,7 @@ def test_a_retry_after_a_lost_answer_stores_the_outcome_once(qtbot, qapp, instal
     ):
         _start(ctl, data_dir, code, server_url=f"https://127.0.0.1:{proxy.port}")
         lease = _wait_record(qtbot, ctl)
+        say_no_call(ctl.record_window)
         qtbot.keyClick(ctl.record_window, Qt.Key.Key_F2)
         _wait_record(qtbot, ctl, other_than=lease)
         qtbot.waitUntil(lambda: ctl.service.pending_events == 0, timeout=TIMEOUT_MS)
@@ -104,6 +107,7 @@ def test_a_shift_longer_than_the_token_never_meets_the_login_window(qtbot, qapp,
         login_window = ctl._login_window  # noqa: SLF001
         qtbot.wait(7000)  # the access token of the login has expired by now
         assert ctl.record_window.current_lease_id == lease
+        say_no_call(ctl.record_window)
         qtbot.keyClick(ctl.record_window, Qt.Key.Key_F2)
         _wait_record(qtbot, ctl, other_than=lease)
         assert stored_outcomes(data_dir, lease) == (1, 1)
