@@ -150,23 +150,15 @@ class AgentApi:
         """Upload a batch of display events (idempotent by ``event_id``)."""
         return self._post("events", EventBatch(events=events), EventBatchResult)
 
-    def _get(self, path: str, model: type[_M]) -> _M:
-        return self._request("GET", path, None, model, auth=True)
-
     def _post(self, path: str, body: BaseModel | None, model: type[_M], *, auth: bool = True) -> _M:
-        return self._request("POST", path, body, model, auth=auth)
-
-    def _request(self, method: str, path: str, body: BaseModel | None, model: type[_M], *, auth: bool) -> _M:
         headers: dict[str, str] = {}
         if auth:
             if self._token is None:
                 raise ApiError(ErrorCode.UNAUTHORIZED, "not logged in", status=401)
             headers["Authorization"] = f"Bearer {self._token}"
-        # Absent optional fields stay absent: a server that predates them (and forbids unknown ones) accepts the body.
-        payload = body.model_dump(mode="json", exclude_none=True) if body is not None else {}
+        payload = body.model_dump(mode="json") if body is not None else {}
         try:
-            json = payload if method == "POST" else None
-            with self._client.stream(method, path, json=json, headers=headers) as response:
+            with self._client.stream("POST", path, json=payload, headers=headers) as response:
                 raw = self._read_bounded(response)
                 status = response.status_code
         except httpx.HTTPError as exc:
@@ -203,6 +195,26 @@ class AgentApi:
             return ProtocolError(f"status {status} without an error body")
         log.info("request %s refused: %s", path, body.code)
         return ApiError(body.code, body.message, status=status, retry_at=body.retry_at, quota=body.quota)
+
+    def _get(self, path: str, model: type[_M]) -> _M:
+        """GET ``path`` with the bearer token; bounded, strictly parsed, errors as in ``_post``."""
+        if self._token is None:
+            raise ApiError(ErrorCode.UNAUTHORIZED, "not logged in", status=401)
+        try:
+            with self._client.stream("GET", path, headers={"Authorization": f"Bearer {self._token}"}) as response:
+                raw = self._read_bounded(response)
+                status = response.status_code
+        except httpx.HTTPError as exc:
+            log.warning("request %s failed: %s", path, type(exc).__name__)
+            raise NetworkError(f"cannot reach the server ({type(exc).__name__})") from exc
+        if self._on_response is not None:
+            self._on_response(raw)
+        if not 200 <= status < 300:
+            raise self._error_from(status, raw, path)
+        try:
+            return model.model_validate_json(raw)
+        except PydanticValidationError as exc:
+            raise ProtocolError(f"malformed {path} response") from exc
 
 
 class CallApi:

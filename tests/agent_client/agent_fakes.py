@@ -193,7 +193,7 @@ class FakeAgentServer:
             self.records.pop(0)
             self.dispositions.append((data["lease_id"], data["code"]))
             closed = datetime.datetime.now(datetime.UTC).isoformat()
-            return httpx.Response(200, json={**data, "closed_at": closed})
+            return httpx.Response(200, json={"lease_id": data["lease_id"], "code": data["code"], "closed_at": closed})
         if path.startswith("calls") or path == "verify":
             return self._calls(request.method, path, body)
         if path == "events":
