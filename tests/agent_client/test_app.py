@@ -298,3 +298,12 @@ def test_a_withdrawn_record_says_so_and_the_next_one_comes(qtbot, controller, ra
     assert "This record was withdrawn." in visible_texts(window)
     assert fake_server.dispositions == []
     assert controller.record_window is window
+
+
+def test_an_idle_reason_from_the_service_is_said(qtbot, controller, raw_config, fake_server):
+    window = start_working(qtbot, controller, raw_config)
+    controller.on_service_record_received(None, 30, "outside_calling_hours")
+    assert window.current_lease_id is None
+    assert "Outside the campaign's calling hours" in texts(window)
+    controller.on_service_record_received(None, 30)  # a service that does not pass the reason yet
+    assert "Waiting for the next record" in texts(window)
