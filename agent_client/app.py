@@ -28,7 +28,7 @@ from agent_client.views.enrolment_dialog import EnrolmentDialog
 from agent_client.views.login_window import LoginWindow
 from agent_client.views.record_window import RecordWindow
 from shared.errors import ErrorCode
-from shared.protocol import CallView, LoginResponse, QuotaView, RecordView, VerifyResponse
+from shared.protocol import CallView, IdleReason, LoginResponse, QuotaView, RecordView, VerifyResponse
 
 __all__ = ["AppController", "Connection", "StartOptions"]
 
@@ -294,13 +294,14 @@ class AppController(QObject):
             self._held = False
             service.request_next_record()
 
-    def on_service_record_received(self, record: RecordView | None, retry_after_s: int) -> None:
-        """Show the record, or wait and ask again."""
+    def on_service_record_received(self, record: RecordView | None, retry_after_s: int, idle_reason: str = "") -> None:
+        """Show the record, or say why there is none (``idle_reason``: an :class:`IdleReason` value) and ask again."""
         if self.record_window is None:
             return
         blocked = self._connection is not None and self._connection.service.records_blocked
         if record is None:
-            self.record_window.show_waiting("", poll_after_s=retry_after_s)
+            reason = IdleReason(idle_reason) if idle_reason in set(IdleReason) else None
+            self.record_window.show_idle(reason, poll_after_s=retry_after_s)
         elif self._reporting_ok and not blocked:
             self.record_window.show_record(record)
         else:

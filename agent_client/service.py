@@ -68,8 +68,8 @@ class AgentService(QObject):
         logged_in(LoginResponse): Login succeeded.
         login_failed(str, str): Login was refused or failed (code, translated
             message; e.g. ``account_locked`` with the local time the lock ends).
-        record_received(RecordView | None, int): The current record, or None and
-            the seconds to wait before asking again.
+        record_received(RecordView | None, int, str): The current record, or None,
+            the seconds to wait before asking again and why (an :class:`IdleReason` value, or "").
         quota_received(QuotaView): The agent's issuance count, after every
             ``/next`` whose answer carried one (records or ``quota_reached``).
         limit_reached(datetime | None, str): ``/next`` issued nothing because a
@@ -87,7 +87,7 @@ class AgentService(QObject):
     enrolled = Signal(object)
     logged_in = Signal(object)
     login_failed = Signal(str, str)
-    record_received = Signal(object, int)
+    record_received = Signal(object, int, str)
     quota_received = Signal(object)
     limit_reached = Signal(object, str)
     disposition_recorded = Signal(object)
@@ -192,7 +192,8 @@ class AgentService(QObject):
         def done(response: NextRecordResponse) -> None:
             if response.quota is not None:
                 self.quota_received.emit(response.quota)
-            self.record_received.emit(response.record, max(response.retry_after_s, 0))
+            idle = response.idle_reason.value if response.idle_reason else ""
+            self.record_received.emit(response.record, max(response.retry_after_s, 0), idle)
 
         def refused(exc: ClientError) -> None:
             if isinstance(exc, ApiError) and exc.code == ErrorCode.QUOTA_REACHED:

@@ -18,10 +18,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from agent_client.messages import idle_message, limit_message  # noqa: E402
+from agent_client.errors import ApiError  # noqa: E402
+from agent_client.messages import error_message, limit_message, user_message  # noqa: E402
 from agent_client.translations import install_translators  # noqa: E402
 from agent_client.views.login_window import LoginWindow  # noqa: E402
 from agent_client.views.record_window import RecordWindow  # noqa: E402
+from shared.errors import ErrorCode  # noqa: E402
 from shared.protocol import (  # noqa: E402
     CallView,
     DispositionOption,
@@ -30,6 +32,7 @@ from shared.protocol import (  # noqa: E402
     QuotaView,
     RecordView,
     VerifyFieldView,
+    VerifyResponse,
 )
 
 NOW = datetime.now(UTC)
@@ -87,8 +90,14 @@ def main() -> int:
 
     window.show_waiting()
     snap("01-waiting")
-    window.show_waiting(idle_message(IdleReason.OUTSIDE_CALLING_HOURS), poll_after_s=300)
+    window.show_idle(IdleReason.OUTSIDE_CALLING_HOURS, poll_after_s=300)
     snap("02-outside-calling-hours")
+    window.show_idle(IdleReason.NO_CONTACTS, poll_after_s=30)
+    snap("02b-no-contacts")
+    window.set_busy(user_message("network"))
+    snap("02c-server-unreachable")
+    window.set_busy(user_message(ErrorCode.ACCOUNT_SUSPENDED))
+    snap("02d-suspended")
     quota = QuotaView(issued_hour=60, per_hour=60, issued_day=300, per_day=480)
     window.show_limit_reached(limit_message(quota, NOW + timedelta(minutes=20)), 10**9)
     snap("03-limit-reached")
@@ -96,16 +105,41 @@ def main() -> int:
     snap("04-pending")
     window.show_record(record())
     snap("05-record-preview")
+    window.show_call_refused(user_message(ErrorCode.AGENT_PHONE_UNAVAILABLE))
+    snap("05b-refused-agent-phone")
+    window.show_call_refused(user_message(ErrorCode.OUTSIDE_CALLING_HOURS))
+    snap("05c-refused-outside-hours")
+    window.show_call(call("dialing"))
+    snap("05d-dialing")
     window.show_call(call("agent_ringing"))
     snap("06-agent-ringing")
+    window.show_call(call("customer_ringing"))
+    snap("06b-customer-ringing")
     pesel = FieldView(name="pesel", label="PESEL", value="90013112345")
     window.show_call(call("answered", answered_at=NOW, fields=(pesel,)))
     snap("07-connected-after-answer-field")
+    panel = window.panel
+    assert panel is not None
+    if panel.verify_panel is not None:
+        window.show_verify_result(VerifyResponse(field="birth_date", match=False, tries_left=2))
+        snap("07b-verify-no-match")
+    panel.outcome_panel.notes_edit.setPlainText("Oddzwonić na 600 700 800 po 18")
+    snap("07c-notes-with-a-number")
+    panel.outcome_panel.notes_edit.setPlainText("Klientka prosi o ofertę na piśmie.")
     window.show_call(call("ended", result="completed", talk_s=83))
     snap("08-ended-outcomes-enabled")
     window.show_record(record().model_copy(update={"lease_id": "lease-2"}))
     window.show_call(call("ended", result="busy").model_copy(update={"lease_id": "lease-2"}))
     snap("09-ended-busy")
+    window.show_record(record().model_copy(update={"lease_id": "lease-3"}))
+    panel = window.panel
+    assert panel is not None
+    box = panel.call_panel.no_call_box
+    box.setCurrentIndex(1)
+    box.activated.emit(1)
+    snap("09b-no-call-reason")
+    window.show_record(record().model_copy(update={"lease_id": "lease-2"}))
+    window.show_call(call("ended", result="busy").model_copy(update={"lease_id": "lease-2"}))
     panel = window.panel
     assert panel is not None
     panel.outcome_panel.buttons["callback"].click()
@@ -115,13 +149,15 @@ def main() -> int:
         panel.callback_dialog.reject()
     login = LoginWindow("Custos Telecom", "anna.k")
     login.show()
-    login.show_error(
-        "Logowanie z tej sieci jest niedozwolone. Skontaktuj się z przełożonym."
-        if args.lang == "pl"
-        else "Too many failed logins. Try again at 2026-12-02 08:15."
-    )
-    app.processEvents()
-    login.grab().save(str(args.out / f"{args.lang}-11-login-message.png"))
+    refusals = {
+        "locked": ApiError(ErrorCode.ACCOUNT_LOCKED, "x", status=403, retry_at=NOW + timedelta(minutes=15)),
+        "suspended": ApiError(ErrorCode.ACCOUNT_SUSPENDED, "x", status=403),
+        "address": ApiError(ErrorCode.ADDRESS_NOT_ALLOWED, "x", status=403),
+    }
+    for name, refusal in refusals.items():
+        login.show_error(error_message(refusal))
+        app.processEvents()
+        login.grab().save(str(args.out / f"{args.lang}-11-login-{name}.png"))
     print(f"screenshots in {args.out}")
     return 0
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QPushButton, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
 from agent_client.messages import call_state_text, no_call_reason_texts
 from agent_client.views.labels import locked_label
@@ -82,13 +82,18 @@ class CallPanel(QWidget):
         self._tick = QTimer(self)
         self._tick.setInterval(1000)
         self._tick.timeout.connect(self._update_timer)
-        layout = QHBoxLayout(self)
+        # The state (or a refusal, which may be long in Polish) wraps on its own row: nothing is clipped.
+        self.state_label.setWordWrap(True)
+        controls = QHBoxLayout()
+        controls.addWidget(self.call_button)
+        controls.addWidget(self.hang_up_button)
+        controls.addWidget(self.timer_label)
+        controls.addStretch(1)
+        controls.addWidget(self.no_call_box)
+        layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.call_button)
-        layout.addWidget(self.hang_up_button)
-        layout.addWidget(self.state_label, 1)
-        layout.addWidget(self.timer_label)
-        layout.addWidget(self.no_call_box)
+        layout.addLayout(controls)
+        layout.addWidget(self.state_label)
 
     @property
     def outcome_allowed(self) -> bool:

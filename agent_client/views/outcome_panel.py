@@ -42,6 +42,7 @@ class OutcomePanel(QWidget):
             Qt.TextInteractionFlag.TextEditable | Qt.TextInteractionFlag.TextSelectableByKeyboard
         )
         self.notes_edit.setContextMenuPolicy(Qt.ContextMenuPolicy.PreventContextMenu)
+        self.notes_edit.setAcceptDrops(False)
         self.notes_edit.textChanged.connect(self._on_notes_changed)
         self.counter_label = locked_label("", self.tr("Notes length"))
         self.warning_label = locked_label("", self.tr("Notes warning"))
@@ -103,5 +104,9 @@ class OutcomePanel(QWidget):
     def _on_notes_changed(self) -> None:
         length = len(self.notes_edit.toPlainText())
         self.counter_label.setText(f"{length}/{LIMITS.max_notes_chars}")
-        too_long = length > LIMITS.max_notes_chars
-        self.warning_label.setText(self.tr("The note is too long.") if too_long else "")
+        if length > LIMITS.max_notes_chars:
+            self.warning_label.setText(self.tr("The note is too long."))
+        elif contains_phone_number(self.notes(), "PL"):
+            self.warning_label.setText(self.tr("Remove the phone number from the notes: notes may not hold one."))
+        else:
+            self.warning_label.setText("")

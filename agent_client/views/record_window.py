@@ -18,14 +18,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from agent_client.messages import pending_message, quota_texts
+from agent_client.messages import idle_message, pending_message, quota_texts
 from agent_client.outcome import OutcomeDraft
 from agent_client.views.capture import exclude_from_capture
 from agent_client.views.copy_guard import CopyGuard
 from agent_client.views.labels import locked_label
 from agent_client.views.record_panel import RecordPanel
 from agent_client.views.watermark import WatermarkOverlay
-from shared.protocol import CallView, QuotaView, RecordView, VerifyResponse
+from shared.protocol import CallView, IdleReason, QuotaView, RecordView, VerifyResponse
 
 __all__ = ["MIN_LIMIT_WAIT_MS", "MIN_POLL_S", "RecordWindow"]
 
@@ -187,6 +187,10 @@ class RecordWindow(QWidget):
         self._poll_timer.stop()
         if poll_after_s is not None:
             self._poll_timer.start(max(poll_after_s, MIN_POLL_S) * 1000)
+
+    def show_idle(self, reason: IdleReason | None, poll_after_s: int) -> None:
+        """No record was issued: say why (no customer now, outside calling hours) and ask again later."""
+        self.show_waiting(idle_message(reason), poll_after_s=poll_after_s)
 
     def show_quota(self, quota: QuotaView | None) -> None:
         """Show the agent's counts against the hourly and daily limits (hidden if None)."""

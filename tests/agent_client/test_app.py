@@ -319,3 +319,12 @@ def test_an_outcome_waiting_for_the_server_holds_the_next_record_and_says_so(
     qtbot.waitUntil(lambda: window.current_lease_id == "lease-2", timeout=TIMEOUT)
     assert fake_server.dispositions == [("lease-1", "sale")]
     assert len({body["outcome_id"] for body in fake_server.disposition_bodies}) == 1
+
+
+def test_an_idle_reason_from_the_service_is_said(qtbot, controller, raw_config, fake_server):
+    window = start_working(qtbot, controller, raw_config)
+    controller.on_service_record_received(None, 30, "outside_calling_hours")
+    assert window.current_lease_id is None
+    assert "Outside the campaign's calling hours" in texts(window)
+    controller.on_service_record_received(None, 30)  # a service that does not pass the reason yet
+    assert "Waiting for the next record" in texts(window)

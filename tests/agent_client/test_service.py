@@ -36,7 +36,7 @@ def test_enrol_login_and_next_record(qtbot, service):
     assert login(qtbot, service).agent_login == AGENT_LOGIN
     with qtbot.waitSignal(service.record_received, timeout=TIMEOUT) as received:
         service.request_next_record()
-    record, retry = received.args
+    record, retry, _idle = received.args
     assert record.lease_id == "lease-1"
     assert retry == 0
 
@@ -46,7 +46,7 @@ def test_no_record_carries_retry_hint(qtbot, service, fake_server):
     login(qtbot, service)
     with qtbot.waitSignal(service.record_received, timeout=TIMEOUT) as received:
         service.request_next_record()
-    assert received.args == [None, 7]
+    assert received.args == [None, 7, ""]
 
 
 def test_disposition_recorded(qtbot, service, fake_server):
