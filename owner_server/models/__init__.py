@@ -15,7 +15,7 @@ from owner_server.models.identity import (
     User,
 )
 from owner_server.models.suppression import Suppression
-from owner_server.models.work import DisplayEventRow, Disposition, Lease
+from owner_server.models.work import DisplayEventRow, Disposition, Lease, SessionSequence, VerifyTry
 
 __all__ = [
     "AccessToken",
@@ -40,6 +40,8 @@ __all__ = [
     "LoginNonce",
     "Outsourcer",
     "Role",
+    "SessionSequence",
     "Suppression",
     "User",
+    "VerifyTry",
 ]

@@ -25,6 +25,8 @@ BASE_POLICY: dict[str, Any] = {
     "script": "Hello",
     "fields": {"first_name": "visible", "city": "visible"},
     "dispositions": [{"code": "sale", "label": "Sale"}, {"code": "no_answer", "label": "No answer"}],
+    # the shifts start before 09:00; calling windows are tested with their own policies (test_strategy.py)
+    "strategy": {"windows": [{"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "start": "00:00", "end": "24:00"}]},
 }
 
 
