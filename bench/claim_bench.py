@@ -64,7 +64,9 @@ POLICY = CampaignPolicy.model_validate(
         "fields": {"first_name": "visible", "city": "visible"},
         "dispositions": [{"code": "no_answer", "label": "No answer"}],
         # the bench's clock starts before the default windows open; calling hours are not what it measures
-        "strategy": {"windows": [{"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "start": "00:00", "end": "24:00"}]},
+        "strategy": {
+            "windows": [{"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "start": "00:00", "end": "24:00"}]
+        },
     }
 )
 

@@ -9,7 +9,7 @@ from sqlalchemy.engine import Engine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from owner_server.api.errors import error_response, install_error_handlers
-from owner_server.api.routes import agent
+from owner_server.api.routes import agent, verify
 from owner_server.api.state import ServerState
 from owner_server.core.db import make_engine
 from owner_server.core.settings import Settings
@@ -83,6 +83,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None, keys: KeySer
     app.state.custos = state
     install_error_handlers(app)
     app.include_router(agent.router)
+    app.include_router(verify.router)
     wrapped: Any = BodyLimit
     app.add_middleware(wrapped, limit=LIMITS.max_body_bytes)
     return app
