@@ -9,7 +9,7 @@ from sqlmodel import Session, col, func, select
 
 from owner_server.audit import log as audit
 from owner_server.identity.login import AgentPrincipal
-from owner_server.models import Contact, DisplayEventRow, Disposition, Lease
+from owner_server.models import Contact, ContactState, DisplayEventRow, Disposition, Lease
 from owner_server.models._common import utcnow
 from owner_server.vault.keys import KeyService
 from owner_server.work.context import load_context
@@ -112,7 +112,7 @@ def record_disposition(
         lease.closed_at = now
         session.add(lease)
     notes = None
-    if request.notes and keys is not None:
+    if request.notes and keys is not None and contact.state is not ContactState.ERASED:  # never notes on an erased one
         cipher = keys.cipher_for(session, data_key_id=contact.data_key_id)
         notes = cipher.encrypt(contact.ref, notes_field(lease.id), request.notes)
     session.add(
