@@ -62,6 +62,7 @@ class MaskRule(StrEnum):
     FULL = "full"
 
 
+_DEFAULT_STRATEGY = ContactStrategy()
 _NEVER_SENT = frozenset({FieldMode.HIDDEN, FieldMode.VERIFY_ONLY})
 _PHONE_PREFIXES = ("phone", "tel", "mobile")
 _PHONE_WORDS = frozenset({"ext", "extension", "gsm", "msisdn", "kom", "komorka", "cell", "fax"})
@@ -157,7 +158,26 @@ class CampaignPolicy(BaseModel):
         codes = [d.code for d in self.dispositions]
         if len(set(codes)) != len(codes):
             raise ValueError("disposition codes must be unique")
+        self._strategy_codes_known(frozenset(codes))
         return self
+
+    def _strategy_codes_known(self, codes: frozenset[str]) -> None:
+        """Refuse a ``[strategy]`` code that names no disposition of the campaign.
+
+        The defaults' own codes (``no_answer``, ``busy``, ``sale``... ``callback``)
+        are let through: they are harmless where the campaign lacks them, and a
+        stored policy (dumped with every default written out) parses again.
+        """
+        strategy, default = self.strategy, _DEFAULT_STRATEGY
+        written = {
+            "strategy.final": set(strategy.final) - set(default.final),
+            "strategy.retry_minutes": set(strategy.retry_minutes) - set(default.retry_minutes),
+            "strategy.callback_code": {strategy.callback_code} - {default.callback_code},
+        }
+        for where, named in written.items():
+            unknown = sorted(named - codes)
+            if unknown:
+                raise ValueError(f"{where} names codes that are not dispositions of the campaign: {', '.join(unknown)}")
 
     def rule_for(self, name: str) -> FieldRule:
         """Return the effective rule of a field; phones and unknowns are hidden."""

@@ -12,14 +12,18 @@ from datetime import date, datetime, time
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator, model_validator
 
 from shared.containment import Weekday, within_hours
 
-__all__ = ["CallPolicy", "CallbackFor", "CallingWindow", "ContactStrategy"]
+__all__ = ["ALL_DAYS", "END_OF_DAY", "CallPolicy", "CallbackFor", "CallingWindow", "ContactStrategy"]
 
 Code = Annotated[str, Field(pattern=r"^[a-z0-9_]{1,32}$")]
 _WORKDAYS = (Weekday.MON, Weekday.TUE, Weekday.WED, Weekday.THU, Weekday.FRI)
+#: Every day of the week (an always-open window: ``days = ALL_DAYS, start = 00:00, end = "24:00"``).
+ALL_DAYS = tuple(Weekday)
+#: A window's ``end`` written ``"24:00"``: the end of the day (the last instant is inside the window).
+END_OF_DAY = time.max
 
 
 class _Frozen(BaseModel):
@@ -39,12 +43,23 @@ class CallingWindow(_Frozen):
     """Local hours on some weekdays during which customers may be called.
 
     ``start``/``end`` are wall-clock times in the campaign's time zone; a
-    window does not span midnight (write two windows for that).
+    window does not span midnight (write two windows for that). ``end`` may be
+    written ``"24:00"``: the end of the day (with ``start = "00:00"`` and all
+    seven days, a window that never closes).
     """
 
     days: tuple[Weekday, ...] = _WORKDAYS
     start: time = time(9, 0)
     end: time = time(20, 0)
+
+    @field_validator("end", mode="before")
+    @classmethod
+    def _end_of_day(cls, value: object) -> object:
+        return END_OF_DAY if value in ("24:00", "24:00:00") else value
+
+    @field_serializer("end")
+    def _dump_end(self, value: time) -> str:
+        return "24:00" if value == END_OF_DAY else value.isoformat()
 
     @model_validator(mode="after")
     def _ordered(self) -> CallingWindow:
@@ -56,7 +71,11 @@ class CallingWindow(_Frozen):
 
     def allows(self, local: datetime) -> bool:
         """Tell whether a local time falls inside this window."""
-        return local.isoweekday() in {d.iso for d in self.days} and within_hours(local, self.start, self.end)
+        if local.isoweekday() not in {d.iso for d in self.days}:
+            return False
+        if self.end == END_OF_DAY:
+            return local.time().replace(tzinfo=None) >= self.start
+        return within_hours(local, self.start, self.end)
 
 
 class ContactStrategy(_Frozen):

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from owner_server.api.errors import error_response, install_error_handlers
-from owner_server.api.routes import agent, calls
+from owner_server.api.routes import agent, calls, verify
 from owner_server.api.state import ServerState
 from owner_server.core.db import make_engine
 from owner_server.core.settings import Settings
@@ -112,6 +112,7 @@ def create_app(
     install_error_handlers(app)
     app.include_router(agent.router)
     app.include_router(calls.router)
+    app.include_router(verify.router)
     wrapped: Any = BodyLimit
     app.add_middleware(wrapped, limit=LIMITS.max_body_bytes)
     return app

@@ -58,7 +58,8 @@ def alerts_list(
         return
     table = Table("id", "raised (UTC)", "rule", "action", "agent", "outsourcer", "status", "delivery")
     for v in views:
-        add_row(table,
+        add_row(
+            table,
             v.ref[:12],
             v.created_at.strftime("%Y-%m-%d %H:%M:%S"),
             v.rule,

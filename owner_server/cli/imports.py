@@ -68,8 +68,10 @@ def _print_report(opened: OpenedFile, report: importer.ImportReport, dry_run: bo
     if report.duplicates:
         table = Table("record", "duplicate of", title="Duplicates")
         for dup in report.duplicates[:SHOWN_ROWS]:
-            add_row(table,
-                str(dup.record_no), f"record {dup.first_record_no}" if dup.first_record_no else "existing contact"
+            add_row(
+                table,
+                str(dup.record_no),
+                f"record {dup.first_record_no}" if dup.first_record_no else "existing contact",
             )
         out.print(table)
     hidden = max(len(report.rejected) + len(report.warnings) - SHOWN_ROWS, 0) + max(

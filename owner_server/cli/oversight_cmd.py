@@ -57,7 +57,8 @@ def _event_rows(result: LookupResult) -> None:
         for e in contact.events:
             extras = {k: v for k, v in e.details.items() if k not in ("lease_id", "device_name")}
             device = f"{e.details['device_name']} ({e.device[:8]})" if "device_name" in e.details and e.device else ""
-            add_row(table,
+            add_row(
+                table,
                 e.at.strftime("%Y-%m-%d %H:%M:%S"),
                 e.action,
                 e.agent or e.actor,

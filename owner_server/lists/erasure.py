@@ -55,7 +55,7 @@ from owner_server.audit import log as audit
 from owner_server.core.db import is_sqlite, session_scope
 from owner_server.identity.admin import get_campaign
 from owner_server.lists.importing.phones import PhoneRejected, normalise_phone
-from owner_server.models import Campaign, Contact, ContactState, DataKey, Lease
+from owner_server.models import Campaign, Contact, ContactState, DataKey, Disposition, Lease
 from owner_server.models._common import utcnow
 from owner_server.vault.aead import FieldCipher, decode_payload
 from owner_server.vault.keys import PURPOSE_CAMPAIGN, KeyService
@@ -132,6 +132,12 @@ def _close_leases(session: Session, where: ColumnElement[bool], now: datetime) -
     return _rowcount(session.execute(stmt.execution_options(synchronize_session=False)))
 
 
+def _drop_notes(session: Session, where: ColumnElement[bool]) -> None:
+    """Empty the outcome notes of erased contacts (free text an agent wrote about the person)."""
+    stmt = update(Disposition).where(where, col(Disposition.notes).is_not(None)).values(notes=None)
+    session.execute(stmt.execution_options(synchronize_session=False))
+
+
 def _campaign_ids(session: Session, campaign: str | None) -> list[int]:
     """Live campaign ids: the named one (NotFoundError if unknown) or all."""
     if campaign is not None:
@@ -152,6 +158,7 @@ def _erase_contacts(
         contact.state = ContactState.ERASED
         session.add(contact)
         here = _close_leases(session, col(Lease.contact_id) == contact.id, now)
+        _drop_notes(session, col(Disposition.contact_id) == contact.id)
         audit.append(
             session,
             actor=actor,
@@ -326,6 +333,7 @@ def erase_campaign_in(
             update(Contact),
             [{"id": i, "payload": b"", "phone_bidx": os.urandom(32), "state": ContactState.ERASED} for i in ids],
         )
+        _drop_notes(session, col(Disposition.contact_id).in_(ids))
         erased, last = erased + len(ids), cast(int, ids[-1])
     closed = _close_leases(session, col(Lease.campaign_id) == campaign.id, now)
     campaign.erased_at = now

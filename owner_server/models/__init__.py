@@ -17,7 +17,7 @@ from owner_server.models.identity import (
 from owner_server.models.sessions import AgentSession, RefreshToken
 from owner_server.models.suppression import Suppression
 from owner_server.models.telephony import Call
-from owner_server.models.work import DisplayEventRow, Disposition, Lease
+from owner_server.models.work import DisplayEventRow, Disposition, Lease, SessionSequence, VerifyTry
 
 __all__ = [
     "AccessToken",
@@ -45,6 +45,8 @@ __all__ = [
     "LoginNonce",
     "Outsourcer",
     "Role",
+    "SessionSequence",
     "Suppression",
     "User",
+    "VerifyTry",
 ]

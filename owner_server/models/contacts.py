@@ -6,7 +6,7 @@ import secrets
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Column, Index
+from sqlalchemy import Column, Index, text
 from sqlmodel import Field, SQLModel
 
 from owner_server.models._common import UtcDateTime, utcnow
@@ -21,6 +21,8 @@ class ContactState(StrEnum):
     NEW = "new"
     LEASED = "leased"
     DONE = "done"
+    CALLBACK = "callback"
+    """A callback is scheduled (``callback_at``; for one agent when ``callback_user_id`` is set)."""
     SUPPRESSED = "suppressed"
     ERASED = "erased"
 
@@ -52,6 +54,29 @@ class Contact(SQLModel, table=True):
         Index("ix_contact_campaign_bidx", "campaign_id", "phone_bidx"),
         Index("ix_contact_campaign_state", "campaign_id", "state", "id"),
         Index("ix_contact_campaign_state_pick", "campaign_id", "state", "pick_key"),
+        # the pick's tiers (owner_server.work.distribution): each an index scan in pick_key order
+        Index(
+            "ix_contact_fresh_pick",
+            "campaign_id",
+            "pick_key",
+            sqlite_where=text("state = 'NEW' AND next_eligible_at IS NULL"),
+            postgresql_where=text("state = 'NEW' AND next_eligible_at IS NULL"),
+        ),
+        Index(
+            "ix_contact_retry_pick",
+            "campaign_id",
+            "pick_key",
+            sqlite_where=text("state = 'NEW' AND next_eligible_at IS NOT NULL"),
+            postgresql_where=text("state = 'NEW' AND next_eligible_at IS NOT NULL"),
+        ),
+        Index(
+            "ix_contact_callback_pick",
+            "campaign_id",
+            "callback_user_id",
+            "pick_key",
+            sqlite_where=text("callback_at IS NOT NULL"),
+            postgresql_where=text("callback_at IS NOT NULL"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -66,6 +91,11 @@ class Contact(SQLModel, table=True):
     source_record: int = 0
     #: Random issue order within equal priority (never import order: see :func:`new_pick_key`).
     pick_key: int = Field(default_factory=lambda: new_pick_key())
+    #: When a retry may be issued again (UTC); NULL for a contact never worked.
+    next_eligible_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime, nullable=True))
+    #: A scheduled callback's time (UTC) and the agent it is owed to (NULL: anyone).
+    callback_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime, nullable=True))
+    callback_user_id: int | None = Field(default=None, foreign_key="app_user.id")
     #: A synthetic trap contact (``canary add``); never marked as such on the wire.
     is_canary: bool = False
 

@@ -9,7 +9,7 @@ from sqlmodel import Field, SQLModel
 
 from owner_server.models._common import UtcDateTime, new_ref, utcnow
 
-__all__ = ["DisplayEventRow", "Disposition", "Lease"]
+__all__ = ["DisplayEventRow", "Disposition", "Lease", "SessionSequence", "VerifyTry"]
 
 
 class Lease(SQLModel, table=True):
@@ -39,9 +39,18 @@ class Lease(SQLModel, table=True):
 
 
 class Disposition(SQLModel, table=True):
-    """The outcome an agent recorded for a lease."""
+    """The outcome an agent recorded for a lease.
 
-    __table_args__ = (Index("ix_disposition_user_created", "user_id", "created_at"),)
+    ``notes`` is AES-256-GCM under the contact's campaign data key, bound to the
+    contact and the lease (:func:`owner_server.work.outcome_store.notes_field`).
+    ``outcome_id`` is the client's idempotency id (unique per agent); ``late``
+    marks an outcome that arrived after its lease had expired.
+    """
+
+    __table_args__ = (
+        Index("ix_disposition_user_created", "user_id", "created_at"),
+        UniqueConstraint("user_id", "outcome_id", name="ux_disposition_user_outcome"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     lease_id: str = Field(foreign_key="lease.id", unique=True)
@@ -49,6 +58,39 @@ class Disposition(SQLModel, table=True):
     user_id: int = Field(foreign_key="app_user.id")
     code: str = Field(max_length=32)
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime, nullable=False))
+    notes: bytes | None = None
+    callback_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime, nullable=True))
+    callback_for: str | None = Field(default=None, max_length=16)
+    outcome_id: str | None = Field(default=None, max_length=64)
+    session_seq: int | None = None
+    occurred_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime, nullable=True))
+    call_id: str | None = Field(default=None, max_length=64)
+    no_call_reason: str | None = Field(default=None, max_length=32)
+    late: bool = False
+
+
+class SessionSequence(SQLModel, table=True):
+    """The highest ``session_seq`` seen from one agent session (display events and outcomes), to spot gaps."""
+
+    __tablename__ = "session_sequence"
+
+    session_id: str = Field(primary_key=True, max_length=32)
+    user_id: int = Field(foreign_key="app_user.id")
+    last_seq: int = 0
+    gaps: int = 0
+
+
+class VerifyTry(SQLModel, table=True):
+    """One ``verify_only`` try: which lease and field, and whether it matched (never the values)."""
+
+    __tablename__ = "verify_try"
+    __table_args__ = (Index("ix_verify_try_lease_field", "lease_id", "field"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    lease_id: str = Field(foreign_key="lease.id")
+    field: str = Field(max_length=64)
+    matched: bool
+    at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime, nullable=False))
 
 
 class DisplayEventRow(SQLModel, table=True):

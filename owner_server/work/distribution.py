@@ -7,7 +7,9 @@ same contact (row lock with ``SKIP LOCKED`` on PostgreSQL; SQLite writers are
 serialised by ``BEGIN IMMEDIATE``). Limits and anomaly rules are checked in
 that same transaction, before anything is picked (:mod:`owner_server.work.limits`,
 :mod:`owner_server.work.rules`). Contacts are issued in random order within
-the campaign (``pick_key``), never in import order.
+the campaign (``pick_key``), never in import order, after the contact
+strategy's tiers: due callbacks, then due retries, then new contacts
+(:func:`_pick_contact`); outside every calling window nothing is issued.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import exists
+from sqlalchemy import ColumnElement, exists
 from sqlmodel import Session, col, select
 
 from owner_server.audit import log as audit
@@ -29,10 +31,11 @@ from owner_server.work.context import AgentContext, load_context
 from owner_server.work.leases import release_lease
 from owner_server.work.limits import check_quota, count_issued, quota_view
 from owner_server.work.rules import check_before_issue
+from owner_server.work.strategy import MAX_IDLE_RETRY_S, seconds_until_open
 from shared.errors import NotFoundError, QuotaReachedError
 from shared.limits import LIMITS
-from shared.policy import PHONE_MASK, FieldMode, apply_policy
-from shared.protocol import NextRecordResponse, RecordView
+from shared.policy import PHONE_MASK, FieldMode, apply_policy, verify_fields
+from shared.protocol import IdleReason, NextRecordResponse, RecordView
 
 __all__ = ["EMPTY_RETRY_S", "expire_lease", "next_record", "open_lease"]
 
@@ -61,16 +64,48 @@ def expire_lease(session: Session, *, lease: Lease, actor: str, now: datetime | 
     release_lease(session, lease=lease, now=now or utcnow(), actor=actor, action="lease_expired", details={})
 
 
-def _pick_contact(session: Session, *, campaign_id: int, user_id: int) -> Contact | None:
-    had_it = exists().where(col(Lease.contact_id) == col(Contact.id), col(Lease.user_id) == user_id)
+def _first(session: Session, *where: ColumnElement[bool], max_attempts: int) -> Contact | None:
     stmt = (
         select(Contact)
-        .where(Contact.campaign_id == campaign_id, Contact.state == ContactState.NEW, ~is_suppressed_clause(), ~had_it)
+        .where(*where, col(Contact.attempts) < max_attempts, ~is_suppressed_clause())
         .order_by(col(Contact.pick_key))
         .limit(1)
         .with_for_update(skip_locked=True)
     )
     return session.exec(stmt).first()
+
+
+def _pick_contact(session: Session, *, ctx: AgentContext, now: datetime) -> Contact | None:
+    """The next contact for this agent, in the strategy's order; random (``pick_key``) within each tier.
+
+    1. callbacks owed to this agent and due; 2. callbacks for anyone due, and
+    callbacks for another agent due more than ``callback_grace_minutes`` ago
+    (that agent is away: the pool takes them); 3. retries whose delay passed;
+    4. contacts never worked that this agent never had. Each tier is an index
+    scan of a partial index (``ix_contact_*_pick``).
+    """
+    campaign, me = col(Contact.campaign_id) == ctx.campaign_id, ctx.user_id
+    grace = now - timedelta(minutes=ctx.policy.strategy.callback_grace_minutes)
+    callback = (campaign, col(Contact.state) == ContactState.CALLBACK)
+    had_it = exists().where(col(Lease.contact_id) == col(Contact.id), col(Lease.user_id) == me)
+    tiers: tuple[tuple[ColumnElement[bool], ...], ...] = (
+        (*callback, col(Contact.callback_user_id) == me, col(Contact.callback_at) <= now),
+        (*callback, col(Contact.callback_user_id).is_(None), col(Contact.callback_at) <= now),
+        (*callback, col(Contact.callback_user_id) != me, col(Contact.callback_at) <= grace),
+        (campaign, col(Contact.state) == ContactState.NEW, col(Contact.next_eligible_at) <= now),
+        (campaign, col(Contact.state) == ContactState.NEW, col(Contact.next_eligible_at).is_(None), ~had_it),
+    )
+    for where in tiers:
+        contact = _first(session, *where, max_attempts=ctx.policy.strategy.max_attempts)
+        if contact is not None:
+            return contact
+    return None
+
+
+def _callback_code(ctx: AgentContext) -> str | None:
+    """The campaign's callback code, if it offers that outcome (the client then asks for a time)."""
+    code = ctx.policy.strategy.callback_code
+    return code if code in ctx.policy.disposition_codes() else None
 
 
 def _view(session: Session, *, lease: Lease, contact: Contact, ctx: AgentContext, keys: KeyService) -> RecordView:
@@ -86,16 +121,18 @@ def _view(session: Session, *, lease: Lease, contact: Contact, ctx: AgentContext
         dispositions=ctx.policy.disposition_options(),
         issued_at=lease.issued_at,
         expires_at=lease.expires_at,
+        verify_fields=verify_fields(ctx.policy, values),
         after_answer_fields=sum(
-            1 for n in ctx.policy.fields if values.get(n) and ctx.policy.rule_for(n).mode is FieldMode.AFTER_ANSWER
+            1 for name, value in values.items() if value and ctx.policy.rule_for(name).mode is FieldMode.AFTER_ANSWER
         ),
         timezone=ctx.policy.timezone,
         attempts=contact.attempts,
+        callback_code=_callback_code(ctx),
     )
 
 
 def _issue(session: Session, *, ctx: AgentContext, now: datetime) -> tuple[Lease, Contact] | None:
-    contact = _pick_contact(session, campaign_id=ctx.campaign_id, user_id=ctx.user_id)
+    contact = _pick_contact(session, ctx=ctx, now=now)
     if contact is None:
         return None
     assert contact.id is not None
@@ -173,10 +210,23 @@ def next_record(
             check_quota(session, user_id=ctx.user_id, counts=counts, limits=ctx.limits, zone=ctx.zone, now=now)
         except QuotaReachedError as reached:
             raise DeferredError(reached) from None  # an expired lease closed above still commits
+        closed_for = seconds_until_open(ctx.policy.strategy, ctx.zone, now)
+        if closed_for:  # outside every calling window: nothing is issued, so no rule is tripped either
+            return NextRecordResponse(
+                record=None,
+                retry_after_s=min(closed_for, MAX_IDLE_RETRY_S),
+                quota=quota_view(counts, ctx.limits),
+                idle_reason=IdleReason.OUTSIDE_CALLING_HOURS,
+            )
         check_before_issue(session, ctx=ctx, counts=counts, now=now)
         issued = _issue(session, ctx=ctx, now=now)
         if issued is None:
-            return NextRecordResponse(record=None, retry_after_s=EMPTY_RETRY_S, quota=quota_view(counts, ctx.limits))
+            return NextRecordResponse(
+                record=None,
+                retry_after_s=EMPTY_RETRY_S,
+                quota=quota_view(counts, ctx.limits),
+                idle_reason=IdleReason.NO_CONTACTS,
+            )
         lease, contact = issued
         lease.last_session_id = agent.session_id
         counts = replace(counts, hour=counts.hour + 1, day=counts.day + 1)

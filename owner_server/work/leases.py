@@ -17,6 +17,8 @@ def release_lease(
 ) -> Contact | None:
     """Close a lease without an outcome and put its contact back in the pool, in the caller's transaction.
 
+    A contact leased as a callback goes back to being that callback (same time and agent).
+
     Args:
         session: The deciding transaction.
         lease: The open lease.
@@ -30,8 +32,8 @@ def release_lease(
     """
     lease.closed_at = now
     contact = session.get(Contact, lease.contact_id)
-    if contact is not None and contact.state is ContactState.LEASED:
-        contact.state = ContactState.NEW
+    if contact is not None and contact.state is ContactState.LEASED:  # a scheduled callback stays one
+        contact.state = ContactState.CALLBACK if contact.callback_at is not None else ContactState.NEW
         session.add(contact)
     session.add(lease)
     session.flush()

@@ -8,77 +8,160 @@ from datetime import datetime, timedelta
 from sqlmodel import Session, col, func, select
 
 from owner_server.audit import log as audit
-from owner_server.core.deferred import DeferredError
 from owner_server.identity.login import AgentPrincipal
 from owner_server.models import Contact, ContactState, DisplayEventRow, Disposition, Lease
 from owner_server.models._common import utcnow
+from owner_server.vault.keys import KeyService
 from owner_server.work.context import load_context
 from owner_server.work.distribution import expire_lease
+from owner_server.work.outcome_store import (
+    apply_outcome,
+    check_request,
+    notes_field,
+    reference_time,
+    same_outcome,
+    superseded,
+)
 from owner_server.work.rules import EVENT_RULE_KINDS, check_events, check_outcome
-from shared.errors import ErrorCode, NotFoundError, RateLimitedError, ValidationError
+from owner_server.work.sequence import note_sequence
+from shared.errors import ConflictError, ErrorCode, NotFoundError, RateLimitedError, ValidationError
 from shared.limits import LIMITS
 from shared.protocol import DisplayEventKind, DispositionRequest, DispositionResponse, EventBatch, EventBatchResult
+from shared.strategy import CallbackFor
 
 __all__ = ["record_disposition", "record_events"]
 
 
+def _stored(session: Session, *, user_id: int, outcome_id: str | None) -> Disposition | None:
+    if outcome_id is None:
+        return None
+    return session.exec(
+        select(Disposition).where(Disposition.user_id == user_id, Disposition.outcome_id == outcome_id)
+    ).first()
+
+
+def _repeat(
+    session: Session, *, stored: Disposition, request: DispositionRequest, keys: KeyService | None
+) -> DispositionResponse:
+    """The answer to a repeated outcome id: the first answer again, or ``conflict`` if the body differs."""
+    contact = session.get(Contact, stored.contact_id)
+    cipher = keys.cipher_for(session, data_key_id=contact.data_key_id) if keys and contact and stored.notes else None
+    if not same_outcome(stored, request, cipher=cipher, ref=contact.ref if contact else ""):
+        raise ConflictError("that outcome id was already used for a different outcome")
+    return DispositionResponse(lease_id=stored.lease_id, code=stored.code, closed_at=stored.created_at)
+
+
 def record_disposition(
-    session: Session, *, agent: AgentPrincipal, request: DispositionRequest, now: datetime | None = None
+    session: Session,
+    *,
+    agent: AgentPrincipal,
+    request: DispositionRequest,
+    keys: KeyService | None = None,
+    now: datetime | None = None,
 ) -> DispositionResponse:
     """Close the agent's lease with an outcome; the record can never be fetched again by the agent.
 
-    The outcome is stored and audited, then the short-handling rule looks at
-    the agent's recent outcomes in the same transaction.
+    The outcome counts an attempt and moves the contact on
+    (:func:`owner_server.work.outcome_store.apply_outcome`: done, a callback
+    or a retry). It is stored and audited (``notes: true/false``, never the
+    notes), then the short-handling rule looks at the agent's recent outcomes
+    in the same transaction. Idempotent by ``outcome_id``: a repeat stores
+    nothing and gets the first answer, even after the lease closed. An outcome
+    for the agent's own lease that expired meanwhile (the client was offline)
+    is kept, ``late``: it moves the contact only if nobody was issued it since.
 
     Args:
         session: The request's transaction.
         agent: The authenticated agent.
-        request: The lease and the outcome code.
+        request: The lease and the outcome.
+        keys: The key service (to encrypt notes; required when the request has notes).
         now: The request's time (UTC); the clock when None.
 
     Raises:
-        NotFoundError: The lease is not this agent's open lease (``no_lease``).
-        ValidationError: The code is not one of the campaign's dispositions.
+        NotFoundError: The lease is not this agent's, or already has another outcome (``no_lease``).
+        ConflictError: The outcome id was used before with a different body.
+        ValidationError: Unknown code, bad notes or callback (:func:`check_request`).
         DeferredError: ``account_suspended`` when the outcome tripped a suspending rule
             (the outcome itself is kept).
     """
     now = now or utcnow()
+    assert agent.user.id is not None
     lease = session.get(Lease, request.lease_id, with_for_update=True)  # a DNC withdrawal or expiry may race it
-    if lease is None or lease.user_id != agent.user.id or lease.closed_at is not None:
+    if lease is None or lease.user_id != agent.user.id:
         raise NotFoundError("no open lease with that id", code=ErrorCode.NO_LEASE)
-    if lease.expires_at <= now:
-        expire_lease(session, lease=lease, actor=agent.actor, now=now)
-        raise DeferredError(
-            NotFoundError("the lease expired; the record went back to the pool", code=ErrorCode.NO_LEASE)
-        )
+    stored = _stored(session, user_id=agent.user.id, outcome_id=request.outcome_id)
+    if stored is not None:
+        return _repeat(session, stored=stored, request=request, keys=keys)
+    if session.exec(select(Disposition.id).where(Disposition.lease_id == lease.id)).first() is not None:
+        raise NotFoundError("that record already has an outcome", code=ErrorCode.NO_LEASE)
     ctx = load_context(session, user=agent.user)
     contact = session.get(Contact, lease.contact_id)
     assert contact is not None and contact.id is not None
-    if request.code not in ctx.policy.disposition_codes():
-        raise ValidationError("that disposition is not offered by the campaign")
-    lease.closed_at = now
-    contact.state = ContactState.DONE
-    contact.attempts += 1
-    assert agent.user.id is not None
-    session.add_all(
-        [
-            lease,
-            contact,
-            Disposition(
-                lease_id=lease.id, contact_id=contact.id, user_id=agent.user.id, code=request.code, created_at=now
-            ),
-        ]
+    at = reference_time(request, lease=lease, now=now)
+    check_request(request, ctx=ctx, at=at)
+    if request.notes and keys is None:
+        raise ValidationError("notes cannot be stored here")
+    late = lease.closed_at is not None or lease.expires_at <= now
+    if lease.closed_at is None and late:
+        expire_lease(session, lease=lease, actor=agent.actor, now=now)
+    moved = not late or not superseded(session, lease=lease, contact=contact)
+    if moved:
+        apply_outcome(contact, request=request, ctx=ctx, at=at)
+        session.add(contact)
+    if lease.closed_at is None:
+        lease.closed_at = now
+        session.add(lease)
+    notes = None
+    if request.notes and keys is not None and contact.state is not ContactState.ERASED:  # never notes on an erased one
+        cipher = keys.cipher_for(session, data_key_id=contact.data_key_id)
+        notes = cipher.encrypt(contact.ref, notes_field(lease.id), request.notes)
+    session.add(
+        Disposition(
+            lease_id=lease.id,
+            contact_id=contact.id,
+            user_id=agent.user.id,
+            code=request.code,
+            created_at=now,
+            notes=notes,
+            callback_at=request.callback_at if request.code == ctx.policy.strategy.callback_code else None,
+            callback_for=(request.callback_for or CallbackFor.ME).value if request.callback_at else None,
+            outcome_id=request.outcome_id,
+            session_seq=request.session_seq,
+            occurred_at=request.occurred_at,
+            call_id=request.call_id,
+            no_call_reason=request.no_call_reason.value if request.no_call_reason else None,
+            late=late,
+        )
     )
     session.flush()
+    details: dict[str, audit.Detail] = {
+        "lease_id": lease.id,
+        "code": request.code,
+        "session_id": agent.session_id,
+        "notes": bool(request.notes),
+        "attempts": contact.attempts,
+        "state": contact.state.value,
+    }
+    if late:
+        details |= {"late": True, "contact_changed": moved}
+    if request.callback_at is not None:
+        details |= {"callback_at": request.callback_at.isoformat(), "callback_for": (request.callback_for or "me")}
+    if request.no_call_reason is not None:
+        details["no_call_reason"] = request.no_call_reason.value
     audit.append(
         session,
         actor=agent.actor,
         action="disposition_recorded",
         object_type="contact",
         object_id=contact.ref,
-        details={"lease_id": lease.id, "code": request.code, "session_id": agent.session_id},
+        details=details,
     )
-    check_outcome(session, ctx=ctx, handled_s=(now - lease.issued_at).total_seconds(), now=now)
+    if request.session_seq is not None:
+        note_sequence(
+            session, session_id=agent.session_id, user_id=agent.user.id, actor=agent.actor, seqs=[request.session_seq]
+        )
+    if not late:
+        check_outcome(session, ctx=ctx, handled_s=(now - lease.issued_at).total_seconds(), now=now)
     return DispositionResponse(lease_id=lease.id, code=request.code, closed_at=now)
 
 
@@ -188,6 +271,13 @@ def record_events(
         accepted += 1
         stored.add(event.kind)
     session.flush()
+    note_sequence(
+        session,
+        session_id=agent.session_id,
+        user_id=agent.user.id,
+        actor=agent.actor,
+        seqs=[e.session_seq for e in batch.events if e.event_id not in known],
+    )
     if stored & EVENT_RULE_KINDS:
         check_events(session, ctx=load_context(session, user=agent.user), kinds=frozenset(stored), now=now)
     return EventBatchResult(accepted=accepted, duplicates=len(ids) - accepted)

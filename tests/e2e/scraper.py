@@ -80,4 +80,3 @@ class Scraper:
 
     def close(self) -> None:
         self.http.close()
-

@@ -14,6 +14,8 @@ from owner_server.models import Contact, ContactState
 from shared.policy import CampaignPolicy
 from shared.protocol import b64encode, login_challenge
 
+#: A calling window that never closes (every day, 00:00 to the end of the day).
+ALWAYS_OPEN = {"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "start": "00:00", "end": "24:00"}
 POLICY = CampaignPolicy.model_validate(
     {
         "script": "Hello",
@@ -24,6 +26,8 @@ POLICY = CampaignPolicy.model_validate(
         ],
         # tests run at any hour on the real clock; the hours rule is tested on a simulated one (work/test_rules.py)
         "rules": {"hours": {"enabled": False}},
+        # and calling windows on a simulated one too (work/test_strategy.py): here they never close
+        "strategy": {"windows": [ALWAYS_OPEN]},
     }
 )
 PASSWORD = "correct horse battery"

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session, select
 
-from owner_server.models import AccessToken, AuditEntry
+from owner_server.models import AccessToken, AuditEntry, Contact, ContactState, Disposition
 from owner_server.models._common import utcnow
 from shared.limits import LIMITS
 
@@ -203,15 +203,18 @@ def test_expired_lease_is_closed_and_never_comes_back_to_that_agent(client, setu
     h1, h2 = logged_in(client, setup, "agent1"), logged_in(client, setup, "agent2")
     first = client.post(f"{API}/next", headers=h1, json={}).json()["record"]
     _expire_leases(installation)
-    r = client.post(f"{API}/dispositions", headers=h1, json={"lease_id": first["lease_id"], "code": "sale"})
-    assert r.status_code == 409 and r.json()["code"] == "no_lease"
     again = client.post(f"{API}/next", headers=h1, json={}).json()["record"]
     assert again["contact_ref"] != first["contact_ref"]
     # the record went back to the pool: another agent can work it
     other = client.post(f"{API}/next", headers=h2, json={}).json()["record"]
     assert other["contact_ref"] == first["contact_ref"]
+    # the first agent's outcome arriving late is kept (200) but no longer moves the contact agent2 holds
+    r = client.post(f"{API}/dispositions", headers=h1, json={"lease_id": first["lease_id"], "code": "sale"})
+    assert r.status_code == 200
     with Session(installation.engine) as s:
         assert "lease_expired" in [e.action for e in s.exec(select(AuditEntry)).all()]
+        late = s.exec(select(Disposition).where(Disposition.lease_id == first["lease_id"])).one()
+        assert late.late and s.get(Contact, late.contact_id).state is ContactState.LEASED
 
 
 @pytest.mark.parametrize(

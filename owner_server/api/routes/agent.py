@@ -78,7 +78,7 @@ def dispositions(
     """Record the outcome of the leased record and close the lease."""
     with state.transaction() as session:
         agent = identity.authenticate(session, token=token, address=address)
-        return work.record_disposition(session, agent=agent, request=body)
+        return work.record_disposition(session, agent=agent, request=body, keys=state.keys)
 
 
 @router.post("/events")

@@ -13,7 +13,7 @@ from owner_server.core.db import is_sqlite, session_scope
 from owner_server.identity.login import AgentPrincipal
 from owner_server.lists.erasure import erase_by_customer_id, erase_by_phone, erase_campaign
 from owner_server.lists.retention import run_retention, set_retention
-from owner_server.models import AuditEntry, Contact, ContactState, DataKey, Lease, User
+from owner_server.models import AuditEntry, Contact, ContactState, DataKey, Disposition, Lease, User
 from owner_server.models._common import utcnow
 from owner_server.vault.aead import DecryptionError
 from owner_server.vault.keys import KeyService
@@ -119,8 +119,12 @@ def test_erasing_a_leased_contact_closes_the_lease(any_installation):
         fresh = next_record(s, agent=agent, keys=inst.keys).record
         s.commit()
     assert fresh is not None and fresh.contact_ref != held.contact_ref
-    with Session(inst.engine) as s, pytest.raises(NotFoundError):
-        record_disposition(s, agent=agent, request=DispositionRequest(lease_id=held.lease_id, code="sale"))
+    with Session(inst.engine) as s:  # an outcome arriving for it is kept (late), moves nothing, holds no notes
+        request = DispositionRequest(lease_id=held.lease_id, code="sale", notes="prosi o kontakt mailowy")
+        record_disposition(s, agent=agent, request=request, keys=inst.keys)
+        s.commit()
+        kept = s.exec(select(Disposition).where(Disposition.lease_id == held.lease_id)).one()
+        assert kept.late and kept.notes is None and s.get(Contact, kept.contact_id).state is ContactState.ERASED
 
 
 def test_erase_by_customer_id(any_installation):

@@ -123,9 +123,9 @@ def test_dnc_import_withdraws_a_record_an_agent_holds(any_installation, agent_ap
     report = _dnc(inst, _write(tmp_path / "dnc.csv", [written]))
 
     assert (report.added, report.contacts_suppressed, report.leases_withdrawn) == (1, 1, 1)
-    # the withdrawn record cannot be closed any more, and the next request gives another one
+    # an outcome for the withdrawn record is kept (late) but moves nothing: the contact stays suppressed
     r = api.post(f"{API}/dispositions", headers=h1, json={"lease_id": held["lease_id"], "code": "sale"})
-    assert r.status_code == 409 and r.json()["code"] == "no_lease"
+    assert r.status_code == 200, r.text
     fresh = api.post(f"{API}/next", headers=h1, json={}).json()["record"]
     assert fresh is not None and fresh["lease_id"] != held["lease_id"]
     assert fresh["contact_ref"] not in (held["contact_ref"], other["contact_ref"])
@@ -140,7 +140,8 @@ def test_dnc_import_withdraws_a_record_an_agent_holds(any_installation, agent_ap
         entries = s.exec(select(AuditEntry).order_by(col(AuditEntry.seq))).all()
         assert contact.state is ContactState.SUPPRESSED
         assert lease is not None and lease.closed_at is not None
-        assert s.exec(select(Disposition).where(Disposition.lease_id == held["lease_id"])).first() is None
+        kept = s.exec(select(Disposition).where(Disposition.lease_id == held["lease_id"])).one()
+        assert kept.late and contact.attempts == 0
         assert audit.verify_chain(s, public_key=None).ok
     withdrawn = [e for e in entries if e.action == "lease_withdrawn"]
     assert len(withdrawn) == 1

@@ -18,6 +18,7 @@ from owner_server.models import Contact, ContactState, User
 from owner_server.work import distribution, outcomes
 from shared.policy import CampaignPolicy
 from shared.protocol import DisplayEvent, DisplayEventKind, DispositionRequest, EventBatch
+from tests.owner_server.helpers import ALWAYS_OPEN
 
 #: Monday 30 November 2026, 08:00 in Warsaw (CET, UTC+1).
 SHIFT_START = datetime(2026, 11, 30, 7, 0, tzinfo=UTC)
@@ -25,6 +26,8 @@ BASE_POLICY: dict[str, Any] = {
     "script": "Hello",
     "fields": {"first_name": "visible", "city": "visible"},
     "dispositions": [{"code": "sale", "label": "Sale"}, {"code": "no_answer", "label": "No answer"}],
+    # the shifts start before 09:00; calling windows are tested with their own policies (test_strategy.py)
+    "strategy": {"windows": [ALWAYS_OPEN]},
 }
 
 
@@ -73,7 +76,9 @@ class Shift:
         return result
 
     def dispose(self, lease_id: str, code: str = "no_answer") -> Any:
-        return self._call(outcomes.record_disposition, request=DispositionRequest(lease_id=lease_id, code=code))
+        return self._call(
+            outcomes.record_disposition, request=DispositionRequest(lease_id=lease_id, code=code), keys=self.inst.keys
+        )
 
     def events(self, lease_id: str, *kinds: DisplayEventKind, detail: Any = None) -> Any:
         batch = []

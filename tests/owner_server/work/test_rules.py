@@ -48,9 +48,7 @@ def test_velocity_suspends_in_the_request_that_trips_it(any_installation):
     assert len(shift.leases) == issued_before  # nothing issued by the tripping request
     user = shift.user()
     assert user.suspended and user.suspended_reason == "velocity"
-    assert alerts(any_installation) == [
-        ("velocity", "suspend", {"max_records": 4, "records": 5, "window_minutes": 10})
-    ]
+    assert alerts(any_installation) == [("velocity", "suspend", {"max_records": 4, "records": 5, "window_minutes": 10})]
     actions = audit_actions(any_installation)
     assert actions[-2:] == ["alert_raised", "agent_suspended"]
 

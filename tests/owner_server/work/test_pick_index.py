@@ -1,0 +1,86 @@
+"""The pick's tiers stay index scans with a few thousand contacts, on SQLite and PostgreSQL (EXPLAIN)."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import timedelta
+
+from sqlalchemy import text
+from sqlmodel import Session, select
+
+from owner_server.models import Campaign, Contact, ContactState, User
+from owner_server.work import distribution
+from owner_server.work.context import load_context
+from tests.owner_server.work.strategy_support import OPEN, make_agents, strategy_policy
+
+
+def _fill(inst, n: int) -> None:
+    with Session(inst.engine) as session:
+        camp = session.exec(select(Campaign)).one()
+        model = session.exec(select(Contact)).first()
+        for i in range(n):  # mostly new or done; some retries; a few callbacks, as in a running campaign
+            state = ContactState.CALLBACK if i % 40 == 3 else (ContactState.DONE if i % 2 else ContactState.NEW)
+            session.add(
+                Contact(
+                    ref=uuid.uuid4().hex,
+                    campaign_id=camp.id,
+                    data_key_id=model.data_key_id,
+                    payload=model.payload,
+                    phone_bidx=uuid.uuid4().bytes,
+                    state=state,
+                    next_eligible_at=OPEN + timedelta(minutes=i % 50) if i % 8 == 2 else None,
+                    callback_at=OPEN + timedelta(hours=1) if state is ContactState.CALLBACK else None,
+                )
+            )
+        session.commit()
+        if inst.engine.dialect.name == "postgresql":
+            session.execute(text("ANALYZE contact"))
+            session.commit()
+        else:
+            session.execute(text("ANALYZE"))
+            session.commit()
+
+
+def _plans(inst) -> list[str]:
+    """The plan of each tier's statement, as the database explains it."""
+    captured: list[str] = []
+    with Session(inst.engine) as session:
+        user = session.exec(select(User)).first()
+        ctx = load_context(session, user=user)
+        original = distribution._first
+
+        def explain(s, *where, max_attempts):
+            stmt = (
+                select(Contact)
+                .where(*where, Contact.attempts < max_attempts, ~distribution.is_suppressed_clause())
+                .order_by(Contact.pick_key)
+                .limit(1)
+            )
+            compiled = stmt.compile(s.get_bind(), compile_kwargs={"literal_binds": True})
+            prefix = "EXPLAIN QUERY PLAN " if s.get_bind().dialect.name == "sqlite" else "EXPLAIN "
+            rows = s.execute(text(prefix + str(compiled))).all()
+            captured.append("\n".join(" ".join(str(c) for c in row) for row in rows))
+            return None
+
+        distribution._first = explain
+        try:
+            distribution._pick_contact(session, ctx=ctx, now=OPEN)
+        finally:
+            distribution._first = original
+    return captured
+
+
+def test_every_tier_of_the_pick_is_an_index_scan(any_installation):
+    inst = any_installation
+    make_agents(inst, strategy_policy(), agents=1, contacts=2)
+    _fill(inst, 4000)
+    plans = _plans(inst)
+    assert len(plans) == 5
+    for plan in plans:
+        lines = [line.strip() for line in plan.splitlines()]
+        scans = [line for line in lines if re.search(r"(SEARCH|SCAN) contact\b| on contact\b", line)]
+        assert scans, plan  # the contact table is read through one of its indexes, never scanned whole
+        assert all(
+            "Seq Scan" not in line and re.search(r"USING (COVERING )?INDEX|Index|Bitmap Heap", line) for line in scans
+        ), plan
