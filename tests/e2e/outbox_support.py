@@ -7,29 +7,25 @@ import re
 import sqlite3
 import ssl
 import threading
+import tomllib
 from pathlib import Path
 
 import httpx
+import tomli_w
 
 from .conftest import POLICY
 
-RELAXED = """
-[strategy]
-windows = [{ days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], start = "00:00", end = "23:59" }]
-
-[rules.short_handling]
-enabled = false
-
-[rules.hours]
-enabled = false
-"""
+ALWAYS_OPEN = [{"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "start": "00:00", "end": "24:00"}]
 
 
 def relaxed_policy(root: Path) -> Path:
     """The demo policy with containment defaults, calling windows always open and no rule on fast outcomes."""
     policy = root / "policy.toml"
-    base = POLICY.read_text(encoding="utf-8")
-    policy.write_text(re.sub(r"(?ms)^# Containment.*", "", base) + RELAXED, encoding="utf-8")
+    data = tomllib.loads(POLICY.read_text(encoding="utf-8"))
+    data.pop("limits", None)
+    data["rules"] = {"short_handling": {"enabled": False}, "hours": {"enabled": False}}
+    data.setdefault("strategy", {})["windows"] = ALWAYS_OPEN
+    policy.write_text(tomli_w.dumps(data), encoding="utf-8")
     return policy
 
 

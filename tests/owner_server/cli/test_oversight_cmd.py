@@ -180,8 +180,8 @@ def test_report_csv_is_bom_semicolon_and_formula_safe(story, installation, tmp_p
 def test_report_campaigns_leaves_canaries_out(story):
     _, run = story
     assert _json(run("report", "campaigns", "--json")) == {
-        "campaigns": [{"campaign": "Camp", "total": 2, "states": {"done": 2}}]
-    }
+        "campaigns": [{"campaign": "Camp", "total": 2, "states": {"done": 1, "new": 1}}]
+    }  # the no_answer contact waits for its retry (new), the sale is done
 
 
 @pytest.mark.parametrize(
