@@ -296,6 +296,7 @@ def refresh(
         _refuse(session, row=row, user=user, reason="address_not_allowed", address=address)
         raise DeferredError(ForbiddenError(_OUTSIDE, code=ErrorCode.ADDRESS_NOT_ALLOWED))
     token.used_at = now  # a retry moves it on, so a retry of the retry matches its successor
+    _retire_access(session, access_hash=token.access_hash, now=now)
     row.refreshes += 1
     session.add_all([token, row])
     issued = _issue(session, row=row, address=address, now=now, ttl_s=lifetimes.access_token_ttl_s)
@@ -314,6 +315,19 @@ def refresh(
         session_id=row.session_id,
         session_expires_in_s=issued.session_expires_in_s,
     )
+
+
+#: How long the access token a refresh replaced still works (requests already under way), in seconds.
+PREVIOUS_ACCESS_GRACE_S = 30
+
+
+def _retire_access(session: Session, *, access_hash: str | None, now: datetime) -> None:
+    """Let the access token a refresh replaced live at most :data:`PREVIOUS_ACCESS_GRACE_S` more."""
+    previous = session.get(AccessToken, access_hash) if access_hash else None
+    until = now + timedelta(seconds=PREVIOUS_ACCESS_GRACE_S)
+    if previous is not None and previous.expires_at > until:
+        previous.expires_at = until
+        session.add(previous)
 
 
 #: How long refresh tokens of a session that is over are kept (a reuse shortly after the end is still recognised).

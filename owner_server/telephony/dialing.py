@@ -22,7 +22,7 @@ from sqlmodel import Session, col, select
 
 from owner_server.audit import log as audit
 from owner_server.identity.login import AgentPrincipal
-from owner_server.models import Call, Contact, User
+from owner_server.models import Call, Contact, Lease, User
 from owner_server.models._common import utcnow
 from owner_server.telephony.provider import AgentPhoneUnavailableError, CallSpec, TelephonyUnavailableError
 from owner_server.telephony.runtime import Telephony
@@ -247,6 +247,8 @@ def call_view(
     if call.state != CallState.ENDED and _stale(call, telephony=telephony, now=now):
         end_call(session, call=call, result=CallResult.FAILED, at=now, actor="system:telephony")
     fields: tuple[FieldView, ...] = ()
-    if call.state == CallState.ANSWERED:
+    lease = session.get(Lease, call.lease_id)
+    lease_open = lease is not None and lease.closed_at is None and lease.expires_at > now
+    if call.state == CallState.ANSWERED and lease_open:  # an outcome, a DNC withdrawal or a suspension ends them
         fields = _after_answer_fields(session, ctx=load_context(session, user=agent.user), call=call, keys=keys)
     return to_view(call, fields=fields, now=now)

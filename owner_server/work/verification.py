@@ -70,7 +70,8 @@ def verify_field(
     Raises:
         NotFoundError: The lease is not the agent's open one (``no_lease``), or
             the record has no such ``verify_only`` field.
-        RateLimitedError: ``verify_exhausted``: the field had all its tries on this lease.
+        RateLimitedError: ``verify_exhausted``: the field had all its tries by this agent on this contact
+            (counted across leases, so a callback to oneself brings no new tries).
         ValidationError: The value is empty once normalised.
     """
     now = now or utcnow()
@@ -85,11 +86,20 @@ def verify_field(
     stored = values.get(request.field, "")
     if not stored:
         raise NotFoundError("the record has no such field to verify")
+    # Counted per agent and contact across leases: a callback to oneself brings the contact back with a new
+    # lease, and must not bring new tries with it.
     used = session.exec(
-        select(func.count()).where(col(VerifyTry.lease_id) == lease.id, col(VerifyTry.field) == request.field)
+        select(func.count())
+        .select_from(VerifyTry)
+        .join(Lease, col(Lease.id) == col(VerifyTry.lease_id))
+        .where(
+            col(Lease.contact_id) == lease.contact_id,
+            col(Lease.user_id) == lease.user_id,
+            col(VerifyTry.field) == request.field,
+        )
     ).one()
     if int(used) >= LIMITS.verify_tries:
-        raise RateLimitedError("no tries left for this field on this record", code=ErrorCode.VERIFY_EXHAUSTED)
+        raise RateLimitedError("no tries left for this field of this customer", code=ErrorCode.VERIFY_EXHAUSTED)
     typed = normalise(request.value)
     if not typed:
         raise ValidationError("type what the customer said")

@@ -270,3 +270,17 @@ def test_a_used_token_after_the_grace_is_a_reuse(inst, connect, device):
         s.execute(update(RefreshToken).values(used_at=utcnow() - timedelta(minutes=5)))
     assert refresh(client, device, first["session_id"], first["refresh_token"]).status_code == 401
     assert refusals(inst) == ["refresh_reused"]
+
+
+def test_a_refresh_retires_the_access_token_it_replaced(inst, connect, device, monkeypatch):
+    """Red-team finding: the replaced access token kept working until its own end (here: no grace at all)."""
+    from owner_server.identity import sessions
+
+    monkeypatch.setattr(sessions, "PREVIOUS_ACCESS_GRACE_S", 0)
+    client = connect()
+    first = login(client, device)
+    assert next_status(client, first["access_token"])[0] == 200
+    r = refresh(client, device, first["session_id"], first["refresh_token"])
+    assert r.status_code == 200, r.text
+    assert next_status(client, first["access_token"]) == (401, "token_expired")
+    assert next_status(client, r.json()["access_token"])[0] == 200

@@ -85,6 +85,24 @@ def test_after_answer_fields_only_while_answered_and_revealed_once(any_installat
     assert city not in reveals[0].details
 
 
+def test_after_answer_fields_end_with_the_lease_even_while_the_call_is_up(any_installation):
+    """Red-team finding: an answered call kept returning the fields after the outcome closed its lease."""
+    setup = setup_agent(any_installation)
+    with _client(any_installation) as client:
+        agent = Recorder(client, logged_in(client, setup))
+        record = agent.post("/next").json()["record"]
+        placed = agent.post("/calls", {"lease_id": record["lease_id"], "request_id": "r1"}).json()
+        assert agent.wait_call(placed["call_id"], until="answered")[-1]["fields"]
+        closed = agent.post(
+            "/dispositions", {"lease_id": record["lease_id"], "code": "sale", "call_id": placed["call_id"]}
+        )
+        assert closed.status_code == 200, closed.text
+        after = agent.get(f"/calls/{placed['call_id']}").json()
+        assert after["state"] == "answered" and after["fields"] == []
+        agent.post(f"/calls/{placed['call_id']}/hangup")
+        agent.assert_no_number()
+
+
 def test_lookup_shows_the_call_with_its_agent_and_result(any_installation):
     from owner_server.audit.lookup import LookupKind, lookup
 

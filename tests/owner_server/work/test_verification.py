@@ -72,3 +72,24 @@ def test_verify_only_answers_match_or_not_three_times_and_never_the_value(any_in
 def test_the_verify_route_is_mounted_and_needs_a_login(client):
     r = client.post("/api/v1/agent/verify", json={"lease_id": "x", "field": "birth_date", "value": "1990-01-31"})
     assert r.status_code == 401
+
+
+def test_a_callback_to_oneself_brings_no_new_tries(any_installation):
+    """Red-team finding: tries were counted per lease, so calling oneself back gave three more guesses."""
+    from datetime import timedelta
+
+    from tests.owner_server.work.strategy_support import outcome
+
+    (a1,) = make_agents(any_installation, strategy_policy(), agents=1, contacts=1)
+    record = a1.next().record
+    for wrong in ("01.01.1990", "02.01.1990", "03.01.1990"):
+        assert not _verify(a1, record.lease_id, "birth_date", wrong).match
+    a1.tick(60)
+    outcome(a1, record.lease_id, "callback", callback_at=a1.now + timedelta(minutes=5), callback_for="me")
+    a1.tick(6 * 60)
+    again = a1.next().record
+    assert again is not None and again.lease_id != record.lease_id and again.contact_ref == record.contact_ref
+    with pytest.raises(RateLimitedError) as spent:
+        _verify(a1, again.lease_id, "birth_date", "1990-01-31")
+    assert spent.value.code is ErrorCode.VERIFY_EXHAUSTED
+    assert _verify(a1, again.lease_id, "postal_code", "90-001").match  # another field keeps its own tries
