@@ -28,31 +28,30 @@ from pydantic import ValidationError as PydanticValidationError
 
 from agent_client.credentials import DeviceIdentity
 from agent_client.errors import ApiError, NetworkError, ProtocolError
-from shared.errors import ErrorCode
-from shared.limits import LIMITS
-from shared.protocol import (
-    CallRequest,
-    CallView,
-    DisplayEvent,
-    DispositionRequest,
-    DispositionResponse,
+from shared.auth import (
     EnrolRequest,
     EnrolResponse,
-    ErrorBody,
-    EventBatch,
-    EventBatchResult,
     LoginRequest,
     LoginResponse,
-    NextRecordResponse,
     NonceRequest,
     NonceResponse,
     RefreshRequest,
     RefreshResponse,
-    VerifyRequest,
-    VerifyResponse,
-    b64encode,
     login_challenge,
     refresh_challenge,
+)
+from shared.calls import CallRequest, CallView, VerifyRequest, VerifyResponse
+from shared.errors import ErrorCode
+from shared.limits import LIMITS
+from shared.protocol import (
+    DisplayEvent,
+    DispositionRequest,
+    DispositionResponse,
+    ErrorBody,
+    EventBatch,
+    EventBatchResult,
+    NextRecordResponse,
+    b64encode,
 )
 from shared.version import __version__
 
@@ -264,9 +263,7 @@ class AgentApi:
             raise ApiError(ErrorCode.UNAUTHORIZED, "not logged in", status=401)
         return {"Authorization": f"Bearer {token}"}
 
-    def _send(
-        self, method: str, path: str, body: BaseModel | None, model: type[_M], headers: dict[str, str]
-    ) -> _M:
+    def _send(self, method: str, path: str, body: BaseModel | None, model: type[_M], headers: dict[str, str]) -> _M:
         # Absent optional fields stay absent: a server that predates them (and forbids unknown ones) accepts the body.
         payload = body.model_dump(mode="json", exclude_none=True) if body is not None else {}
         try:

@@ -27,8 +27,10 @@ from agent_client.service import AgentService
 from agent_client.views.enrolment_dialog import EnrolmentDialog
 from agent_client.views.login_window import LoginWindow
 from agent_client.views.record_window import RecordWindow
+from shared.auth import LoginResponse
+from shared.calls import CallView, VerifyResponse
 from shared.errors import ErrorCode
-from shared.protocol import CallView, IdleReason, LoginResponse, QuotaView, RecordView, VerifyResponse
+from shared.protocol import IdleReason, QuotaView, RecordView
 
 __all__ = ["AppController", "Connection", "StartOptions"]
 

@@ -18,7 +18,7 @@ from agent_client.api import CallApi
 from agent_client.errors import ApiError, ClientError, NetworkError
 from agent_client.jobs import JobRunner
 from agent_client.messages import error_message
-from shared.protocol import CallState, CallView
+from shared.calls import CallState, CallView
 
 __all__ = ["POLL_MS", "CallService"]
 

@@ -13,8 +13,9 @@ from datetime import UTC, datetime, timedelta
 from PySide6.QtCore import QCoreApplication
 
 from agent_client.errors import ApiError, ClientError
+from shared.calls import CallResult, CallState, CallView
 from shared.errors import ErrorCode
-from shared.protocol import CallResult, CallState, CallView, IdleReason, NoCallReason, QuotaView
+from shared.protocol import IdleReason, NoCallReason, QuotaView
 
 __all__ = [
     "call_state_text",

@@ -30,14 +30,9 @@ from agent_client.outbox import Outbox
 from agent_client.outcome import OutcomeDraft
 from agent_client.reporter import SESSION_ENDING
 from agent_client.uploads import Uploader
+from shared.auth import EnrolResponse, LoginResponse
 from shared.errors import ErrorCode
-from shared.protocol import (
-    BlockedAction,
-    DisplayEventKind,
-    EnrolResponse,
-    LoginResponse,
-    NextRecordResponse,
-)
+from shared.protocol import BlockedAction, DisplayEventKind, NextRecordResponse
 
 __all__ = ["PENDING_EVENTS_LIMIT", "AgentService"]
 

@@ -23,16 +23,15 @@ from agent_client.messages import error_message, limit_message, user_message  # 
 from agent_client.translations import install_translators  # noqa: E402
 from agent_client.views.login_window import LoginWindow  # noqa: E402
 from agent_client.views.record_window import RecordWindow  # noqa: E402
+from shared.calls import CallView, VerifyResponse  # noqa: E402
 from shared.errors import ErrorCode  # noqa: E402
 from shared.protocol import (  # noqa: E402
-    CallView,
     DispositionOption,
     FieldView,
     IdleReason,
     QuotaView,
     RecordView,
     VerifyFieldView,
-    VerifyResponse,
 )
 
 NOW = datetime.now(UTC)

@@ -11,7 +11,8 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QPushButton, QVBoxLayout, 
 
 from agent_client.messages import call_state_text, no_call_reason_texts
 from agent_client.views.labels import locked_label
-from shared.protocol import CallState, CallView, NoCallReason
+from shared.calls import CallState, CallView
+from shared.protocol import NoCallReason
 
 __all__ = ["CALL_KEY", "HANG_UP_KEY", "CallPanel"]
 

@@ -15,7 +15,8 @@ from agent_client.views.callback_dialog import CallbackDialog
 from agent_client.views.labels import locked_label
 from agent_client.views.outcome_panel import OutcomePanel
 from agent_client.views.verify_panel import VerifyPanel
-from shared.protocol import CallState, CallView, FieldView, RecordView, VerifyResponse
+from shared.calls import CallState, CallView, VerifyResponse
+from shared.protocol import FieldView, RecordView
 
 __all__ = ["RecordPanel"]
 

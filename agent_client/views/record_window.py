@@ -25,7 +25,8 @@ from agent_client.views.copy_guard import CopyGuard
 from agent_client.views.labels import locked_label
 from agent_client.views.record_panel import RecordPanel
 from agent_client.views.watermark import WatermarkOverlay
-from shared.protocol import CallView, IdleReason, QuotaView, RecordView, VerifyResponse
+from shared.calls import CallView, VerifyResponse
+from shared.protocol import IdleReason, QuotaView, RecordView
 
 __all__ = ["MIN_LIMIT_WAIT_MS", "MIN_POLL_S", "RecordWindow"]
 

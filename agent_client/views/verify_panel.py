@@ -6,8 +6,9 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QGridLayout, QLabel, QLineEdit, QPushButton, QWidget
 
 from agent_client.views.labels import locked_label
+from shared.calls import VerifyResponse
 from shared.limits import LIMITS
-from shared.protocol import VerifyFieldView, VerifyResponse
+from shared.protocol import VerifyFieldView
 
 __all__ = ["VerifyPanel"]
 

@@ -32,18 +32,11 @@ from owner_server.identity.passwords import verify_dummy, verify_password
 from owner_server.identity.sessions import end_user_sessions, purge_refresh_tokens, start_session, token_hash
 from owner_server.models import AccessToken, Campaign, Device, EnrolmentCode, LoginNonce, Outsourcer, Role, User
 from owner_server.models._common import utcnow
+from shared.auth import EnrolRequest, EnrolResponse, LoginRequest, LoginResponse, NonceResponse, login_challenge
 from shared.containment import RuleName
 from shared.errors import AuthError, ErrorCode, ForbiddenError, LockedError, ValidationError
 from shared.limits import LIMITS
-from shared.protocol import (
-    EnrolRequest,
-    EnrolResponse,
-    LoginRequest,
-    LoginResponse,
-    NonceResponse,
-    b64decode_strict,
-    login_challenge,
-)
+from shared.protocol import b64decode_strict
 
 __all__ = [
     "AgentPrincipal",

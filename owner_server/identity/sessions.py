@@ -3,7 +3,7 @@
 A login starts a session (:class:`AgentSession`) and hands out an access
 token of ``access_token_ttl_s`` and a refresh token. ``/refresh`` exchanges
 the refresh token, with the device's Ed25519 signature over a fresh server
-nonce (:func:`shared.protocol.refresh_challenge`), for a new pair in the same
+nonce (:func:`shared.auth.refresh_challenge`), for a new pair in the same
 session. Each refresh token works once (rotation): presenting a used one ends
 the session, its access tokens revoked (RFC 6819 section 5.2.2.3; OAuth 2.0
 Security BCP, RFC 9700 section 4.14.2). One exception keeps a lost answer
@@ -33,8 +33,9 @@ from owner_server.identity.login_rules import alert_outside_network
 from owner_server.identity.outsourcers import address_allowed
 from owner_server.models import AccessToken, AgentSession, Device, LoginNonce, Outsourcer, RefreshToken, Role, User
 from owner_server.models._common import new_ref, utcnow
+from shared.auth import RefreshRequest, RefreshResponse, refresh_challenge
 from shared.errors import AuthError, ErrorCode, ForbiddenError, ValidationError
-from shared.protocol import RefreshRequest, RefreshResponse, b64decode_strict, refresh_challenge
+from shared.protocol import b64decode_strict
 
 __all__ = [
     "IssuedTokens",

@@ -15,8 +15,8 @@ __all__ = ["Call"]
 class Call(SQLModel, table=True):
     """One dial request of an agent and what the telephony made of it.
 
-    ``state``/``result`` hold :class:`shared.protocol.CallState` /
-    :class:`shared.protocol.CallResult` values. ``request_id`` is the
+    ``state``/``result`` hold :class:`shared.calls.CallState` /
+    :class:`shared.calls.CallResult` values. ``request_id`` is the
     client's idempotency id (unique per agent: a retried request places no
     second call). ``agent_channel``/``customer_channel`` are the provider's
     channel ids (opaque, no number in them). No column holds a phone number.

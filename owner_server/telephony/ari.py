@@ -45,7 +45,7 @@ from owner_server.telephony.provider import (
     TelephonyUnavailableError,
 )
 from owner_server.telephony.settings import AriSettings
-from shared.protocol import CallResult, CallState
+from shared.calls import CallResult, CallState
 
 __all__ = ["AriProvider"]
 

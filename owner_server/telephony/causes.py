@@ -8,7 +8,7 @@ network trouble.
 
 from __future__ import annotations
 
-from shared.protocol import CallResult
+from shared.calls import CallResult
 
 __all__ = ["NORMAL_CLEARING", "agent_leg_result", "customer_leg_result"]
 

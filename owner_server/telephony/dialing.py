@@ -32,9 +32,10 @@ from owner_server.vault.keys import KeyService
 from owner_server.work.context import AgentContext, load_context
 from owner_server.work.distribution import open_lease
 from owner_server.work.strategy import check_dialable
+from shared.calls import CallRequest, CallResult, CallState, CallView
 from shared.errors import ConflictError, CustosError, ErrorCode, NotFoundError
 from shared.policy import FieldMode, apply_policy
-from shared.protocol import CallRequest, CallResult, CallState, CallView, FieldView
+from shared.protocol import FieldView
 
 __all__ = ["PreparedCall", "call_view", "dial", "hang_up", "prepare_call"]
 

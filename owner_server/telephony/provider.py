@@ -16,8 +16,8 @@ from datetime import datetime
 from typing import Protocol
 
 from owner_server.models._common import utcnow
+from shared.calls import CallResult, CallState
 from shared.errors import CustosError, ErrorCode
-from shared.protocol import CallResult, CallState
 
 __all__ = [
     "AgentPhoneUnavailableError",

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from owner_server.telephony.causes import NORMAL_CLEARING
 from owner_server.telephony.provider import CallSpec, CallUpdate, Sink
 from owner_server.telephony.settings import SimulatedSettings
+from shared.calls import CallResult, CallState
 from shared.errors import ValidationError
-from shared.protocol import CallResult, CallState
 
 __all__ = ["SimulatedProvider"]
 

@@ -14,7 +14,8 @@ from owner_server.audit import log as audit
 from owner_server.models import Call, Contact
 from owner_server.models._common import utcnow
 from owner_server.telephony.provider import CallUpdate
-from shared.protocol import CallResult, CallState, CallView, FieldView
+from shared.calls import CallResult, CallState, CallView
+from shared.protocol import FieldView
 
 __all__ = ["LIVE_STATES", "apply_update", "end_call", "to_view"]
 

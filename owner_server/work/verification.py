@@ -19,10 +19,10 @@ from owner_server.models import Contact, Lease, VerifyTry
 from owner_server.models._common import utcnow
 from owner_server.vault.keys import KeyService
 from owner_server.work.context import load_context
+from shared.calls import VerifyRequest, VerifyResponse
 from shared.errors import ErrorCode, NotFoundError, RateLimitedError, ValidationError
 from shared.limits import LIMITS
 from shared.policy import FieldMode
-from shared.protocol import VerifyRequest, VerifyResponse
 
 __all__ = ["normalise", "verify_field"]
 

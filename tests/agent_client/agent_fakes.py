@@ -17,22 +17,17 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.x509.oid import NameOID
 
+from shared.auth import EnrolRequest, LoginRequest, NonceRequest, RefreshRequest, login_challenge, refresh_challenge
 from shared.errors import ErrorCode
 from shared.protocol import (
     DispositionOption,
-    EnrolRequest,
     ErrorBody,
     EventBatch,
     FieldView,
-    LoginRequest,
     NextRecordResponse,
-    NonceRequest,
     QuotaView,
     RecordView,
-    RefreshRequest,
     b64decode_strict,
-    login_challenge,
-    refresh_challenge,
 )
 
 BASE_URL = "https://custos.test:8443/api/v1/agent/"
@@ -334,6 +329,7 @@ class FakeAgentServer:
             "session_expires_in_s": 43000,
         }
         return httpx.Response(200, json=body)
+
 
 def say_no_call(window):
     """In a record window, choose the first "could not call" reason: the outcome buttons are enabled after it."""

@@ -11,10 +11,12 @@ from tests.agent_client.test_service import TIMEOUT, login
 
 @pytest.fixture
 def calls(qtbot, api):
-    login(qtbot, AgentService(api, device_name="test-pc"))
+    agent_service = AgentService(api, device_name="test-pc")
+    login(qtbot, agent_service)
     call_service = CallService(CallApi(api), poll_ms=10, network_retry_ms=(20,))
     yield call_service
     call_service.shutdown(TIMEOUT)
+    agent_service.shutdown(TIMEOUT)  # stops its timers: none may fire into a later test
 
 
 def follow(qtbot, calls):

@@ -15,7 +15,8 @@ import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from shared.protocol import b64encode, login_challenge
+from shared.auth import login_challenge
+from shared.protocol import b64encode
 
 API = "/api/v1/agent"
 

@@ -11,8 +11,9 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from owner_server.core.db import session_scope
 from owner_server.identity import admin
 from owner_server.models import Contact, ContactState
+from shared.auth import login_challenge
 from shared.policy import CampaignPolicy
-from shared.protocol import b64encode, login_challenge
+from shared.protocol import b64encode
 
 #: A calling window that never closes (every day, 00:00 to the end of the day).
 ALWAYS_OPEN = {"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "start": "00:00", "end": "24:00"}

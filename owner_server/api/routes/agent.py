@@ -14,21 +14,17 @@ from owner_server.identity import login as identity
 from owner_server.identity import sessions
 from owner_server.work import distribution
 from owner_server.work import outcomes as work
-from shared.protocol import (
-    DispositionRequest,
-    DispositionResponse,
+from shared.auth import (
     EnrolRequest,
     EnrolResponse,
-    EventBatch,
-    EventBatchResult,
     LoginRequest,
     LoginResponse,
-    NextRecordResponse,
     NonceRequest,
     NonceResponse,
     RefreshRequest,
     RefreshResponse,
 )
+from shared.protocol import DispositionRequest, DispositionResponse, EventBatch, EventBatchResult, NextRecordResponse
 
 __all__ = ["router"]
 

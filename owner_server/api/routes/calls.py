@@ -12,7 +12,7 @@ from fastapi import APIRouter, Path
 from owner_server.api.deps import BearerToken, ClientAddress, StateDep
 from owner_server.identity import login as identity
 from owner_server.telephony import dialing
-from shared.protocol import CallRequest, CallView
+from shared.calls import CallRequest, CallView
 
 __all__ = ["router"]
 

@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from owner_server.api.deps import BearerToken, ClientAddress, StateDep
 from owner_server.identity import login as identity
 from owner_server.work import verification
-from shared.protocol import VerifyRequest, VerifyResponse
+from shared.calls import VerifyRequest, VerifyResponse
 
 __all__ = ["router"]
 

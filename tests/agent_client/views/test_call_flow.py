@@ -9,7 +9,8 @@ from PySide6.QtWidgets import QLabel
 
 from agent_client.views.callback_dialog import default_callback_time
 from agent_client.views.record_window import RecordWindow
-from shared.protocol import CallView, FieldView, VerifyFieldView, VerifyResponse
+from shared.calls import CallView, VerifyResponse
+from shared.protocol import FieldView, VerifyFieldView
 from tests.agent_client.agent_fakes import make_record, say_no_call
 
 NOW = datetime(2026, 12, 1, 13, 7, tzinfo=UTC)  # 14:07 in Warsaw

@@ -9,7 +9,7 @@ from sqlmodel import Session, select
 from owner_server.api.state import ServerState
 from owner_server.identity import login as identity
 from owner_server.models import Alert, AuditEntry, User
-from shared.protocol import EnrolRequest, LoginRequest, LoginResponse
+from shared.auth import EnrolRequest, LoginRequest, LoginResponse
 
 from ..helpers import PASSWORD, DeviceKey
 

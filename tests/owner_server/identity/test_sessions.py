@@ -16,7 +16,8 @@ from owner_server.identity import agents, outsourcers
 from owner_server.identity.sessions import token_hash
 from owner_server.models import AccessToken, AgentSession, AuditEntry, RefreshToken
 from owner_server.models._common import utcnow
-from shared.protocol import b64encode, refresh_challenge
+from shared.auth import refresh_challenge
+from shared.protocol import b64encode
 
 from ..helpers import PASSWORD, DeviceKey, seed
 

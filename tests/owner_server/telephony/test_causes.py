@@ -3,7 +3,7 @@
 import pytest
 
 from owner_server.telephony.causes import agent_leg_result, customer_leg_result
-from shared.protocol import CallResult
+from shared.calls import CallResult
 
 
 @pytest.mark.parametrize(

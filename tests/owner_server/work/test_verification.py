@@ -9,8 +9,8 @@ from sqlmodel import Session, select
 
 from owner_server.models import AuditEntry
 from owner_server.work.verification import normalise, verify_field
+from shared.calls import VerifyRequest
 from shared.errors import ErrorCode, NotFoundError, RateLimitedError
-from shared.protocol import VerifyRequest
 from tests.owner_server.work.strategy_support import make_agents, strategy_policy
 
 
