@@ -17,6 +17,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QClipboard
 
+from agent_client.call_binding import CallBinding
 from agent_client.call_service import CallService
 from agent_client.config import DeploymentConfig, load_deployment_config, save_user_copy
 from agent_client.credentials import CredentialStore, DeviceIdentity
@@ -28,7 +29,6 @@ from agent_client.views.enrolment_dialog import EnrolmentDialog
 from agent_client.views.login_window import LoginWindow
 from agent_client.views.record_window import RecordWindow
 from shared.auth import LoginResponse
-from shared.calls import CallView, VerifyResponse
 from shared.errors import ErrorCode
 from shared.protocol import IdleReason, QuotaView, RecordView
 
@@ -103,6 +103,7 @@ class AppController(QObject):
         self._connect = connect
         self._config_dir = config_dir
         self._connection: Connection | None = None
+        self._calls: CallBinding | None = None
         self._identity: DeviceIdentity | None = None
         self._enrolment: EnrolmentDialog | None = None
         self._login_window: LoginWindow | None = None
@@ -175,11 +176,13 @@ class AppController(QObject):
         service.pending_changed.connect(self.on_service_pending_changed)
         service.failed.connect(self.on_service_failed)
         if connection.calls is not None:
-            connection.calls.call_updated.connect(self.on_call_updated)
-            connection.calls.call_failed.connect(self.on_call_failed)
-            connection.calls.call_unreachable.connect(self.on_call_failed_quietly)
-            connection.calls.verified.connect(self.on_verified)
-            connection.calls.verify_failed.connect(self.on_verify_failed)
+            self._calls = CallBinding(
+                connection.calls,
+                window=lambda: self.record_window,
+                end_session=self._end_session,
+                session_ending=frozenset(_SESSION_ENDING),
+                parent=self,
+            )
         return True
 
     def _take_auto_password(self) -> str | None:
@@ -247,11 +250,8 @@ class AppController(QObject):
         window.focus_changed.connect(self._connection.service.report_focus)
         window.action_blocked.connect(self._connection.service.report_blocked)
         window.outcome_chosen.connect(self._on_outcome_chosen)
-        calls = self._connection.calls
-        if calls is not None:
-            window.call_requested.connect(calls.place_call)
-            window.hang_up_requested.connect(calls.hang_up)
-            window.verify_requested.connect(calls.verify)
+        if self._calls is not None:
+            self._calls.attach(window)
         window.next_record_requested.connect(self._connection.service.request_next_record)
         window.logout_requested.connect(self.on_record_window_logout_requested)
         self.record_window = window
@@ -317,35 +317,6 @@ class AppController(QObject):
             self._connection.calls.forget()
         self._held = True
         self._connection.service.dispose(draft)
-
-    def on_call_updated(self, call: CallView) -> None:
-        """Show a call's state in the record window."""
-        if self.record_window is not None:
-            self.record_window.show_call(call)
-
-    def on_call_failed(self, code: str, message: str) -> None:
-        """A call was refused: say why in the call panel (a session-ending code ends the session)."""
-        if self.record_window is None:
-            return
-        if code in _SESSION_ENDING:
-            self._end_session(message)
-        else:
-            self.record_window.show_call_refused(message)
-
-    def on_call_failed_quietly(self, message: str) -> None:
-        """The network failed while following a call; polling goes on."""
-        if self.record_window is not None:
-            self.record_window.show_call_refused(message)
-
-    def on_verified(self, response: VerifyResponse) -> None:
-        """Show a verification's answer."""
-        if self.record_window is not None:
-            self.record_window.show_verify_result(response)
-
-    def on_verify_failed(self, field: str, code: str, message: str) -> None:
-        """Show why a verification was refused."""
-        if self.record_window is not None:
-            self.record_window.show_verify_refused(field, message, final=code == ErrorCode.VERIFY_EXHAUSTED)
 
     def on_service_quota_received(self, quota: QuotaView) -> None:
         """Show the agent's counts against the limits."""
