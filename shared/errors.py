@@ -19,6 +19,7 @@ __all__ = [
     "NotFoundError",
     "QuotaReachedError",
     "RateLimitedError",
+    "STATUS_BY_CODE",
     "ValidationError",
 ]
 
@@ -52,6 +53,37 @@ class ErrorCode(StrEnum):
     VERIFY_EXHAUSTED = "verify_exhausted"
     UNSUPPORTED_PROTOCOL = "unsupported_protocol"
     INTERNAL = "internal"
+
+
+#: The HTTP status each code is answered with (the agent API and the console).
+STATUS_BY_CODE: dict[ErrorCode, int] = {
+    ErrorCode.BAD_REQUEST: 400,
+    ErrorCode.PAYLOAD_TOO_LARGE: 413,
+    ErrorCode.UNAUTHORIZED: 401,
+    ErrorCode.TOKEN_EXPIRED: 401,
+    ErrorCode.BAD_SIGNATURE: 401,
+    ErrorCode.NONCE_INVALID: 401,
+    ErrorCode.ENROLMENT_INVALID: 401,
+    ErrorCode.DEVICE_REVOKED: 401,
+    ErrorCode.FORBIDDEN: 403,
+    ErrorCode.ACCOUNT_SUSPENDED: 403,
+    ErrorCode.ACCOUNT_LOCKED: 403,
+    ErrorCode.ADDRESS_NOT_ALLOWED: 403,
+    ErrorCode.NOT_FOUND: 404,
+    ErrorCode.NO_LEASE: 409,
+    ErrorCode.CONFLICT: 409,
+    ErrorCode.RATE_LIMITED: 429,
+    ErrorCode.QUOTA_REACHED: 429,
+    ErrorCode.OUTSIDE_CALLING_HOURS: 409,
+    ErrorCode.DO_NOT_CALL: 409,
+    ErrorCode.MAX_ATTEMPTS: 409,
+    ErrorCode.CALL_IN_PROGRESS: 409,
+    ErrorCode.TELEPHONY_UNAVAILABLE: 503,
+    ErrorCode.AGENT_PHONE_UNAVAILABLE: 409,
+    ErrorCode.VERIFY_EXHAUSTED: 429,
+    ErrorCode.UNSUPPORTED_PROTOCOL: 400,
+    ErrorCode.INTERNAL: 500,
+}
 
 
 class CustosError(Exception):

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from owner_server.core.deferred import DeferredError
+from owner_server.core.deferred import request_transaction
 from owner_server.core.settings import Settings
 from owner_server.telephony.runtime import Telephony
 from owner_server.telephony.settings import TelephonySettings
@@ -38,13 +38,5 @@ class ServerState:
         A :class:`DeferredError` commits (its audit entry must survive) and
         then raises the error it carries; any other error rolls back.
         """
-        with Session(self.engine, expire_on_commit=False) as session:
-            try:
-                yield session
-                session.commit()
-            except DeferredError as deferred:
-                session.commit()
-                raise deferred.error from None
-            except BaseException:
-                session.rollback()
-                raise
+        with request_transaction(self.engine) as session:
+            yield session

@@ -149,6 +149,7 @@ def demo(
     data_dir = data_dir.resolve()
     _stop_children_on_termination()
     port = _free_port(port)
+    console_port = _free_port(port + 1 if port < 65535 else 8444)
     try:
         code, password = prepare_demo(data_dir, port=port, contacts=contacts)
     except CustosError as exc:
@@ -157,7 +158,18 @@ def demo(
     out.print(f"Agent login: [bold]{DEMO_AGENT}[/]  password: [bold]{password}[/]  (enrolment code {code})")
     # own sessions: a terminal's Ctrl+C reaches only this process, which stops the client, then the server
     server = subprocess.Popen(  # noqa: S603 - our own entry point
-        [sys.executable, "-m", "owner_server", "serve", "--data-dir", str(data_dir), "--port", str(port)],
+        [
+            sys.executable,
+            "-m",
+            "owner_server",
+            "serve",
+            "--data-dir",
+            str(data_dir),
+            "--port",
+            str(port),
+            "--console-port",
+            str(console_port),
+        ],
         start_new_session=True,
     )
     client: subprocess.Popen[bytes] | None = None

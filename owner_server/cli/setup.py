@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 import signal
+import socket
 import threading
 from types import FrameType
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 import uvicorn
@@ -14,6 +15,7 @@ import uvicorn
 from owner_server.api.app import create_app
 from owner_server.audit.delivery import DeliveryWorker
 from owner_server.cli.common import DataDirOpt, DbUrlOpt, JsonOpt, fail, installation, out, print_json
+from owner_server.console.app import create_console_app
 from owner_server.core.datadir import DEPLOYMENT_FILE, Installation, init_data_dir
 from owner_server.core.db import session_scope
 from owner_server.core.settings import resolve_data_dir
@@ -96,31 +98,59 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8443,
     database_url: DbUrlOpt = None,
+    console_host: Annotated[
+        str, typer.Option(help="Address of the owner console's own listener (keep it on the owner's LAN).")
+    ] = "127.0.0.1",
+    console_port: Annotated[int, typer.Option(help="TCP port of the owner console; 0 turns the console off.")] = 8444,
 ) -> None:
-    """Serve the agent API over HTTPS only."""
+    """Serve the agent API and, on a separate listener, the owner console, over HTTPS only."""
     with installation(data_dir, database_url) as inst:
-        tls_dir = inst.settings.tls_dir
         inst.checkpoint()
         app = create_app(inst.settings, engine=inst.engine, keys=inst.keys)
         out.print(f"telephony: {app.state.custos.telephony.name} (telephony.toml)")
         stop = threading.Event()
         threading.Thread(target=_housekeeping, args=(inst, stop), daemon=True, name="housekeeping").start()
         alerts = _start_alert_delivery(inst)
+        console = _start_console(inst, console_host, console_port) if console_port else None
         signal.signal(signal.SIGTERM, _exit_on_sigterm)
         try:
-            uvicorn.run(
-                app,
-                host=host,
-                port=port,
-                ssl_certfile=str(tls_dir / "server.pem"),
-                ssl_keyfile=str(tls_dir / "server-key.pem"),
-                log_level="info",
-                server_header=False,
-                timeout_graceful_shutdown=3,
-                date_header=False,
-                proxy_headers=False,  # never take the client's address from X-Forwarded-For (site networks, audit)
-            )
+            uvicorn.run(app, host=host, port=port, **_uvicorn_options(inst))
         finally:
             stop.set()
             alerts.stop()
+            if console is not None:
+                console.should_exit = True
             inst.checkpoint()
+
+
+def _uvicorn_options(inst: Installation) -> dict[str, Any]:
+    """What both listeners share: TLS with the installation's certificate, no server header, the TCP peer's address."""
+    tls_dir = inst.settings.tls_dir
+    return {
+        "ssl_certfile": str(tls_dir / "server.pem"),
+        "ssl_keyfile": str(tls_dir / "server-key.pem"),
+        "log_level": "info",
+        "server_header": False,
+        "timeout_graceful_shutdown": 3,
+        "date_header": False,
+        "proxy_headers": False,  # never take the client's address from X-Forwarded-For (site networks, audit)
+    }
+
+
+def _start_console(inst: Installation, host: str, port: int) -> uvicorn.Server:
+    """Serve the owner console on its own listener in a thread (signals stay with the agent API's server).
+
+    The socket is bound here, before anything is served, so a port in use is one clear line and exit 2.
+    """
+    try:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError as exc:
+        raise fail(f"the console cannot listen on {host}:{port} ({exc.strerror}); choose --console-port") from None
+    console_app = create_console_app(inst.settings, engine=inst.engine, keys=inst.keys)
+    server = uvicorn.Server(uvicorn.Config(console_app, host=host, port=port, **_uvicorn_options(inst)))
+    threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True, name="console").start()
+    out.print(f"console: https://{host}:{port}/ (owner LAN only; agents never reach it)")
+    return server

@@ -8,9 +8,15 @@ failed login, an expired lease being closed. A service raises
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
 from shared.errors import CustosError
 
-__all__ = ["DeferredError"]
+__all__ = ["DeferredError", "request_transaction"]
 
 
 class DeferredError(Exception):
@@ -23,3 +29,22 @@ class DeferredError(Exception):
     def __init__(self, error: CustosError) -> None:
         super().__init__(error.message)
         self.error = error
+
+
+@contextmanager
+def request_transaction(engine: Engine) -> Iterator[Session]:
+    """One request's transaction: committed before the response is sent.
+
+    A :class:`DeferredError` commits (its audit entry must survive) and then
+    raises the error it carries; any other error rolls back.
+    """
+    with Session(engine, expire_on_commit=False) as session:
+        try:
+            yield session
+            session.commit()
+        except DeferredError as deferred:
+            session.commit()
+            raise deferred.error from None
+        except BaseException:
+            session.rollback()
+            raise

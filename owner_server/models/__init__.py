@@ -3,6 +3,7 @@
 from owner_server.models.alerts import Alert, AlertDelivery, AlertStatus, DeliveryStatus
 from owner_server.models.audit import AuditEntry, AuditHead, Checkpoint
 from owner_server.models.campaigns import Campaign, DataKey
+from owner_server.models.console import ConsoleSession, ConsoleStage, RecoveryCode
 from owner_server.models.contacts import Contact, ContactState, ImportBatch
 from owner_server.models.identity import (
     AccessToken,
@@ -30,6 +31,8 @@ __all__ = [
     "Call",
     "Campaign",
     "Checkpoint",
+    "ConsoleSession",
+    "ConsoleStage",
     "Contact",
     "ContactState",
     "DataKey",
@@ -40,6 +43,7 @@ __all__ = [
     "EnrolmentCode",
     "ImportBatch",
     "Lease",
+    "RecoveryCode",
     "RefreshToken",
     "LoginFailure",
     "LoginNonce",

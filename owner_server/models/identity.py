@@ -61,6 +61,11 @@ class User(SQLModel, table=True):
     locked_until: datetime | None = Field(default=None, sa_column=Column(UtcDateTime, nullable=True))
     #: The agent's own phone as the owner's PBX names it (``PJSIP/1001``); rung first for every call.
     phone_endpoint: str | None = Field(default=None, max_length=80)
+    #: Console users: the TOTP secret (RFC 6238), AES-GCM under the KEK; None until enrolled.
+    totp_secret: bytes | None = None
+    totp_enrolled_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime, nullable=True))
+    #: The last TOTP time step accepted: a code is never accepted twice (RFC 6238, section 5.2).
+    totp_last_step: int | None = None
 
 
 class EnrolmentCode(SQLModel, table=True):

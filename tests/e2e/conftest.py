@@ -94,18 +94,24 @@ def prepare_installation(root: Path, port: int, *, policy: Path = POLICY, agents
 
 @contextlib.contextmanager
 def running_server(
-    data_dir: Path, port: int, log_path: Path, env: dict[str, str] | None = None
+    data_dir: Path, port: int, log_path: Path, env: dict[str, str] | None = None, console_port: int = 0
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """``custos-server serve`` as a real process until the block ends (its output in ``log_path``)."""
+    """``custos-server serve`` as a real process until the block ends (its output in ``log_path``).
+
+    ``console_port`` 0 leaves the owner console off (several servers run at once in the suite).
+    """
+    serve = ["serve", "--data-dir", str(data_dir), "--port", str(port), "--console-port", str(console_port)]
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "owner_server", "serve", "--data-dir", str(data_dir), "--port", str(port)],
+            [sys.executable, "-m", "owner_server", *serve],
             stdout=log,
             stderr=subprocess.STDOUT,
             env={**os.environ, **(env or {})},
         )
         try:
             _wait_tls(port, data_dir / "tls" / "ca.pem", proc)
+            if console_port:
+                _wait_tls(console_port, data_dir / "tls" / "ca.pem", proc)
             yield proc
         finally:
             proc.terminate()

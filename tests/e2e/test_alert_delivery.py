@@ -56,7 +56,8 @@ def _data_dir(tmp_path):
 def _serve(data_dir, port, log_path, env=None):
     log = log_path.open("wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "owner_server", "serve", "--data-dir", str(data_dir), "--port", str(port)],
+        [sys.executable, "-m", "owner_server", "serve", "--data-dir", str(data_dir), "--port", str(port)]
+        + ["--console-port", "0"],
         stdout=log,
         stderr=subprocess.STDOUT,
         env={**os.environ, **(env or {})},

@@ -42,8 +42,10 @@ def contained(tmp_path_factory):
             stopped_at = time.monotonic()
             # at night an outside-hours alert arrives first: wait for the suspension's own alert on both channels
             delivered = wait_for(
-                lambda: any("short_handling" in str(m) for m in smtp.messages)
-                and any(h.get("rule") == "short_handling" for h in hook.received),
+                lambda: (
+                    any("short_handling" in str(m) for m in smtp.messages)
+                    and any(h.get("rule") == "short_handling" for h in hook.received)
+                ),
                 timeout=60,
             )
             took_s = time.monotonic() - stopped_at
