@@ -3,8 +3,10 @@
 Templates and routes write ``_("Agents")`` or ``_("{n} agents", n=3)``; the
 English text is the key of ``i18n/pl.toml``. The language is the
 ``custos-lang`` cookie (set by the language switch), else the first of
-``Accept-Language`` we have (RFC 9110, section 12.5.4), else English. A test
-checks that every text the console uses has its Polish.
+``Accept-Language`` we have (RFC 9110, section 12.5.4), else English. The
+catalog of a language is every ``i18n/<lang>/*.toml`` (one file per page
+group); a test checks that every text the console uses has its Polish and
+that no text is given twice.
 """
 
 from __future__ import annotations
@@ -30,8 +32,12 @@ def catalog(lang: str) -> dict[str, str]:
     """The translations of ``lang`` (empty for English, whose texts are the keys)."""
     if lang == DEFAULT:
         return {}
-    text = resources.files("owner_server.console").joinpath("i18n", f"{lang}.toml").read_text(encoding="utf-8")
-    return {str(k): str(v) for k, v in tomllib.loads(text).items()}
+    folder = resources.files("owner_server.console").joinpath("i18n", lang)
+    table: dict[str, str] = {}
+    for part in sorted(folder.iterdir(), key=lambda p: p.name):
+        if part.name.endswith(".toml"):
+            table.update({str(k): str(v) for k, v in tomllib.loads(part.read_text(encoding="utf-8")).items()})
+    return table
 
 
 def translator(lang: str) -> Translate:

@@ -173,3 +173,14 @@ def test_vendored_libraries_match_their_checksums() -> None:
     for line in (vendor / "SHA256SUMS").read_text().splitlines():
         digest, name = line.split()
         assert hashlib.sha256((vendor / name).read_bytes()).hexdigest() == digest, name
+
+
+def test_no_polish_text_is_given_twice() -> None:
+    import tomllib
+
+    folder = Path(str(resources.files("owner_server.console"))) / "i18n" / "pl"
+    seen: dict[str, str] = {}
+    for part in sorted(folder.glob("*.toml")):
+        for key in tomllib.loads(part.read_text(encoding="utf-8")):
+            assert key not in seen, f"{key!r} is in {seen.get(key)} and {part.name}"
+            seen[key] = part.name
