@@ -17,10 +17,10 @@ from sqlmodel import select
 from owner_server.console.auth import COOKIE
 from owner_server.console.routes.login import LOGIN_COOKIE
 from owner_server.core.db import session_scope
-from owner_server.identity import console_login, console_users
+from owner_server.identity import console_login, console_users, lockout
 from owner_server.identity.admin import add_outsourcer, create_user
 from owner_server.identity.console_sessions import resolve_console_session
-from owner_server.models import AuditEntry, ConsoleSession, ConsoleStage, Role, User
+from owner_server.models import AuditEntry, ConsoleSession, ConsoleStage, LoginFailure, Role, User
 from shared.limits import LIMITS
 
 from ..helpers import PASSWORD as AGENT_PASSWORD
@@ -117,11 +117,9 @@ def test_enrolment_then_login_with_totp(installation, browser) -> None:
     # a second login asks for the code, not for enrolment
     second = browser()
     assert _password(second, "anna").headers["location"] == "/login/second-factor"
-    later = time.time() + 30  # the enrolment used this step's code: the next step's is new
-    with session_scope(installation.engine) as session:
-        user = session.exec(select(User).where(User.login == "anna")).one()
-        user.totp_last_step = None
-    answer = _second(second, _code(secret, later - 30))
+    with session_scope(installation.engine) as session:  # as if the enrolment's step had passed
+        session.exec(select(User).where(User.login == "anna")).one().totp_last_step = None
+    answer = _second(second, _code(secret))
     assert answer.status_code == 303 and answer.headers["location"] == "/"
     assert second.get("/account").status_code == 200
 
@@ -170,6 +168,16 @@ def test_lockout_is_the_agents_lockout(installation, browser) -> None:
     assert locked.status_code == 401 and "Login failed" in locked.text
     with session_scope(installation.engine) as session:
         assert not session.exec(select(ConsoleSession)).all()
+
+
+def test_console_failures_lock_the_agent_client_too(installation, browser) -> None:
+    seed(installation, agents=("agent1",))
+    for _ in range(LIMITS.login_failures_max):
+        _password(browser(), "agent1", "wrong password here")
+    with session_scope(installation.engine) as session:
+        agent = session.exec(select(User).where(User.login == "agent1")).one()
+        assert lockout.is_locked(agent, datetime.now(UTC))  # the lock the agent API checks
+        assert len(session.exec(select(LoginFailure)).all()) == LIMITS.login_failures_max
 
 
 def test_five_wrong_second_factors_end_the_login(installation, browser) -> None:
