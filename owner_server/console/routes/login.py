@@ -147,7 +147,9 @@ def second_factor(
     next_path = safe_next(next)
     with state.transaction() as session:
         found = _pending(session, request)
-        if found is None or found[1].stage is not ConsoleStage.PASSWORD:
+        if found is not None and found[1].stage is ConsoleStage.ACTIVE:
+            return RedirectResponse(next_path, status_code=303)  # already logged in (a form sent twice)
+        if found is None:
             return _gone(request, next_path, _("The login has expired; log in again."))
         row = found[0]
         if not _csrf_ok(csrf_token, row):
@@ -207,7 +209,9 @@ def enrol(
     next_path = safe_next(next)
     with state.transaction() as session:
         found = _pending(session, request)
-        if found is None or found[1].stage is not ConsoleStage.PASSWORD:
+        if found is not None and found[1].stage is ConsoleStage.ACTIVE:
+            return RedirectResponse(next_path, status_code=303)  # already logged in (a form sent twice)
+        if found is None:
             return _gone(request, next_path, _("The login has expired; log in again."))
         row, principal = found
         issuer = state.settings.organisation
