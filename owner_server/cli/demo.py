@@ -11,7 +11,7 @@ import time
 import tomllib
 from importlib import resources
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NamedTuple
 
 import typer
 
@@ -23,16 +23,19 @@ from owner_server.identity import admin, phones
 from owner_server.identity.passwords import generate_password
 from owner_server.lists import importer
 from owner_server.lists.importing.pipeline import open_file
+from owner_server.models import Role
 from owner_server.telephony.settings import TELEPHONY_FILE
 from shared.errors import CustosError
 from shared.policy import CampaignPolicy
 
-__all__ = ["demo", "prepare_demo"]
+__all__ = ["DEMO_ADMIN", "DemoSecrets", "demo", "prepare_demo"]
 
 MARKER = ".custos-demo"
 DEMO_CAMPAIGN = "Oferta jesienna"
 DEMO_OUTSOURCER = "Demo Call Center"
 DEMO_AGENT = "agent.demo"
+#: The demo's owner admin, who logs in to the console (and enrols TOTP at the first login).
+DEMO_ADMIN = "demo.admin"
 #: The demo agent's phone on the simulated telephony (nothing is dialled).
 DEMO_PHONE = "PJSIP/demo-agent"
 DEMO_TELEPHONY = """# The demo's telephony: simulated (no PBX, no number is ever dialled).
@@ -65,8 +68,16 @@ def _free_port(preferred: int) -> int:
     raise fail("no free TCP port on 127.0.0.1")
 
 
-def prepare_demo(data_dir: Path, *, port: int, contacts: int = 1000) -> tuple[str, str]:
-    """Create a demo installation: sample list imported, outsourcer, campaign, agent.
+class DemoSecrets(NamedTuple):
+    """The demo's one-time secrets: the agent's enrolment code and password, the console admin's password."""
+
+    enrolment_code: str
+    password: str
+    admin_password: str
+
+
+def prepare_demo(data_dir: Path, *, port: int, contacts: int = 1000) -> DemoSecrets:
+    """Create a demo installation: sample list imported, outsourcer, campaign, agent, console admin.
 
     Args:
         data_dir: Directory for the demo (recreated if it is an earlier demo's).
@@ -74,7 +85,7 @@ def prepare_demo(data_dir: Path, *, port: int, contacts: int = 1000) -> tuple[st
         contacts: Size of the generated sample list.
 
     Returns:
-        The agent's enrolment code and password.
+        The agent's enrolment code and password, and the password of the console admin :data:`DEMO_ADMIN`.
 
     Raises:
         typer.Exit: The directory exists and is not a demo directory.
@@ -93,7 +104,7 @@ def prepare_demo(data_dir: Path, *, port: int, contacts: int = 1000) -> tuple[st
     sample = data_dir / "sample-contacts.csv"
     write_sample(sample, contacts)
     policy = CampaignPolicy.model_validate(_demo_policy())
-    password = generate_password()
+    password, admin_password = generate_password(), generate_password()
     inst = open_installation(data_dir)
     try:
         with session_scope(inst.engine) as session:
@@ -108,6 +119,7 @@ def prepare_demo(data_dir: Path, *, port: int, contacts: int = 1000) -> tuple[st
                 actor="admin:demo",
             )
             phones.set_phone(session, login=DEMO_AGENT, endpoint=DEMO_PHONE, actor="admin:demo")
+            admin.create_user(session, login=DEMO_ADMIN, role=Role.ADMIN, password=admin_password, actor="admin:demo")
         write_demo_telephony(data_dir)
         opened = open_file(sample, region="PL")
         report = importer.import_file(
@@ -117,7 +129,7 @@ def prepare_demo(data_dir: Path, *, port: int, contacts: int = 1000) -> tuple[st
         out.print(f"Imported {report.imported} contacts ({counts})")
     finally:
         inst.close()
-    return new.enrolment_code, password
+    return DemoSecrets(new.enrolment_code, password, admin_password)
 
 
 def _demo_policy() -> dict[str, object]:
@@ -151,11 +163,15 @@ def demo(
     port = _free_port(port)
     console_port = _free_port(port + 1 if port < 65535 else 8444)
     try:
-        code, password = prepare_demo(data_dir, port=port, contacts=contacts)
+        code, password, admin_password = prepare_demo(data_dir, port=port, contacts=contacts)
     except CustosError as exc:
         raise fail(exc.message) from None
     out.print(f"Demo data dir: {data_dir}")
     out.print(f"Agent login: [bold]{DEMO_AGENT}[/]  password: [bold]{password}[/]  (enrolment code {code})")
+    out.print(
+        f"Console: https://127.0.0.1:{console_port}  login: [bold]{DEMO_ADMIN}[/]  password: [bold]{admin_password}[/]"
+        "  (the first login sets up TOTP: scan the QR code with an authenticator app)"
+    )
     # own sessions: a terminal's Ctrl+C reaches only this process, which stops the client, then the server
     server = subprocess.Popen(  # noqa: S603 - our own entry point
         [

@@ -8,6 +8,7 @@ from owner_server.cli import (
     alerts_cmd,
     audit_cmd,
     canary_cmd,
+    console_users_cmd,
     data_cmds,
     demo,
     dnc_cmd,
@@ -47,6 +48,7 @@ def build_app() -> typer.Typer:
     data_cmds.register(app)
     identity_cmds.register()
     oversight_cmd.register(app)
+    console_users_cmd.register(app)
     return app
 
 

@@ -29,6 +29,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("Lists", "/lists", Permission.DNC),
     NavItem("Audit", "/audit", Permission.AUDIT_VIEW),
     NavItem("Reports", "/reports", Permission.REPORTS),
+    NavItem("Account", "/account", Permission.ACCOUNT),
 )
 
 

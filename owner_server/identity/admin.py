@@ -113,8 +113,10 @@ def get_campaign(session: Session, *, name: str) -> Campaign:
     return campaign
 
 
-def create_user(session: Session, *, login: str, role: Role, password: str, actor: str) -> User:
-    """Create an owner user (admin or auditor).
+def create_user(
+    session: Session, *, login: str, role: Role, password: str, actor: str, outsourcer_id: int | None = None
+) -> User:
+    """Create a console user: an owner admin or auditor, or (with ``outsourcer_id``) a supervisor.
 
     Raises:
         ConflictError: The login is taken.
@@ -124,16 +126,19 @@ def create_user(session: Session, *, login: str, role: Role, password: str, acto
     if len(password) < 12:
         raise ValidationError("a password has at least 12 characters")
     _unique(session, User, "login", login)
-    user = User(login=login, role=role, password_hash=hash_password(password))
+    user = User(login=login, role=role, password_hash=hash_password(password), outsourcer_id=outsourcer_id)
     session.add(user)
     session.flush()
+    details: dict[str, audit.Detail] = {"role": role.value}
+    if outsourcer_id is not None:
+        details["outsourcer_id"] = outsourcer_id
     audit.append(
         session,
         actor=actor,
         action="user_created",
         object_type="user",
         object_id=user.ref,
-        details={"role": role.value},
+        details=details,
     )
     return user
 

@@ -28,14 +28,29 @@ def is_locked(user: User, now: datetime) -> bool:
     return user.locked_until is not None and user.locked_until > now
 
 
-def record_failure(session: Session, *, user: User, now: datetime, address: str) -> bool:
+def record_failure(
+    session: Session,
+    *,
+    user: User,
+    now: datetime,
+    address: str,
+    actor: str | None = None,
+    action: str = "login_failed",
+    reason: str | None = None,
+) -> bool:
     """Record one failed login of a known account (audited ``login_failed``) and lock it at the limit.
+
+    The agent client and the owner console share these rules: failures of
+    either count towards one lock.
 
     Args:
         session: The login's transaction (committed although the login fails).
         user: The account.
         now: The time of the attempt (UTC).
         address: The client's address.
+        actor: The audit actor (``agent:<ref>`` when None).
+        action: The audit action (the console writes ``console_login_failed``).
+        reason: A reason code added to the audit details (``wrong_password``, ``wrong_second_factor``).
 
     Returns:
         True when this failure locked the account.
@@ -47,13 +62,16 @@ def record_failure(session: Session, *, user: User, now: datetime, address: str)
         return False
     session.add(LoginFailure(user_id=user.id, at=now))
     session.flush()
+    details: dict[str, audit.Detail] = {"address": address[:64]}
+    if reason is not None:
+        details["reason"] = reason
     audit.append(
         session,
-        actor=f"agent:{user.ref}",
-        action="login_failed",
+        actor=actor or f"agent:{user.ref}",
+        action=action,
         object_type="user",
         object_id=user.ref,
-        details={"address": address},
+        details=details,
     )
     since = now - timedelta(seconds=LIMITS.login_failure_window_s)
     if user.locked_until is not None and user.locked_until > since:

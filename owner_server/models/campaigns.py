@@ -29,7 +29,7 @@ class Campaign(SQLModel, table=True):
 class DataKey(SQLModel, table=True):
     """A data key (DEK) wrapped by a key-encryption key version.
 
-    ``purpose`` is ``campaign`` (with ``campaign_id``) or ``blind_index`` (one
+    ``purpose`` is ``campaign`` (with ``campaign_id``), ``secrets`` (TOTP seeds) or ``blind_index`` (one
     per installation). ``wrapped`` is AES-256-GCM(KEK, DEK) with the key's
     identity as associated data; destroying a key sets ``wrapped`` to empty.
     """

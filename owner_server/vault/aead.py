@@ -26,6 +26,7 @@ from shared.errors import CustosError
 __all__ = [
     "DecryptionError",
     "FieldCipher",
+    "SecretBox",
     "decode_payload",
     "encode_payload",
     "unwrap_key",
@@ -204,6 +205,45 @@ class FieldCipher:
     def decrypt_fields(self, contact_ref: str, payload: bytes) -> dict[str, str]:
         """Decrypt every field of a payload made by :meth:`encrypt_fields`."""
         return {name: self.decrypt(contact_ref, name, blob) for name, blob in decode_payload(payload).items()}
+
+
+class SecretBox:
+    """AES-256-GCM for the installation's small secrets (TOTP seeds), under one KEK-wrapped data key.
+
+    The caller's associated data binds each ciphertext to its owner (for a
+    TOTP seed ``b"totp|" + user ref``), so a ciphertext copied to another
+    user's row fails to decrypt.
+
+    Args:
+        dek: The 32-byte data key.
+    """
+
+    __slots__ = ("_aead",)
+
+    def __init__(self, dek: bytes) -> None:
+        if len(dek) != KEY_BYTES:
+            raise ValueError("data key must be 32 bytes")
+        self._aead = AESGCM(dek)
+
+    def __repr__(self) -> str:
+        """Never show the key."""
+        return "SecretBox()"
+
+    def encrypt(self, plaintext: bytes, *, associated_data: bytes) -> bytes:
+        """Encrypt; returns ``nonce (12 bytes) || ciphertext || tag (16 bytes)``."""
+        nonce = os.urandom(NONCE_BYTES)
+        return nonce + self._aead.encrypt(nonce, plaintext, b"custos-secret-v1|" + associated_data)
+
+    def decrypt(self, blob: bytes, *, associated_data: bytes) -> bytes:
+        """Decrypt a blob made by :meth:`encrypt` with the same associated data.
+
+        Raises:
+            DecryptionError: Wrong key, or the blob was moved or altered.
+        """
+        try:
+            return self._aead.decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], b"custos-secret-v1|" + associated_data)
+        except (InvalidTag, ValueError) as exc:
+            raise DecryptionError("a stored secret failed authentication") from exc
 
 
 _HEADER = struct.Struct(">BH")  # name length (bytes), ciphertext length (bytes)

@@ -1,7 +1,8 @@
 """The key hierarchy: KEK (outside the database) → wrapped data keys (inside).
 
 One data key per campaign encrypts its contacts' fields; one installation
-blind-index key computes phone indexes. Both are stored only wrapped by the
+blind-index key computes phone indexes; one installation ``secrets`` key
+encrypts console users' TOTP seeds (:class:`~owner_server.vault.aead.SecretBox`). Both are stored only wrapped by the
 KEK (see :mod:`owner_server.vault.aead`). Unwrapped keys are cached in this
 process's memory for its lifetime.
 """
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from sqlmodel import Session, col, select
 
 from owner_server.models import DataKey
-from owner_server.vault.aead import FieldCipher, unwrap_key, wrap_key
+from owner_server.vault.aead import FieldCipher, SecretBox, unwrap_key, wrap_key
 from owner_server.vault.blind_index import BlindIndexer
 from owner_server.vault.kek import KekProvider
 from shared.errors import NotFoundError
@@ -24,6 +25,7 @@ __all__ = ["CampaignKey", "KeyService"]
 
 PURPOSE_CAMPAIGN = "campaign"
 PURPOSE_INDEX = "blind_index"
+PURPOSE_SECRETS = "secrets"
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +111,20 @@ class KeyService:
         if row is None:
             row = self._new_key(session, purpose=PURPOSE_INDEX, campaign_id=None)
         return BlindIndexer(self._unwrap(row))
+
+    def secret_box(self, session: Session) -> SecretBox:
+        """The installation's box for small secrets (TOTP seeds), creating its data key on first use.
+
+        The key is a ``DataKey`` row like the others, so KEK rotation rewraps it.
+        """
+        row = session.exec(
+            select(DataKey)
+            .where(DataKey.purpose == PURPOSE_SECRETS, col(DataKey.destroyed_at).is_(None))
+            .order_by(col(DataKey.id))
+        ).first()
+        if row is None:
+            row = self._new_key(session, purpose=PURPOSE_SECRETS, campaign_id=None)
+        return SecretBox(self._unwrap(row))
 
     def create_campaign_key(self, session: Session, *, campaign_id: int) -> CampaignKey:
         """Create the data key of a new campaign."""

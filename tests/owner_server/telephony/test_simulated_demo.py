@@ -36,7 +36,7 @@ def _login(client, code, password):
 
 def test_demo_call_plays_every_state(tmp_path):
     data_dir = tmp_path / "demo"
-    code, password = prepare_demo(data_dir, port=8443, contacts=20)
+    code, password, _admin_password = prepare_demo(data_dir, port=8443, contacts=20)
     configured = load_telephony_settings(data_dir)
     assert configured.provider == "simulated"
     inst = open_installation(data_dir)
