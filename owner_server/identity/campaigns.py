@@ -149,6 +149,6 @@ def update_policy(session: Session, *, name: str, policy: CampaignPolicy, actor:
         action="campaign_policy_changed",
         object_type="campaign",
         object_id=str(campaign.id),
-        details={"sections": sections, "fields": fields},
+        details={"sections": ",".join(sections), "fields": ",".join(fields)},
     )
     return sections
