@@ -18,7 +18,7 @@ from sqlmodel import Session, col, func, select
 
 from owner_server.audit import log as audit
 from owner_server.identity.admin import get_campaign
-from owner_server.models import Campaign, Contact, Role, User
+from owner_server.models import Campaign, Contact, Outsourcer, Role, User
 from shared.errors import ConflictError
 from shared.policy import CampaignPolicy, FieldRule
 
@@ -40,6 +40,7 @@ class CampaignView:
         erased_at: When its contacts were erased (None: not erased).
         ends_at: When it ended, for retention (None: open-ended).
         retention_days: Days after ``ends_at`` before automatic erasure (None: kept).
+        outsourcers: Names of the outsourcers whose agents work it.
     """
 
     name: str
@@ -49,6 +50,7 @@ class CampaignView:
     erased_at: datetime | None = None
     ends_at: datetime | None = None
     retention_days: int | None = None
+    outsourcers: tuple[str, ...] = ()
 
 
 def list_campaigns(session: Session) -> list[CampaignView]:
@@ -67,6 +69,16 @@ def list_campaigns(session: Session) -> list[CampaignView]:
             .group_by(col(User.campaign_id))
         ).all()
     )
+    outsourcers: dict[int, list[str]] = defaultdict(list)
+    for agent_campaign, org in session.exec(
+        select(User.campaign_id, Outsourcer.name)
+        .join(Outsourcer, col(Outsourcer.id) == col(User.outsourcer_id))
+        .where(User.role == Role.AGENT, col(User.campaign_id).is_not(None))
+        .distinct()
+        .order_by(col(Outsourcer.name))
+    ).all():
+        if agent_campaign is not None:
+            outsourcers[agent_campaign].append(org)
     return [
         CampaignView(
             name=c.name,
@@ -76,6 +88,7 @@ def list_campaigns(session: Session) -> list[CampaignView]:
             erased_at=c.erased_at,
             ends_at=c.ends_at,
             retention_days=c.retention_days,
+            outsourcers=tuple(outsourcers.get(c.id or 0, ())),
         )
         for c in session.exec(select(Campaign).order_by(col(Campaign.name))).all()
     ]
