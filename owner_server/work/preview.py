@@ -92,15 +92,15 @@ class AgentPreview:
     Attributes:
         record: What ``/next`` sends the agent.
         after_answer: What a call adds while it is answered.
-        not_sent: Names of the fields the agent is never sent (hidden,
-            phones and those the policy does not name), for the owner's eye.
-        values: The sample's values (synthetic), for the owner to compare.
+        not_sent: Names (never values) of the sample's fields the agent is
+            never sent: hidden ones and phones.
+        sample: Which sample record this is.
     """
 
     record: RecordView
     after_answer: tuple[FieldView, ...]
     not_sent: tuple[str, ...]
-    values: dict[str, str]
+    sample: int
 
 
 def preview_record(policy: CampaignPolicy, *, campaign: str, sample: int = 0) -> AgentPreview:
@@ -127,4 +127,4 @@ def preview_record(policy: CampaignPolicy, *, campaign: str, sample: int = 0) ->
         expires_at=now + timedelta(seconds=LIMITS.lease_ttl_s),
     )
     not_sent = tuple(n for n in values if policy.rule_for(n).mode is FieldMode.HIDDEN)
-    return AgentPreview(record, after_answer_fields(policy, values), not_sent, values)
+    return AgentPreview(record, after_answer_fields(policy, values), not_sent, sample % MAX_SAMPLE)
