@@ -25,9 +25,11 @@ from owner_server.cli.common import (
 )
 from owner_server.core.db import session_scope
 from owner_server.identity import admin
+from owner_server.identity.campaigns import update_policy
 from owner_server.identity.passwords import generate_password
+from owner_server.identity.policy_text import phone_fields_shown, policy_problems, policy_toml
 from owner_server.models import Role
-from shared.policy import CampaignPolicy, FieldMode, FieldRule, is_phone_field
+from shared.policy import CampaignPolicy
 
 __all__ = ["admin_app", "agent_app", "campaign_app", "load_policy", "outsourcer_app"]
 
@@ -39,19 +41,6 @@ agent_app = typer.Typer(help="Outsourcer agents.", no_args_is_help=True)
 PasswordStdin = Annotated[
     bool, typer.Option("--password-stdin", help="Read the password from stdin instead of generating one.")
 ]
-
-
-def _policy_errors(exc: pydantic.ValidationError) -> list[str]:
-    """One plain line per problem, without pydantic's union branch names."""
-    lines: dict[str, str] = {}
-    for err in exc.errors():
-        parts = [str(p) for p in err["loc"] if not (isinstance(p, str) and ("[" in p or p[:1].isupper()))]
-        where = ".".join(parts) or "policy"
-        if len(parts) == 2 and parts[0] == "fields":
-            lines[where] = f'{where}: use "visible", "masked" or "hidden", or a table with mode, mask and label'
-        else:
-            lines.setdefault(where, f"{where}: {err['msg']}")
-    return list(lines.values())
 
 
 def load_policy(path: Path) -> CampaignPolicy:
@@ -70,15 +59,13 @@ def load_policy(path: Path) -> CampaignPolicy:
         raw = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
         policy = CampaignPolicy.model_validate(raw)
     except pydantic.ValidationError as exc:
-        raise fail(f"policy file {path.name} is not valid:\n  " + "\n  ".join(_policy_errors(exc))) from None
+        raise fail(f"policy file {path.name} is not valid:\n  " + "\n  ".join(policy_problems(exc))) from None
     except ValueError as exc:  # TOMLDecodeError and JSONDecodeError are ValueErrors
         raise fail(f"policy file {path.name} is not valid {path.suffix.lstrip('.').upper() or 'TOML'}: {exc}") from None
-    for name, rule in policy.fields.items():
-        mode = rule.mode if isinstance(rule, FieldRule) else rule
-        if is_phone_field(name) and mode is not FieldMode.HIDDEN:
-            err_console.print(
-                f"[yellow]warning:[/] '{name}' is a phone field; agents never see phone numbers, it stays hidden"
-            )
+    for name in phone_fields_shown(policy):
+        err_console.print(
+            f"[yellow]warning:[/] '{name}' is a phone field; agents never see phone numbers, it stays hidden"
+        )
     return policy
 
 
@@ -140,6 +127,35 @@ def campaign_create(
         print_json({"campaign": campaign.name, "id": campaign.id})
     else:
         out.print(f"Created campaign [bold]{escape(str(campaign.name))}[/]")
+
+
+@campaign_app.command("set-policy")
+def campaign_set_policy(
+    name: str,
+    policy: Annotated[Path, typer.Option("--policy", help="Field policy file (TOML or JSON).")],
+    data_dir: DataDirOpt = None,
+    database_url: DbUrlOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Replace a campaign's policy (from the next issuance on); audited with the sections that changed."""
+    parsed = load_policy(policy)
+    with installation(data_dir, database_url) as inst, session_scope(inst.engine) as session:
+        sections = update_policy(session, name=name, policy=parsed, actor=ACTOR)
+    if json_out:
+        print_json({"campaign": name, "changed": sections})
+    elif sections:
+        out.print(f"Policy of [bold]{escape(name)}[/] changed: {escape(', '.join(sections))}")
+    else:
+        out.print(f"Policy of [bold]{escape(name)}[/] is unchanged")
+
+
+@campaign_app.command("show-policy")
+def campaign_show_policy(name: str, data_dir: DataDirOpt = None, database_url: DbUrlOpt = None) -> None:
+    """Print a campaign's policy as TOML (``set-policy`` and ``create --policy`` read it back)."""
+    with installation(data_dir, database_url) as inst, session_scope(inst.engine) as session:
+        campaign = admin.get_campaign(session, name=name)
+        text = policy_toml(CampaignPolicy.model_validate_json(campaign.policy_json))
+    typer.echo(text, nl=False)
 
 
 @agent_app.command("add")

@@ -31,10 +31,10 @@ from owner_server.vault.aead import FieldCipher, decode_payload
 from owner_server.vault.keys import KeyService
 from owner_server.work.context import AgentContext, load_context
 from owner_server.work.distribution import open_lease
+from owner_server.work.record_view import after_answer_fields, after_answer_names
 from owner_server.work.strategy import check_dialable
 from shared.calls import CallRequest, CallResult, CallState, CallView
 from shared.errors import ConflictError, CustosError, ErrorCode, NotFoundError
-from shared.policy import FieldMode, apply_policy
 from shared.protocol import FieldView
 
 __all__ = ["PreparedCall", "call_view", "dial", "hang_up", "prepare_call"]
@@ -216,11 +216,10 @@ def _after_answer_fields(session: Session, *, ctx: AgentContext, call: Call, key
     contact = session.get(Contact, call.contact_id)
     if contact is None:
         return ()
-    names = [n for n in ctx.policy.fields if ctx.policy.rule_for(n).mode is FieldMode.AFTER_ANSWER]
-    if not names:
+    if not after_answer_names(ctx.policy):
         return ()
     values = keys.cipher_for(session, data_key_id=contact.data_key_id).decrypt_fields(contact.ref, contact.payload)
-    fields = apply_policy(ctx.policy, values, names, answered=True)
+    fields = after_answer_fields(ctx.policy, values)
     if fields and call.fields_revealed_at is None:
         call.fields_revealed_at = utcnow()
         session.add(call)

@@ -30,11 +30,11 @@ from owner_server.vault.keys import KeyService
 from owner_server.work.context import AgentContext, load_context
 from owner_server.work.leases import release_lease
 from owner_server.work.limits import check_quota, count_issued, quota_view
+from owner_server.work.record_view import record_view
 from owner_server.work.rules import check_before_issue
 from owner_server.work.strategy import MAX_IDLE_RETRY_S, seconds_until_open
 from shared.errors import NotFoundError, QuotaReachedError
 from shared.limits import LIMITS
-from shared.policy import PHONE_MASK, FieldMode, apply_policy, verify_fields
 from shared.protocol import IdleReason, NextRecordResponse, RecordView
 
 __all__ = ["EMPTY_RETRY_S", "expire_lease", "next_record", "open_lease"]
@@ -102,32 +102,18 @@ def _pick_contact(session: Session, *, ctx: AgentContext, now: datetime) -> Cont
     return None
 
 
-def _callback_code(ctx: AgentContext) -> str | None:
-    """The campaign's callback code, if it offers that outcome (the client then asks for a time)."""
-    code = ctx.policy.strategy.callback_code
-    return code if code in ctx.policy.disposition_codes() else None
-
-
 def _view(session: Session, *, lease: Lease, contact: Contact, ctx: AgentContext, keys: KeyService) -> RecordView:
     cipher = keys.cipher_for(session, data_key_id=contact.data_key_id)
     values = cipher.decrypt_fields(contact.ref, contact.payload)
-    return RecordView(
+    return record_view(
+        ctx.policy,
+        values,
         lease_id=lease.id,
         contact_ref=cipher.pseudonym(contact.ref),
         campaign=ctx.campaign.name,
-        script=ctx.policy.script,
-        fields=apply_policy(ctx.policy, values),
-        phone_mask=PHONE_MASK,
-        dispositions=ctx.policy.disposition_options(),
         issued_at=lease.issued_at,
         expires_at=lease.expires_at,
-        verify_fields=verify_fields(ctx.policy, values),
-        after_answer_fields=sum(
-            1 for name, value in values.items() if value and ctx.policy.rule_for(name).mode is FieldMode.AFTER_ANSWER
-        ),
-        timezone=ctx.policy.timezone,
         attempts=contact.attempts,
-        callback_code=_callback_code(ctx),
     )
 
 
