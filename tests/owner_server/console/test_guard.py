@@ -25,7 +25,18 @@ CONSOLE_ROLES = (Role.ADMIN, Role.AUDITOR, Role.SUPERVISOR)
 
 
 def _routes(app) -> list[APIRoute]:
-    return [r for r in app.routes if isinstance(r, APIRoute)]
+    """Every APIRoute, also inside included routers (FastAPI >= 0.16x keeps them as ``_IncludedRouter``)."""
+    found: list[APIRoute] = []
+
+    def walk(routes) -> None:  # noqa: ANN001
+        for route in routes:
+            if isinstance(route, APIRoute):
+                found.append(route)
+            elif hasattr(route, "original_router"):  # routers are included without a prefix
+                walk(route.original_router.routes)
+
+    walk(app.routes)
+    return found
 
 
 def _requirements(route: APIRoute) -> list[Requirement]:
