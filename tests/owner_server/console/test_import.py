@@ -251,3 +251,39 @@ def test_the_start_page_lists_campaigns_and_states_the_limit(admin) -> None:
     assert page.status_code == 200
     assert '<option value="Camp"' in page.text and "200 MiB" in page.text
     assert 'enctype="multipart/form-data"' in page.text
+
+
+@pytest.mark.parametrize(
+    ("value", "field", "shown"),
+    [
+        ("Żółkiewicz-Ćwik", "last_name", "Ż••••••••"),
+        ("Jan Maria", "first_name", "J•• M••••"),
+        ("A", "first_name", "•"),
+        ("500 000 001", "phone", "••••••••01"),
+        ("+48 600-000-002", "extra:telefon_domowy", None),
+        ("90010112345", "pesel", "••••••"),  # eleven digits in a row may be a phone: nothing kept
+        ("C-12345", "customer_id", "•••••45"),
+        ("call me at 500 000 001", "notes", "••••••"),
+        ("ul. Polna 12", "address", "u•• P•••• ••"),
+        ("", "city", ""),
+    ],
+)
+def test_a_sample_cell_is_never_shown_whole(value, field, shown) -> None:
+    from owner_server.console.import_preview import mask_sample
+
+    masked = mask_sample(value, field)
+    if shown is not None:
+        assert masked == shown
+    if value:
+        assert masked != value and value not in masked
+    digits = "".join(c for c in value if c.isdigit())
+    assert sum(c.isdigit() for c in masked) <= (2 if len(digits) > 4 else 0)
+
+
+def test_the_pages_speak_polish(admin, tmp_path) -> None:
+    admin.cookies.set("custos-lang", "pl")
+    assert "Import listy kontaktów" in admin.get("/import").text
+    job = _job_id(_upload(admin, _csv(tmp_path)))
+    page = admin.get(f"/import/jobs/{job}").text
+    assert "Kodowanie" in page and "Importuj z tym przypisaniem" in page
+    assert "Lista zastrzeżonych numerów" in admin.get("/lists").text
