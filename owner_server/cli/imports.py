@@ -21,7 +21,7 @@ from owner_server.cli.common import (
     print_json,
 )
 from owner_server.lists import importer
-from owner_server.lists.importing.pipeline import OpenedFile, open_file
+from owner_server.lists.importing.pipeline import OpenedFile, estimate_records, open_file
 from shared.errors import CustosError
 
 __all__ = ["import_file"]
@@ -37,16 +37,6 @@ def _parse_maps(pairs: list[str]) -> dict[str, str]:
             raise fail(f"--map takes COLUMN=FIELD, got '{pair}'")
         result[column.strip()] = target.strip()
     return result
-
-
-def _estimate_records(path: Path) -> int | None:
-    if path.suffix.lower() == ".xlsx":
-        return None
-    lines = 0
-    with path.open("rb") as fh:
-        while chunk := fh.read(1 << 20):
-            lines += chunk.count(b"\n")
-    return max(lines - 1, 1)
 
 
 def _print_report(opened: OpenedFile, report: importer.ImportReport, dry_run: bool) -> None:
@@ -106,7 +96,7 @@ def import_file(
             opened = open_file(
                 file, region=region.upper(), encoding=encoding, delimiter=delimiter, overrides=_parse_maps(map_ or [])
             )
-            total = _estimate_records(file)
+            total = estimate_records(file)
             with Progress(
                 TextColumn("importing"),
                 BarColumn(),

@@ -12,7 +12,7 @@ erased campaign is never picked again, so runs are idempotent.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
@@ -26,7 +26,7 @@ from owner_server.models import Campaign
 from owner_server.vault.keys import KeyService
 from shared.errors import ConflictError, ValidationError
 
-__all__ = ["MAX_RETENTION_DAYS", "run_retention", "set_retention"]
+__all__ = ["MAX_RETENTION_DAYS", "CampaignRetention", "retention_overview", "run_retention", "set_retention"]
 
 MAX_RETENTION_DAYS = 36_500
 
@@ -57,6 +57,44 @@ def set_retention(session: Session, *, name: str, ends_at: datetime, days: int, 
         details={"ends_at": ends_at.isoformat(), "retention_days": days},
     )
     return campaign
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignRetention:
+    """One campaign's retention, as the console's lists page shows it.
+
+    Attributes:
+        name: The campaign's name.
+        ends_at: When it ends (UTC), or None when not set.
+        retention_days: Days kept after the end, or None (kept until erased by hand).
+        erase_after: ``ends_at`` plus the days, or None when either is unset.
+        erased_at: When it was erased, or None while it lives.
+    """
+
+    name: str
+    ends_at: datetime | None
+    retention_days: int | None
+    erase_after: datetime | None
+    erased_at: datetime | None
+
+
+def retention_overview(session: Session) -> list[CampaignRetention]:
+    """Every campaign with its retention, by name (campaigns are few: no paging)."""
+    rows = session.exec(select(Campaign).order_by(col(Campaign.name))).all()
+    return [
+        CampaignRetention(
+            name=c.name,
+            ends_at=c.ends_at,
+            retention_days=c.retention_days,
+            erase_after=(
+                c.ends_at + timedelta(days=c.retention_days)
+                if c.ends_at is not None and c.retention_days is not None
+                else None
+            ),
+            erased_at=c.erased_at,
+        )
+        for c in rows
+    ]
 
 
 def _is_due(campaign: Campaign, now: datetime) -> bool:

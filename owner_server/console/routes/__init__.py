@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from owner_server.console.routes import account, campaigns, login, session
+from owner_server.console.routes import account, campaigns, imports, lists, login, session
 
 __all__ = ["PUBLIC", "ROUTERS"]
 
-ROUTERS: tuple[APIRouter, ...] = (session.router, login.router, account.router, campaigns.router)
+ROUTERS: tuple[APIRouter, ...] = (
+    session.router,
+    login.router,
+    account.router,
+    campaigns.router,
+    imports.router,
+    lists.router,
+)
 
 #: Paths served without a login (the login pages themselves, the language switch).
 PUBLIC: frozenset[str] = frozenset({"/lang/{code}", "/login", "/login/second-factor", "/login/enrol"})

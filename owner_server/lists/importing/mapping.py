@@ -14,8 +14,10 @@ Design:
       a column with an empty header is ``extra:column_<n>`` (1-based); the
       n-th column with the same header gets ``_<n>`` (``extra:miasto_2``).
     * Overrides map a column (its header text, its key, or ``#n``) to a field
-      name, to ``extra`` (keep under its slug) or to ``ignore`` (drop it). A field
-      chosen by an override is taken away from the automatic choice.
+      name, to ``extra`` (keep under its slug), to a named extra field
+      ``extra:<slug>`` (a campaign's own field, e.g. ``extra:segment``) or to
+      ``ignore`` (drop it). A field chosen by an override is taken away from
+      the automatic choice.
 """
 
 from __future__ import annotations
@@ -70,6 +72,7 @@ _BY_KEY = {alias: field for field, aliases in _ALIASES.items() for alias in alia
 _NAME_KEYS = frozenset({"name", "nazwa"})
 _NUMBERED = re.compile(r"(.*?)\s*(\d+)")
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
+_EXTRA_NAME = re.compile(re.escape(EXTRA_PREFIX) + r"[a-z0-9][a-z0-9_]{0,63}")
 
 
 def header_key(text: str) -> str:
@@ -131,7 +134,7 @@ def map_columns(header: tuple[str, ...], overrides: Mapping[str, str] | None = N
     Args:
         header: The header cells.
         overrides: Column (header text, its key, or ``#n``, 1-based) → field name,
-            ``"extra"`` or ``"ignore"``; from ``--map COLUMN=FIELD``.
+            ``"extra"``, ``"extra:<name>"`` or ``"ignore"``; from ``--map COLUMN=FIELD``.
 
     Returns:
         The ColumnMapping.
@@ -160,6 +163,10 @@ def map_columns(header: tuple[str, ...], overrides: Mapping[str, str] | None = N
             fields[index] = _KEEP
     fields.update(forced)
     resolved = {i: (_slug(keys, i) if f == _KEEP else f) for i, f in sorted(fields.items()) if f != _IGNORE}
+    named = [f for f in resolved.values() if f.startswith(EXTRA_PREFIX)]
+    chosen = {f for f in forced.values() if f.startswith(EXTRA_PREFIX)}
+    if any(named.count(f) > 1 for f in chosen):
+        raise ImportFileError("--map gives an extra field a name another column already has.")
     if "phone" not in resolved.values():
         raise ImportFileError("No column looks like a phone number; name it with --map COLUMN=phone.")
     return ColumnMapping(tuple(header), resolved, frozenset(forced))
@@ -192,11 +199,11 @@ def _resolve_overrides(header: tuple[str, ...], keys: list[str], overrides: Mapp
     forced: dict[int, str] = {}
     for column, field in overrides.items():
         field = field.strip().lower()
-        if field not in FIELDS and field not in (_KEEP, _IGNORE):
-            allowed = ", ".join((*FIELDS, _KEEP, _IGNORE))
+        if field not in FIELDS and field not in (_KEEP, _IGNORE) and not _EXTRA_NAME.fullmatch(field):
+            allowed = ", ".join((*FIELDS, _KEEP, "extra:<name>", _IGNORE))
             raise ImportFileError(f"--map names an unknown field {field!r}; use one of: {allowed}.")
         index = _find_column(header, keys, column)
-        if field in FIELDS and field in forced.values():
+        if (field in FIELDS or field.startswith(EXTRA_PREFIX)) and field in forced.values():
             raise ImportFileError(f"--map gives the field {field!r} to two columns.")
         forced[index] = field
     return forced

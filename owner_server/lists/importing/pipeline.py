@@ -13,7 +13,7 @@ from owner_server.lists.importing.normalise import NormalisedRow, RejectedRow, n
 from owner_server.lists.importing.phones import PhoneOk, normalise_phone
 from owner_server.lists.importing.reading import RecordSource, read_records
 
-__all__ = ["OpenedFile", "file_sha256", "open_file", "phone_rows"]
+__all__ = ["OpenedFile", "estimate_records", "file_sha256", "open_file", "phone_rows"]
 
 
 def file_sha256(path: Path) -> str:
@@ -23,6 +23,25 @@ def file_sha256(path: Path) -> str:
         while chunk := fh.read(1 << 20):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def estimate_records(path: Path) -> int | None:
+    """Roughly how many records a CSV file holds (its line count less the header), for a progress bar.
+
+    Args:
+        path: The file.
+
+    Returns:
+        At least 1 for a CSV file (quoted line breaks make it an over-estimate);
+        None for an XLSX workbook, whose size in records is unknown until read.
+    """
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        return None
+    lines = 0
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            lines += chunk.count(b"\n")
+    return max(lines - 1, 1)
 
 
 @dataclass(frozen=True, slots=True)

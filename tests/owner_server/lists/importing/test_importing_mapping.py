@@ -111,6 +111,9 @@ def test_override_moves_the_automatic_choice_to_an_extra():
         ({"Telefon": "phone", "Uwagi": "phone"}, "two columns"),
         ({"X": "notes"}, "more than once"),
         ({"#9": "notes"}, "not in the header"),
+        ({"Telefon": "extra:Bad Name"}, "unknown field"),
+        ({"Uwagi": "extra:seg", "#3": "extra:seg"}, "two columns"),
+        ({"Uwagi": "extra:x"}, "another column already has"),
     ],
 )
 def test_bad_overrides(overrides, message):
@@ -121,3 +124,9 @@ def test_bad_overrides(overrides, message):
 def test_no_phone_column_is_an_error():
     with pytest.raises(ImportFileError, match="phone"):
         map_columns(("Imię", "Nazwisko"))
+
+
+def test_an_override_can_name_an_extra_field():
+    mapping = map_columns(("Telefon", "Grupa klienta"), {"Grupa klienta": "extra:segment"})
+    assert mapping.fields == {0: "phone", 1: "extra:segment"}
+    assert 1 in mapping.overridden
