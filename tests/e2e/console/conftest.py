@@ -1,6 +1,6 @@
 """Console browser-test fixtures: a real ``custos-server serve`` with its console, and Debian's Chromium.
 
-One server process and one Chromium per test module (``console_server``,
+One server process, one Playwright driver and one Chromium per test module (``console_server``,
 ``browser``); a fresh browser context per test (``console_context``) whose
 pages are watched for CSP violations and JS errors (``watch``). Log in
 without the login pages with ``log_in(Role.ADMIN)``.
@@ -79,9 +79,13 @@ def console_server(tmp_path_factory: pytest.TempPathFactory, console_setup) -> I
         )
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def playwright() -> Iterator[Any]:
-    """A started sync Playwright (its bundled driver; the browser is Debian's)."""
+    """A started sync Playwright (its bundled driver; the browser is Debian's).
+
+    Per module, not per session: its event loop and driver process are gone before the suite's
+    other (asyncio, Qt) tests run.
+    """
     require_browser()
     from playwright.sync_api import sync_playwright
 
