@@ -143,7 +143,7 @@ def test_cross_site_form_does_not_carry_the_session(console_server, page, contex
     page.goto(attacker)
     with page.expect_navigation():
         page.click("#go")
-    assert page.url.startswith(console_server.origin + "/login")
+    assert page.url == console_server.origin + "/login?next=/logout-everywhere"  # no session arrived
     # The session survived: back on the console's own page the user is still logged in.
     with page.expect_navigation():
         page.evaluate(POST_WITHOUT_TOKEN, "/logout")
@@ -180,3 +180,15 @@ def test_language_switch_shows_polish(console_server, page, watch, log_in):
         page.click("header .langs >> text=EN")
     assert "There is no such page." in page.locator("main").inner_text()
     watch.assert_clean()
+
+
+def test_a_missing_browser_skips_here_and_fails_in_ci(monkeypatch, tmp_path):
+    from tests.support import browser as support
+
+    monkeypatch.setattr(support, "CHROMIUM", tmp_path / "no-chromium")
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="Debian package chromium"):
+        support.require_browser()
+    monkeypatch.setenv("CI", "1")
+    with pytest.raises(pytest.fail.Exception, match="cannot run in CI"):
+        support.require_browser()
