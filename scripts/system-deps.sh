@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Install the Debian packages Custos' tests and demo need (Qt runtime libraries,
-# Xvfb, PostgreSQL server binaries). Does nothing when they are already present;
-# needs root (or sudo) only when something is missing.
+# Xvfb, PostgreSQL server binaries, Debian's Chromium and certutil for the
+# console's browser tests: Playwright drives /usr/bin/chromium, never a
+# downloaded browser). Does nothing when they are already present; needs root
+# (or sudo) only when something is missing.
 set -eu
 
 need=()
@@ -25,6 +27,8 @@ command -v Xvfb >/dev/null 2>&1 || need+=(xvfb xauth)
 if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   need+=(postgresql)
 fi
+[ -x /usr/bin/chromium ] || need+=(chromium)
+command -v certutil >/dev/null 2>&1 || need+=(libnss3-tools)  # trusts the test CA in a throwaway NSS db
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
