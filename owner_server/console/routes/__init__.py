@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from owner_server.console.routes import session
+from owner_server.console.routes import audit, keys, lookup, reports, session
 
 __all__ = ["PUBLIC", "ROUTERS"]
 
-ROUTERS: tuple[APIRouter, ...] = (session.router,)
+ROUTERS: tuple[APIRouter, ...] = (session.router, lookup.router, reports.router, audit.router, keys.router)
 
 #: Paths served without a login (the login pages themselves, the language switch).
 PUBLIC: frozenset[str] = frozenset({"/lang/{code}"})
