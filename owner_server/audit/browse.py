@@ -20,7 +20,16 @@ from sqlmodel import Session, col, select
 from owner_server.audit.log import GENESIS_HASH
 from owner_server.models import AuditEntry, AuditHead, Checkpoint
 
-__all__ = ["EntryFilter", "EntryPage", "EntryView", "HeadView", "browse_entries", "chain_head", "latest_checkpoints"]
+__all__ = [
+    "CheckpointView",
+    "EntryFilter",
+    "EntryPage",
+    "EntryView",
+    "HeadView",
+    "browse_entries",
+    "chain_head",
+    "latest_checkpoints",
+]
 
 #: Entries per page at most.
 MAX_PAGE = 200
@@ -60,6 +69,15 @@ class EntryView:
 
 
 @dataclass(frozen=True, slots=True)
+class CheckpointView:
+    """A signed checkpoint: the entry it covers, when it was signed (UTC) and the head hash it signs."""
+
+    seq: int
+    at: datetime
+    head_hash: str
+
+
+@dataclass(frozen=True, slots=True)
 class EntryFilter:
     """Which entries to show; an empty field matches everything. Values match exactly."""
 
@@ -90,10 +108,10 @@ def chain_head(session: Session) -> HeadView:
     return HeadView(head.seq, head.hash) if head is not None else HeadView(0, GENESIS_HASH)
 
 
-def latest_checkpoints(session: Session, *, limit: int = 10) -> list[Checkpoint]:
+def latest_checkpoints(session: Session, *, limit: int = 10) -> list[CheckpointView]:
     """The ``limit`` newest signed checkpoints, newest first."""
     stmt = select(Checkpoint).order_by(col(Checkpoint.seq).desc()).limit(max(1, limit))
-    return list(session.exec(stmt).all())
+    return [CheckpointView(cp.seq, datetime.fromisoformat(cp.ts), cp.head_hash) for cp in session.exec(stmt).all()]
 
 
 def _view(entry: AuditEntry) -> EntryView:
