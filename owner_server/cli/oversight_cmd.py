@@ -15,6 +15,7 @@ import typer
 from rich.table import Table
 
 from owner_server.audit.lookup import LookupResult, lookup
+from owner_server.audit.report_table import outcome_codes, report_cells, report_header, report_table
 from owner_server.audit.reports import (
     AgentFigures,
     Period,
@@ -119,30 +120,12 @@ def _zone(name: str | None) -> tzinfo:
         raise fail(f"unknown time zone '{name}' (use an IANA name such as Europe/Warsaw)") from None
 
 
-def _codes(rows: list[AgentFigures]) -> list[str]:
-    return sorted({code for r in rows for code in r.outcomes})
-
-
-def _cells(row: AgentFigures, codes: list[str], hourly: bool) -> list[str]:
-    cells = [row.hour.isoformat()] if hourly and row.hour else []
-    cells += [row.login, row.outsourcer, str(row.issued), str(row.displayed)]
-    cells += [str(row.outcomes.get(c, 0)) for c in codes]
-    median = "" if row.median_handling_s is None else f"{row.median_handling_s:g}"
-    return [*cells, median, str(row.blocked), str(row.alerts), "yes" if row.suspended else "no"]
-
-
-def _header(codes: list[str], hourly: bool) -> list[str]:
-    head = ["hour_utc"] if hourly else []
-    head += ["login", "outsourcer", "issued", "displayed", *[f"outcome:{c}" for c in codes]]
-    return [*head, "median_handling_s", "blocked", "alerts", "suspended"]
-
-
 def _emit(rows: list[AgentFigures], period: Period, *, hourly: bool, json_out: bool, csv_file: Path | None) -> None:
-    codes = _codes(rows)
+    codes = outcome_codes(rows)
     if csv_file is not None:
         try:
             with csv_file.open("wb") as fh:
-                write_csv(fh, [_header(codes, hourly), *(_cells(r, codes, hourly) for r in rows)])
+                write_csv(fh, report_table(rows, hourly=hourly))
         except OSError as exc:
             raise fail(f"cannot write {csv_file}: {exc.strerror}") from None
         out.print(f"Wrote {len(rows)} row(s) to {csv_file}")
@@ -154,10 +137,10 @@ def _emit(rows: list[AgentFigures], period: Period, *, hourly: bool, json_out: b
         return
     title = f"{'hourly' if hourly else 'agents'} · {period.since.isoformat()} → {period.until.isoformat()} (UTC)"
     table = Table(title=title, title_justify="left")
-    for name in _header(codes, hourly):
+    for name in report_header(codes, hourly=hourly):
         table.add_column(name, justify="right" if name not in ("login", "outsourcer", "hour_utc") else "left")
     for r in rows:
-        add_row(table, *_cells(r, codes, hourly))
+        add_row(table, *report_cells(r, codes, hourly=hourly))
     out.print(table if rows else "No agent activity in this period.")
 
 

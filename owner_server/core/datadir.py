@@ -32,7 +32,14 @@ from owner_server.vault.keys import KeyService
 from owner_server.vault.rotation import verify_keys
 from shared.errors import ConflictError, ValidationError
 
-__all__ = ["DEPLOYMENT_FILE", "Installation", "init_data_dir", "open_installation"]
+__all__ = [
+    "DEPLOYMENT_FILE",
+    "Installation",
+    "init_data_dir",
+    "load_audit_signing_key",
+    "open_installation",
+    "verify_audit",
+]
 
 DEPLOYMENT_FILE = Path("deployment") / "custos-agent.toml"
 AUDIT_KEY_FILE = Path("keys") / "audit-signing.pem"
@@ -114,6 +121,41 @@ def init_data_dir(
     return settings
 
 
+def load_audit_signing_key(data_dir: Path) -> Ed25519PrivateKey:
+    """The Ed25519 key that signs audit checkpoints (``keys/audit-signing.pem``).
+
+    Raises:
+        ValidationError: The key file is missing or not an Ed25519 key.
+    """
+    path = data_dir / AUDIT_KEY_FILE
+    try:
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    except (OSError, ValueError) as exc:
+        raise ValidationError(f"audit signing key {path.name} is missing or unreadable") from exc
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ValidationError("audit signing key is not Ed25519")
+    return key
+
+
+def verify_audit(settings: Settings, engine: Engine) -> audit.VerifyResult:
+    """Verify an installation's audit log: the chain, its signed checkpoints and the data dir's anchors.
+
+    Args:
+        settings: The installation's settings (data dir: signing key, anchor file).
+        engine: Its database engine.
+
+    Returns:
+        The result (``bad_seq`` names the first entry that does not check out).
+
+    Raises:
+        ValidationError: The signing key or the anchor file is damaged.
+    """
+    anchors = read_anchors(settings.data_dir)
+    public_key = load_audit_signing_key(settings.data_dir).public_key()
+    with session_scope(engine) as session:
+        return audit.verify_chain(session, public_key=public_key, anchors=anchors)
+
+
 class Installation:
     """An opened data dir: settings, engine (migrated) and key service.
 
@@ -134,19 +176,8 @@ class Installation:
             verify_keys(session, keys=self.keys)
 
     def audit_signing_key(self) -> Ed25519PrivateKey:
-        """The Ed25519 key that signs audit checkpoints.
-
-        Raises:
-            ValidationError: The key file is missing or not an Ed25519 key.
-        """
-        path = self.settings.data_dir / AUDIT_KEY_FILE
-        try:
-            key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-        except (OSError, ValueError) as exc:
-            raise ValidationError(f"audit signing key {path.name} is missing or unreadable") from exc
-        if not isinstance(key, Ed25519PrivateKey):
-            raise ValidationError("audit signing key is not Ed25519")
-        return key
+        """The Ed25519 key that signs audit checkpoints (see :func:`load_audit_signing_key`)."""
+        return load_audit_signing_key(self.settings.data_dir)
 
     def checkpoint(self) -> Checkpoint | None:
         """Sign the audit head (chained) and anchor it outside the database.
@@ -162,9 +193,7 @@ class Installation:
 
     def verify_audit(self) -> audit.VerifyResult:
         """Verify the audit log against its signed checkpoints and this data dir's anchors."""
-        anchors = read_anchors(self.settings.data_dir)
-        with session_scope(self.engine) as session:
-            return audit.verify_chain(session, public_key=self.audit_signing_key().public_key(), anchors=anchors)
+        return verify_audit(self.settings, self.engine)
 
     def close(self) -> None:
         """Dispose of the engine's connections."""

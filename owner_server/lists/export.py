@@ -60,7 +60,15 @@ from owner_server.vault.keys import KeyService
 from shared.errors import ConflictError, ValidationError
 from shared.fields import CONTACT_FIELDS
 
-__all__ = ["EXPORT_BATCH", "FIELD_ORDER", "TRAILING_COLUMNS", "ExportReport", "export_campaign", "write_csv"]
+__all__ = [
+    "EXPORT_BATCH",
+    "FIELD_ORDER",
+    "TRAILING_COLUMNS",
+    "ExportReport",
+    "export_campaign",
+    "write_csv",
+    "write_xlsx",
+]
 
 EXPORT_BATCH = 1000
 FIELD_ORDER = CONTACT_FIELDS
@@ -134,10 +142,10 @@ def write_csv(fh: BinaryIO, rows: Iterable[Sequence[str]]) -> None:
 
 
 class _XlsxSink:
-    def __init__(self, fh: BinaryIO) -> None:
+    def __init__(self, fh: BinaryIO, sheet: str = "contacts") -> None:
         self._fh = fh
         self._book = Workbook(write_only=True)
-        self._sheet = self._book.create_sheet("contacts")
+        self._sheet = self._book.create_sheet(sheet)
 
     def _cell(self, value: str) -> WriteOnlyCell | None:
         text = ILLEGAL_CHARACTERS_RE.sub("", value)
@@ -154,6 +162,20 @@ class _XlsxSink:
 
     def close(self) -> None:
         self._book.save(self._fh)
+
+
+def write_xlsx(fh: BinaryIO, rows: Iterable[Sequence[str]], *, sheet: str) -> None:
+    """Write rows as the export's XLSX: one sheet of typed text cells, never a formula.
+
+    Args:
+        fh: A binary file open for writing (left open).
+        rows: The header then the data rows, as text cells.
+        sheet: The worksheet's name (at most 31 characters; no brackets, colons, slashes, ``*`` or ``?``).
+    """
+    sink = _XlsxSink(fh, sheet)
+    for values in rows:
+        sink.row(values)
+    sink.close()
 
 
 def _sort_key(name: str) -> tuple[int, int, str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from owner_server.console.routes import account, campaigns, imports, lists, login, session
+from owner_server.console.routes import account, audit, campaigns, imports, keys, lists, login, lookup, reports, session
 
 __all__ = ["PUBLIC", "ROUTERS"]
 
@@ -15,6 +15,10 @@ ROUTERS: tuple[APIRouter, ...] = (
     campaigns.router,
     imports.router,
     lists.router,
+    lookup.router,
+    reports.router,
+    audit.router,
+    keys.router,
 )
 
 #: Paths served without a login (the login pages themselves, the language switch).
