@@ -32,7 +32,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("token_hash", _s(64), nullable=False),
         sa.Column("user_id", sa.Integer(), nullable=False),
-        sa.Column("stage", _s(16), nullable=False),
+        sa.Column("stage", sa.Enum("PASSWORD", "ACTIVE", name="consolestage"), nullable=False),
         sa.Column("csrf_token", _s(64), nullable=False),
         sa.Column("address", _s(64), nullable=False),
         sa.Column("created_at", _TS, nullable=False),
@@ -62,6 +62,7 @@ def downgrade() -> None:
     op.drop_table("recovery_code")
     op.drop_index(op.f("ix_console_session_user_id"), table_name="console_session")
     op.drop_table("console_session")
+    sa.Enum(name="consolestage").drop(op.get_bind(), checkfirst=True)
     with op.batch_alter_table("app_user") as batch:
         batch.drop_column("totp_last_step")
         batch.drop_column("totp_enrolled_at")
