@@ -25,7 +25,19 @@ CONSOLE_ROLES = (Role.ADMIN, Role.AUDITOR, Role.SUPERVISOR)
 
 
 def _routes(app) -> list[APIRoute]:
-    return [r for r in app.routes if isinstance(r, APIRoute)]
+    """Every APIRoute of the app, inside included routers too (FastAPI >= 0.160 keeps them as ``_IncludedRouter``)."""
+    found: list[APIRoute] = []
+
+    def walk(routes) -> None:  # noqa: ANN001
+        for route in routes:
+            if isinstance(route, APIRoute):
+                found.append(route)
+            elif hasattr(route, "original_router"):
+                walk(route.original_router.routes)
+
+    walk(app.routes)
+    assert found, "no route found: has FastAPI changed how included routers are kept?"
+    return found
 
 
 def _requirements(route: APIRoute) -> list[Requirement]:
