@@ -31,9 +31,11 @@ from owner_server.models._common import utcnow
 
 __all__ = [
     "HOUR",
+    "LiveFigures",
     "OutsourcerNow",
     "agent_hourly_issued",
     "issued_last_hour",
+    "live_figures",
     "working_by_outsourcer",
     "working_user_ids",
 ]
@@ -91,47 +93,79 @@ def working_user_ids(
     """
     now = now or utcnow()
     holding = _holding_ids(session, now=now, outsourcer_id=outsourcer_id)
+    # no DISTINCT: it would make the planner walk the whole user_id index instead of the expires_at range
     live = (
         select(AccessToken.user_id)
         .join(User, col(User.id) == col(AccessToken.user_id))
         .where(col(AccessToken.expires_at) > now, col(AccessToken.revoked).is_(False), *_scoped(outsourcer_id))
-        .distinct()
     )
     return holding | {int(uid) for uid in session.exec(live).all()}, holding
+
+
+@dataclass(frozen=True, slots=True)
+class LiveFigures:
+    """What the dashboard shows, computed together (each table read once).
+
+    Attributes:
+        organisations: Agents now, per organisation (by name).
+        issued: Records issued in the last hour, by login (agents with none left out).
+        idle: Agents working now with no record issued in the last hour.
+    """
+
+    organisations: list[OutsourcerNow]
+    issued: dict[str, int]
+    idle: int
+
+
+def _issued_by_user(session: Session, *, now: datetime) -> dict[int, int]:
+    stmt = (
+        select(Lease.user_id, func.count())
+        .where(col(Lease.issued_at) > now - HOUR, col(Lease.issued_at) <= now)
+        .group_by(col(Lease.user_id))
+    )
+    return {int(uid): int(n) for uid, n in session.exec(stmt).all()}
+
+
+def live_figures(session: Session, *, now: datetime | None = None, outsourcer_id: int | None = None) -> LiveFigures:
+    """Agents working, holding and suspended per organisation, and each agent's records in the last hour.
+
+    Args:
+        session: A read transaction.
+        now: The time (UTC); the clock when None.
+        outsourcer_id: Only this organisation's agents; all when None.
+
+    Returns:
+        The figures; organisations without agents are left out.
+    """
+    now = now or utcnow()
+    working, holding = working_user_ids(session, now=now, outsourcer_id=outsourcer_id)
+    by_user = _issued_by_user(session, now=now)
+    stmt = (
+        select(User.id, User.login, User.suspended, Outsourcer.name)
+        .outerjoin(Outsourcer, col(Outsourcer.id) == col(User.outsourcer_id))
+        .where(*_scoped(outsourcer_id))
+    )
+    counts: dict[str, Counter[str]] = {}
+    issued: dict[str, int] = {}
+    for uid, login, suspended, name in session.exec(stmt).all():
+        row = counts.setdefault(name or "", Counter())
+        row["agents"] += 1
+        row["working"] += uid in working
+        row["holding"] += uid in holding
+        row["suspended"] += bool(suspended)
+        if n := by_user.get(uid or 0, 0):
+            issued[str(login)] = n
+    organisations = [
+        OutsourcerNow(org, c["agents"], c["working"], c["holding"], c["suspended"]) for org, c in sorted(counts.items())
+    ]
+    return LiveFigures(organisations, issued, sum(1 for uid in working if not by_user.get(uid)))
 
 
 def working_by_outsourcer(
     session: Session, *, now: datetime | None = None, outsourcer_id: int | None = None
 ) -> list[OutsourcerNow]:
-    """Agents, working, holding and suspended per organisation, by name.
-
-    Args:
-        session: A read transaction.
-        now: The time (UTC); the clock when None.
-        outsourcer_id: Only this organisation; all when None.
-
-    Returns:
-        One row per organisation that has agents.
-    """
-    working, holding = working_user_ids(session, now=now, outsourcer_id=outsourcer_id)
-    stmt = (
-        select(User.id, User.suspended, Outsourcer.name)
-        .outerjoin(Outsourcer, col(Outsourcer.id) == col(User.outsourcer_id))
-        .where(*_scoped(outsourcer_id))
-    )
-    totals: Counter[str] = Counter()
-    counts: dict[str, Counter[str]] = {}
-    for uid, suspended, name in session.exec(stmt).all():
-        org = name or ""
-        totals[org] += 1
-        row = counts.setdefault(org, Counter())
-        row["working"] += uid in working
-        row["holding"] += uid in holding
-        row["suspended"] += bool(suspended)
-    return [
-        OutsourcerNow(org, totals[org], counts[org]["working"], counts[org]["holding"], counts[org]["suspended"])
-        for org in sorted(totals)
-    ]
+    """Agents, working, holding and suspended per organisation, by name (see :func:`live_figures`)."""
+    return live_figures(session, now=now, outsourcer_id=outsourcer_id).organisations
 
 
 def issued_last_hour(
@@ -147,15 +181,7 @@ def issued_last_hour(
     Returns:
         Login → leases issued in ``(now - 1 h, now]``.
     """
-    now = now or utcnow()
-    stmt = (
-        select(User.login, func.count())
-        .select_from(Lease)
-        .join(User, col(User.id) == col(Lease.user_id))
-        .where(col(Lease.issued_at) > now - HOUR, col(Lease.issued_at) <= now, *_scoped(outsourcer_id))
-        .group_by(col(User.login))
-    )
-    return {str(login): int(n) for login, n in session.exec(stmt).all()}
+    return live_figures(session, now=now, outsourcer_id=outsourcer_id).issued
 
 
 def agent_hourly_issued(session: Session, *, user_id: int, period: Period) -> list[tuple[datetime, int]]:

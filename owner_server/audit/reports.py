@@ -30,7 +30,7 @@ Design:
 from __future__ import annotations
 
 import statistics
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
@@ -330,6 +330,23 @@ class CampaignProgress:
     total: int
 
 
+def _state_counts(session: Session) -> Counter[tuple[int, str]]:
+    """Contacts per (campaign, state), canaries left out.
+
+    All contacts are counted through the covering ``(campaign_id, state, id)``
+    index and the canaries, through their small partial index, subtracted: a
+    1,000,000-contact campaign is one index scan, never a table scan.
+    """
+    counts: Counter[tuple[int, str]] = Counter()
+    grouped = (col(Contact.campaign_id), col(Contact.state))
+    for cid, state, n in session.exec(select(*grouped, func.count()).group_by(*grouped)).all():
+        counts[(int(cid), str(getattr(state, "value", state)))] += int(n)
+    canaries = select(*grouped, func.count()).where(col(Contact.is_canary) == True).group_by(*grouped)  # noqa: E712
+    for cid, state, n in session.exec(canaries).all():
+        counts[(int(cid), str(getattr(state, "value", state)))] -= int(n)
+    return counts
+
+
 def campaign_progress(session: Session, *, campaign: str | None = None) -> list[CampaignProgress]:
     """Contacts per state of each campaign, canary contacts excluded.
 
@@ -341,14 +358,10 @@ def campaign_progress(session: Session, *, campaign: str | None = None) -> list[
         camps = [c for c in camps if c[1] == campaign]
         if not camps:
             raise NotFoundError(f"no campaign named '{campaign}'")
-    stmt = (
-        select(Contact.campaign_id, Contact.state, func.count())
-        .where(col(Contact.is_canary).is_(False), col(Contact.state) != ContactState.STAGED)
-        .group_by(col(Contact.campaign_id), col(Contact.state))
-    )
     counts: dict[int, dict[str, int]] = defaultdict(dict)
-    for cid, state, n in session.exec(stmt).all():
-        counts[int(cid)][str(getattr(state, "value", state))] = int(n)
+    for (cid, state), n in _state_counts(session).items():
+        if state != ContactState.STAGED.value and n > 0:
+            counts[cid][state] = n
     return [
         CampaignProgress(name, dict(sorted(counts[cid].items())), sum(counts[cid].values()))
         for cid, name in camps

@@ -11,11 +11,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 from starlette.responses import Response
 
 from owner_server.audit.alerts import count_open_alerts, list_alerts
-from owner_server.audit.live import issued_last_hour, working_by_outsourcer, working_user_ids
+from owner_server.audit.live import live_figures
 from owner_server.audit.reports import campaign_progress
 from owner_server.console.activity_charts import TOP, histogram_chart, top_agents_chart
 from owner_server.console.auth import require
@@ -25,7 +25,6 @@ from owner_server.console.render import render
 from owner_server.console.scoping import is_owner_staff, outsourcer_scope
 from owner_server.console.state import ConsoleState, console_state
 from owner_server.identity.console_sessions import ConsolePrincipal
-from owner_server.models import User
 from owner_server.models._common import utcnow
 
 __all__ = ["POLL_SECONDS", "router"]
@@ -44,29 +43,21 @@ def _live(session: Session, request: Request, principal: ConsolePrincipal) -> di
     scope = outsourcer_scope(principal)
     _ = translator(pick_language(request))
     now = utcnow()
-    issued = issued_last_hour(session, now=now, outsourcer_id=scope)
-    working, _holding = working_user_ids(session, now=now, outsourcer_id=scope)
-    logins = {str(login) for login in _logins(session, working)}
-    per_agent = [issued.get(login, 0) for login in logins | set(issued)]
+    figures = live_figures(session, now=now, outsourcer_id=scope)
+    issued = figures.issued
     return {
         "now": now,
-        "orgs": working_by_outsourcer(session, now=now, outsourcer_id=scope),
+        "orgs": figures.organisations,
         "issued_total": sum(issued.values()),
         "agents_with_records": len(issued),
         "top_chart": top_agents_chart(issued, label=_("Records in the last hour")),
-        "histogram_chart": histogram_chart(per_agent, label=_("Agents")),
+        "histogram_chart": histogram_chart([*issued.values(), *[0] * figures.idle], label=_("Agents")),
         "top": TOP,
         "open_alerts": count_open_alerts(session, outsourcer_id=scope),
         "alerts": list_alerts(session, open_only=True, limit=_RECENT_ALERTS, outsourcer_id=scope),
         "progress": campaign_progress(session) if is_owner_staff(principal) else None,
         "poll_seconds": POLL_SECONDS,
     }
-
-
-def _logins(session: Session, user_ids: set[int]) -> list[str]:
-    if not user_ids:
-        return []
-    return list(session.exec(select(User.login).where(col(User.id).in_(user_ids))).all())
 
 
 @router.get("/")
