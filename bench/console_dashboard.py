@@ -252,7 +252,7 @@ def _alerts(
     for n in range(count):
         user = users[rng.randrange(len(users))]
         yield {
-            "ref": f"{n + 1:030x}al",
+            "ref": f"{n + 1:032x}",
             "rule": "velocity",
             "action": "alert",
             "user_id": user,

@@ -9,7 +9,7 @@ POST, and never stored in clear.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Annotated
 from urllib.parse import quote
 
@@ -88,7 +88,10 @@ def agent_list(
 
 def _period(day: str | None) -> Period:
     if day:
-        return parse_period(since=day, until=day, tz=local_zone())
+        try:
+            return parse_period(since=date.fromisoformat(day).isoformat(), until=day, tz=local_zone())
+        except ValueError:
+            raise ValidationError("the day is a date such as 2026-01-31") from None
     end = utcnow().replace(minute=0, second=0, microsecond=0) + HOUR
     return Period(end - timedelta(hours=24), end)
 

@@ -49,6 +49,9 @@ def test_list_filters_and_an_agents_activity(installation, working, console_as) 
     assert sum(chart["data"]["datasets"][0]["data"]) == 2 and len(chart["data"]["labels"]) == 24
     assert "2 records in this period." in page.text and "pc" in page.text  # the device
     assert_clean(page.text)
+    day = admin.get("/agents/anna", params={"day": "2026-01-31"})
+    assert day.status_code == 200 and "on 2026-01-31" in day.text
+    assert admin.get("/agents/anna", params={"day": "yesterday"}).status_code == 400
     bad = admin.get("/agents", params={"status": "asleep"})
     assert bad.status_code == 400 and "working, suspended or locked" in bad.text
 
