@@ -14,10 +14,13 @@ Steps:
        holding agent), lease history (``--history`` closed leases over the last
        7 days, 0-60 in the last hour per working agent, one open lease for 70 %
        of them), access tokens (a live one per working agent, 10 expired per
-       agent), and ``--alerts`` alerts (10 % open). ``ANALYZE``.
+       agent), and ``--alerts`` alerts (10 % open). ``ANALYZE`` (PostgreSQL:
+       ``VACUUM ANALYZE``, as autovacuum does after a bulk load).
     3. In process (the real console app, a TestClient with an admin's and a
        supervisor's session): ``--runs`` timed requests of each page after
-       two untimed ones; print median and p95 in ms against the 300 ms target.
+       two untimed ones (``/``, ``/dashboard/live``, and for the admin the
+       campaign progress fragment the page loads apart); print median and
+       p95 in ms (wall and this process's CPU) against the 300 ms target.
 
 PostgreSQL runs in a throwaway cluster (``tests/support/pg_cluster.py``; needs
 ``initdb``/``pg_ctl``), with ``fsync=off`` like the tests.
@@ -67,7 +70,8 @@ from shared.policy import CampaignPolicy
 CAMPAIGN = "Bench"
 TARGET_MS = 300.0
 CHUNK = 20_000
-PAGES = ("/", "/dashboard/live")
+#: The pages each role opens (campaign progress is owner staff's, loaded apart by the page).
+PAGES = {Role.ADMIN: ("/", "/dashboard/live", "/dashboard/progress"), Role.SUPERVISOR: ("/", "/dashboard/live")}
 WORKING = 0.8  # of the agents, working now
 HOLDING = 0.7  # of the working agents, holding a record
 
@@ -185,8 +189,10 @@ def _load(inst: Any, *, agents: int, contacts: int, history: int, alerts: int, o
     _insert(engine, Lease, _leases(rng, now, campaign_id, contacts, users, working, holding, history))
     _insert(engine, AccessToken, _tokens(now, users, working))
     _insert(engine, Alert, _alerts(rng, now, campaign_id, users, org_ids, first_user, alerts))
-    with engine.begin() as conn:
-        conn.execute(text("ANALYZE"))
+    # what autovacuum does after a bulk load: statistics, and (PostgreSQL) the visibility map that lets
+    # the counts be index-only scans; VACUUM cannot run in a transaction
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("ANALYZE" if engine.dialect.name == "sqlite" else "VACUUM ANALYZE"))
     return time.perf_counter() - started
 
 
@@ -278,7 +284,7 @@ def _client(inst: Any, app: Any, role: Role, org_id: int | None) -> TestClient:
 
 def _time(client: TestClient, path: str, runs: int) -> tuple[list[float], list[float]]:
     """Wall and CPU time (this process: the app runs in it) of ``runs`` requests, in ms."""
-    headers = {"HX-Request": "true", "X-Custos-Poll": "1"} if path.endswith("/live") else {}
+    headers = {"HX-Request": "true", "X-Custos-Poll": "1"} if path.startswith("/dashboard/") else {}
     for _ in range(2):
         assert client.get(path, headers=headers).status_code == 200
     wall, cpu = [], []
@@ -321,7 +327,7 @@ def run(db: str, root: Path, args: argparse.Namespace, pg: Any = None) -> tuple[
         assert org is not None
         for role, org_id in ((Role.ADMIN, None), (Role.SUPERVISOR, int(org))):
             with _client(inst, app, role, org_id) as client:
-                for path in PAGES:
+                for path in PAGES[role]:
                     wall, cpu = _time(client, path, args.runs)
                     figures = (statistics.median(wall), _p95(wall), max(wall), statistics.median(cpu), _p95(cpu))
                     timings.append(Timing(db, role.value, path, len(wall), *figures))
@@ -339,7 +345,7 @@ def describe(db: str, load_s: float, timings: list[Timing], args: argparse.Names
     for t in timings:
         mark = "ok" if t.p95_ms < TARGET_MS else "MISSED"
         lines.append(
-            f"  {t.role:<10} GET {t.path:<16} median {t.median_ms:6.1f} ms, p95 {t.p95_ms:6.1f} ms, "
+            f"  {t.role:<10} GET {t.path:<20} median {t.median_ms:6.1f} ms, p95 {t.p95_ms:6.1f} ms, "
             f"max {t.max_ms:6.1f} ms over {t.runs} runs  [target < {TARGET_MS:.0f} ms: {mark}]; "
             f"CPU median {t.cpu_median_ms:.1f} ms, p95 {t.cpu_p95_ms:.1f} ms"
         )

@@ -12,6 +12,7 @@ def test_smoke_run_on_sqlite_times_both_pages_for_both_roles(capsys):
     assert console_dashboard.main(args) == 0
     results = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert {(r["role"], r["path"]) for r in results} == {
-        (role, path) for role in ("admin", "supervisor") for path in ("/", "/dashboard/live")
+        *((role, path) for role in ("admin", "supervisor") for path in ("/", "/dashboard/live")),
+        ("admin", "/dashboard/progress"),
     }
     assert all(0 < r["median_ms"] <= r["max_ms"] and r["runs"] == 2 for r in results)

@@ -39,8 +39,11 @@ def test_dashboard_shows_who_works_and_what_they_took(installation, client, cons
     top = _charts(html)[0]
     assert top["data"]["labels"] == ["anna"] and top["data"]["datasets"][0]["data"] == [2]
     assert "/static/vendor/chart-4.6.1.umd.min.js" in html and "data-poll" in html
-    assert "Camp" in html and "<progress" in html  # campaign progress, for owner staff
+    assert 'hx-get="/dashboard/progress"' in html  # campaign progress, for owner staff, loaded apart
     assert_clean(html)
+    progress = console_as(Role.AUDITOR).get("/dashboard/progress", headers={"HX-Request": "true"}).text
+    assert "Camp" in progress and '<progress max="3" value="1">' in progress and "<html" not in progress
+    assert_clean(progress)
 
 
 def test_live_part_updates_and_a_poll_does_not_keep_the_session_alive(installation, client, console_as) -> None:
@@ -76,10 +79,12 @@ def test_a_supervisor_sees_only_its_organisation_and_no_campaign(installation, c
     other = agent_login(client, "other1", code)
     for _ in range(2):  # three contacts in all
         take(client, other)
-    html = console_as(Role.SUPERVISOR, outsourcer="BPO").get("/").text
+    supervisor = console_as(Role.SUPERVISOR, outsourcer="BPO")
+    assert supervisor.get("/dashboard/progress").status_code == 403
+    html = supervisor.get("/").text
     assert _figure(html, "issued") == 1
     assert "anna" in html and "other1" not in html and "Other" not in html
-    assert "Camp" not in html and "<progress" not in html
+    assert "Camp" not in html and "<progress" not in html and "/dashboard/progress" not in html
     assert_clean(html)
     owner = console_as(Role.ADMIN).get("/").text
     assert _figure(owner, "issued") == 3 and "other1" in owner and "Other" in owner
