@@ -15,16 +15,26 @@ import re
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
-from pydantic import BaseModel, ConfigDict
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from owner_server.audit import log as audit
+from owner_server.audit.alert_views import AlertView, DeliveryView, alert_view, delivery_view
 from owner_server.models import Alert, AlertDelivery, AlertStatus, Campaign, Outsourcer, User
 from owner_server.models._common import utcnow
 from shared.containment import RuleAction, RuleName
 from shared.errors import ConflictError, NotFoundError, ValidationError
 
-__all__ = ["MAX_NOTE_CHARS", "AlertView", "DeliveryView", "ack_alert", "find_alert", "list_alerts", "raise_alert"]
+__all__ = [
+    "MAX_NOTE_CHARS",
+    "AlertView",
+    "DeliveryView",
+    "ack_alert",
+    "count_open_alerts",
+    "find_alert",
+    "get_alert_view",
+    "list_alerts",
+    "raise_alert",
+]
 
 #: Longest acknowledgement note (the column holds 500).
 MAX_NOTE_CHARS = 500
@@ -95,71 +105,16 @@ def raise_alert(
     return alert
 
 
-class _View(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class DeliveryView(_View):
-    """One channel's copy of an alert.
-
-    Attributes:
-        channel: ``email``, ``webhook`` or ``syslog``.
-        status: ``pending`` or ``sent``.
-        attempts: Tries so far.
-        next_attempt_at: When a pending delivery is tried next (UTC).
-        last_error: Why the last try failed (no personal data), if it did.
-        sent_at: When it was delivered (UTC), once sent.
-    """
-
-    channel: str
-    status: str
-    attempts: int
-    next_attempt_at: datetime
-    last_error: str | None
-    sent_at: datetime | None
-
-
-class AlertView(_View):
-    """An alert as the owner sees it (CLI, console, ``--json``).
-
-    Attributes:
-        ref: The alert's opaque id.
-        rule: Which rule tripped (:class:`~shared.containment.RuleName` value).
-        action: ``alert`` or ``suspend``.
-        agent: The agent's login, if the alert concerns one.
-        outsourcer: The agent's outsourcer, if any.
-        campaign: The campaign concerned, if any.
-        figures: Counts, thresholds and times behind it.
-        status: ``open`` or ``acknowledged``.
-        created_at: When it was raised (UTC).
-        acked_at: When it was acknowledged (UTC).
-        acked_by: Who acknowledged it.
-        ack_note: Their note.
-        deliveries: One entry per channel it was queued for.
-    """
-
-    ref: str
-    rule: str
-    action: str
-    agent: str | None
-    outsourcer: str | None
-    campaign: str | None
-    figures: dict[str, audit.Detail]
-    status: str
-    created_at: datetime
-    acked_at: datetime | None
-    acked_by: str | None
-    ack_note: str | None
-    deliveries: list[DeliveryView]
-
-
-def list_alerts(session: Session, *, open_only: bool, limit: int = 1000) -> list[AlertView]:
+def list_alerts(
+    session: Session, *, open_only: bool, limit: int = 1000, outsourcer_id: int | None = None
+) -> list[AlertView]:
     """The newest alerts first, with each channel's delivery state.
 
     Args:
         session: A read transaction.
         open_only: Only alerts not yet acknowledged.
         limit: At most this many (newest first).
+        outsourcer_id: Only alerts about this organisation's agents (a supervisor's); all when None.
 
     Returns:
         The alerts as views.
@@ -174,7 +129,12 @@ def list_alerts(session: Session, *, open_only: bool, limit: int = 1000) -> list
     )
     if open_only:
         query = query.where(Alert.status == AlertStatus.OPEN.value)
-    rows = session.exec(query).all()
+    if outsourcer_id is not None:
+        query = query.where(col(Alert.outsourcer_id) == outsourcer_id)
+    return _views(session, list(session.exec(query).all()))
+
+
+def _views(session: Session, rows: list[tuple[Alert, str | None, str | None, str | None]]) -> list[AlertView]:
     ids = [alert.id for alert, *_ in rows]
     deliveries: dict[int, list[DeliveryView]] = {}
     if ids:
@@ -182,51 +142,47 @@ def list_alerts(session: Session, *, open_only: bool, limit: int = 1000) -> list
             select(AlertDelivery).where(col(AlertDelivery.alert_id).in_(ids)).order_by(col(AlertDelivery.channel))
         ).all()
         for row in found:
-            deliveries.setdefault(row.alert_id, []).append(_delivery_view(row))
+            deliveries.setdefault(row.alert_id, []).append(delivery_view(row))
     return [
-        _alert_view(alert, login, outsourcer, campaign, deliveries.get(alert.id or 0, []))
+        alert_view(alert, login, outsourcer, campaign, deliveries.get(alert.id or 0, []))
         for alert, login, outsourcer, campaign in rows
     ]
 
 
-def _delivery_view(row: AlertDelivery) -> DeliveryView:
-    return DeliveryView(
-        channel=row.channel,
-        status=row.status,
-        attempts=row.attempts,
-        next_attempt_at=row.next_attempt_at,
-        last_error=row.last_error,
-        sent_at=row.sent_at,
+def count_open_alerts(session: Session, *, outsourcer_id: int | None = None) -> int:
+    """How many alerts are open (of one organisation's agents when ``outsourcer_id`` is given)."""
+    query = select(func.count()).select_from(Alert).where(Alert.status == AlertStatus.OPEN.value)
+    if outsourcer_id is not None:
+        query = query.where(col(Alert.outsourcer_id) == outsourcer_id)
+    return int(session.exec(query).one())
+
+
+def get_alert_view(session: Session, *, ref: str, outsourcer_id: int | None = None) -> AlertView:
+    """One alert with its deliveries (see :func:`find_alert` for ``ref``).
+
+    Raises:
+        ValidationError: Bad ref.
+        NotFoundError: No such alert (or it concerns another organisation than ``outsourcer_id``).
+    """
+    alert = find_alert(session, ref=ref, outsourcer_id=outsourcer_id)
+    query = (
+        select(Alert, User.login, Outsourcer.name, Campaign.name)
+        .outerjoin(User, col(User.id) == col(Alert.user_id))
+        .outerjoin(Outsourcer, col(Outsourcer.id) == col(Alert.outsourcer_id))
+        .outerjoin(Campaign, col(Campaign.id) == col(Alert.campaign_id))
+        .where(col(Alert.id) == alert.id)
     )
+    return _views(session, list(session.exec(query).all()))[0]
 
 
-def _alert_view(
-    alert: Alert, login: str | None, outsourcer: str | None, campaign: str | None, deliveries: list[DeliveryView]
-) -> AlertView:
-    return AlertView(
-        ref=alert.ref,
-        rule=alert.rule,
-        action=alert.action,
-        agent=login,
-        outsourcer=outsourcer,
-        campaign=campaign,
-        figures=json.loads(alert.figures or "{}"),
-        status=alert.status,
-        created_at=alert.created_at,
-        acked_at=alert.acked_at,
-        acked_by=alert.acked_by,
-        ack_note=alert.ack_note,
-        deliveries=deliveries,
-    )
-
-
-def find_alert(session: Session, *, ref: str, for_update: bool = False) -> Alert:
+def find_alert(session: Session, *, ref: str, for_update: bool = False, outsourcer_id: int | None = None) -> Alert:
     """The alert with this ref, or the one whose ref starts with it.
 
     Args:
         session: The transaction.
         ref: The whole ref (32 hex digits) or a unique prefix of at least 8.
         for_update: Lock the row (PostgreSQL) for a change.
+        outsourcer_id: Only an alert about this organisation's agents (another one is not found).
 
     Raises:
         ValidationError: The ref is not hex, too short, or matches several alerts.
@@ -236,6 +192,8 @@ def find_alert(session: Session, *, ref: str, for_update: bool = False) -> Alert
     if not _REF.match(ref):
         raise ValidationError(f"alert id must be {MIN_REF_PREFIX} to 32 hex digits (as 'alerts list' shows it)")
     query = select(Alert).where(col(Alert.ref).startswith(ref)).limit(2)
+    if outsourcer_id is not None:
+        query = query.where(col(Alert.outsourcer_id) == outsourcer_id)
     if for_update:
         query = query.with_for_update()
     found = session.exec(query).all()
@@ -246,7 +204,15 @@ def find_alert(session: Session, *, ref: str, for_update: bool = False) -> Alert
     return found[0]
 
 
-def ack_alert(session: Session, *, ref: str, note: str, actor: str, now: datetime | None = None) -> Alert:
+def ack_alert(
+    session: Session,
+    *,
+    ref: str,
+    note: str,
+    actor: str,
+    now: datetime | None = None,
+    outsourcer_id: int | None = None,
+) -> Alert:
     """Acknowledge an open alert with a note, audited in the same transaction.
 
     The audit entry holds the note's SHA-256 and length, not its text (a note
@@ -259,6 +225,7 @@ def ack_alert(session: Session, *, ref: str, note: str, actor: str, now: datetim
         note: What the owner did about it (1 to 500 characters).
         actor: Who acknowledges, e.g. ``admin:cli``.
         now: The time (UTC); the clock when None.
+        outsourcer_id: Only an alert about this organisation's agents (see :func:`find_alert`).
 
     Returns:
         The acknowledged alert.
@@ -275,7 +242,7 @@ def ack_alert(session: Session, *, ref: str, note: str, actor: str, now: datetim
         raise ValidationError(f"the note is {len(note)} characters; at most {MAX_NOTE_CHARS}")
     if any(ord(ch) < 32 and ch not in "\n\t" for ch in note):
         raise ValidationError("the note holds control characters")
-    alert = find_alert(session, ref=ref, for_update=True)
+    alert = find_alert(session, ref=ref, for_update=True, outsourcer_id=outsourcer_id)
     if alert.status != AlertStatus.OPEN.value:
         when = alert.acked_at.isoformat(timespec="seconds") if alert.acked_at else "earlier"
         raise ConflictError(f"alert {alert.ref[:12]} was already acknowledged by {alert.acked_by} at {when}")

@@ -1,6 +1,6 @@
 """Commands that administer agents, campaigns and outsourcers.
 
-``agent list|suspend|reinstate|revoke-device|reset-password``, ``campaign list``
+``agent list|suspend|reinstate|revoke-device|reset-password|enrolment-code``, ``campaign list``
 and ``outsourcer list|set-limits|set-networks|set-shift``.
 
 Thin: parse, open the installation, call an :mod:`owner_server.identity`
@@ -55,21 +55,24 @@ def _json_ready(data: dict[str, Any]) -> dict[str, Any]:
 
 def agent_list(
     outsourcer: Annotated[str | None, typer.Option(help="Only this outsourcer's agents.")] = None,
+    status: Annotated[
+        agents.AgentStatus | None, typer.Option(help="Only agents working now, suspended or locked out.")
+    ] = None,
     data_dir: DataDirOpt = None,
     database_url: DbUrlOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """List agents: outsourcer, campaign, suspension, lock-out, devices and last login."""
     with installation(data_dir, database_url) as inst, session_scope(inst.engine) as session:
-        rows = agents.list_agents(session, outsourcer=outsourcer)
+        rows = agents.list_agents(session, outsourcer=outsourcer, status=status)
     if json_out:
         print_json({"agents": [_json_ready(asdict(r)) for r in rows]})
         return
     table = Table("login", "outsourcer", "campaign", "status", "locked until", "devices", "last login", "phone")
     for r in rows:
-        status = f"suspended: {r.suspended_reason}" if r.suspended else "active"
+        state = f"suspended: {r.suspended_reason}" if r.suspended else "working" if r.working else "active"
         when = (_when(r.locked_until), str(r.devices), _when(r.last_login))
-        add_row(table, r.login, r.outsourcer, r.campaign, status, *when, r.phone or "-")
+        add_row(table, r.login, r.outsourcer, r.campaign, state, *when, r.phone or "-")
     out.print(table if rows else "No agents.")
 
 
@@ -121,6 +124,18 @@ def agent_revoke_device(
         return
     out.print(f"Revoked the devices and sessions of [bold]{escape(str(login))}[/]")
     out.print(f"New enrolment code (one use, shown once): [bold]{escape(str(code))}[/]")
+
+
+def agent_enrolment_code(
+    login: LoginArg, data_dir: DataDirOpt = None, database_url: DbUrlOpt = None, json_out: JsonOpt = False
+) -> None:
+    """Print a new one-time enrolment code for another device (older unused codes stop working; audited)."""
+    with installation(data_dir, database_url) as inst, session_scope(inst.engine) as session:
+        code = agents.give_enrolment_code(session, login=login, actor=ACTOR)
+    if json_out:
+        print_json({"login": login, "enrolment_code": code})
+        return
+    out.print(f"Enrolment code for [bold]{escape(str(login))}[/] (one use, shown once): [bold]{escape(str(code))}[/]")
 
 
 def agent_reset_password(
@@ -233,6 +248,7 @@ _COMMANDS: tuple[tuple[typer.Typer, str, Callable[..., None]], ...] = (
     (manage.agent_app, "set-phone", agent_set_phone),
     (manage.agent_app, "revoke-device", agent_revoke_device),
     (manage.agent_app, "reset-password", agent_reset_password),
+    (manage.agent_app, "enrolment-code", agent_enrolment_code),
     (manage.campaign_app, "list", campaign_list),
     (manage.outsourcer_app, "list", outsourcer_list),
     (manage.outsourcer_app, "set-limits", outsourcer_set_limits),

@@ -12,23 +12,35 @@ Suspension itself (lease closed, tokens revoked) is
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlmodel import Session, col, delete, func, select, update
+from sqlmodel import Session, col, delete, update
 
 from owner_server.audit import log as audit
 from owner_server.identity.admin import hash_code, new_enrolment_code
-from owner_server.identity.outsourcers import get_outsourcer
+from owner_server.identity.agent_views import (
+    AgentDetail,
+    AgentStatus,
+    AgentView,
+    DeviceView,
+    agent_detail,
+    get_agent,
+    list_agents,
+)
 from owner_server.identity.passwords import generate_password, hash_password
-from owner_server.models import AccessToken, Campaign, Device, EnrolmentCode, LoginFailure, Outsourcer, Role, User
+from owner_server.models import Device, EnrolmentCode, LoginFailure, User
 from owner_server.models._common import utcnow
 from owner_server.work.suspension import reinstate_agent, revoke_tokens, suspend_agent
-from shared.errors import ConflictError, NotFoundError, ValidationError
+from shared.errors import ConflictError, ValidationError
 from shared.limits import LIMITS
 
 __all__ = [
+    "AgentDetail",
+    "AgentStatus",
     "AgentView",
+    "DeviceView",
+    "agent_detail",
+    "give_enrolment_code",
     "get_agent",
     "issue_enrolment_code",
     "list_agents",
@@ -41,88 +53,7 @@ __all__ = [
 _REASON_CHARS = 200
 
 
-@dataclass(frozen=True, slots=True)
-class AgentView:
-    """One agent as ``agent list`` shows it.
-
-    Attributes:
-        login: The agent's login.
-        outsourcer: Its outsourcer's name ("" if none).
-        campaign: Its campaign's name ("" if none).
-        suspended: Whether it is suspended.
-        suspended_reason: Why (a rule name or the admin's words), when suspended.
-        suspended_at: When it was suspended.
-        locked_until: When a lock-out after failed logins ends (None: not locked now).
-        devices: Enrolled devices that are not revoked.
-        last_login: The latest successful login (None: never).
-        phone: The agent's own phone endpoint (``agent set-phone``), "" if none.
-    """
-
-    login: str
-    outsourcer: str
-    campaign: str
-    suspended: bool
-    suspended_reason: str | None
-    suspended_at: datetime | None
-    locked_until: datetime | None
-    devices: int
-    last_login: datetime | None
-    phone: str = ""
-
-
-def get_agent(session: Session, *, login: str) -> User:
-    """Find an agent by login.
-
-    Raises:
-        NotFoundError: No agent with this login (owner users are not agents).
-    """
-    user = session.exec(select(User).where(User.login == login, User.role == Role.AGENT)).first()
-    if user is None:
-        raise NotFoundError(f"agent '{login}' not found")
-    return user
-
-
-def list_agents(session: Session, *, outsourcer: str | None = None, now: datetime | None = None) -> list[AgentView]:
-    """Every agent (of one outsourcer, when named), by login.
-
-    Raises:
-        NotFoundError: The named outsourcer does not exist.
-    """
-    now = now or utcnow()
-    query = select(User).where(User.role == Role.AGENT).order_by(col(User.login))
-    if outsourcer is not None:
-        query = query.where(User.outsourcer_id == get_outsourcer(session, name=outsourcer).id)
-    users = session.exec(query).all()
-    orgs = {o.id: o.name for o in session.exec(select(Outsourcer)).all()}
-    campaigns = {c.id: c.name for c in session.exec(select(Campaign)).all()}
-    devices = dict(
-        session.exec(
-            select(Device.user_id, func.count()).where(col(Device.revoked).is_(False)).group_by(col(Device.user_id))
-        ).all()
-    )
-    last = dict(
-        session.exec(
-            select(AccessToken.user_id, func.max(AccessToken.created_at)).group_by(col(AccessToken.user_id))
-        ).all()
-    )
-    return [
-        AgentView(
-            login=u.login,
-            outsourcer=orgs.get(u.outsourcer_id, ""),
-            campaign=campaigns.get(u.campaign_id, ""),
-            suspended=u.suspended,
-            suspended_reason=u.suspended_reason if u.suspended else None,
-            suspended_at=u.suspended_at if u.suspended else None,
-            locked_until=u.locked_until if u.locked_until is not None and u.locked_until > now else None,
-            devices=int(devices.get(u.id or 0, 0)),
-            last_login=last.get(u.id or 0),
-            phone=u.phone_endpoint or "",
-        )
-        for u in users
-    ]
-
-
-def suspend(session: Session, *, login: str, reason: str, actor: str) -> User:
+def suspend(session: Session, *, login: str, reason: str, actor: str, outsourcer_id: int | None = None) -> User:
     """Suspend an agent by hand: its open lease is closed and every token revoked at once.
 
     Args:
@@ -130,16 +61,17 @@ def suspend(session: Session, *, login: str, reason: str, actor: str) -> User:
         login: The agent.
         reason: Why, 1-200 characters (recorded in the audit log; no personal data).
         actor: Who acts.
+        outsourcer_id: Only an agent of this organisation (a supervisor's); any when None.
 
     Raises:
-        NotFoundError: No such agent.
+        NotFoundError: No such agent (in that organisation).
         ValidationError: Empty or too long reason.
         ConflictError: The agent is already suspended.
     """
     reason = " ".join(reason.split())
     if not 1 <= len(reason) <= _REASON_CHARS:
         raise ValidationError(f"a reason is 1-{_REASON_CHARS} characters")
-    user = get_agent(session, login=login)
+    user = get_agent(session, login=login, outsourcer_id=outsourcer_id)
     if user.suspended:
         raise ConflictError(f"agent '{login}' is already suspended")
     suspend_agent(session, user=user, reason=reason, actor=actor)
@@ -156,6 +88,37 @@ def reinstate(session: Session, *, login: str, actor: str) -> User:
     user = get_agent(session, login=login)
     reinstate_agent(session, user=user, actor=actor)
     return user
+
+
+def give_enrolment_code(session: Session, *, login: str, actor: str) -> str:
+    """Give an agent a new one-time enrolment code (another device), audited; older unused codes stop working.
+
+    Its enrolled devices stay enrolled (see :func:`revoke_devices` to take them away).
+
+    Returns:
+        The code (shown once; only its hash is stored).
+
+    Raises:
+        NotFoundError: No such agent.
+    """
+    user = get_agent(session, login=login)
+    now = utcnow()
+    voided = session.execute(
+        update(EnrolmentCode)
+        .where(col(EnrolmentCode.user_id) == user.id, col(EnrolmentCode.used_at).is_(None))
+        .values(expires_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    code = issue_enrolment_code(session, user=user, now=now)
+    audit.append(
+        session,
+        actor=actor,
+        action="enrolment_code_issued",
+        object_type="user",
+        object_id=user.ref,
+        details={"codes_voided": int(voided.rowcount or 0)},  # type: ignore[attr-defined]
+    )
+    return code
 
 
 def issue_enrolment_code(session: Session, *, user: User, now: datetime | None = None) -> str:

@@ -69,6 +69,14 @@ class Contact(SQLModel, table=True):
             sqlite_where=text("state = 'NEW' AND next_eligible_at IS NOT NULL"),
             postgresql_where=text("state = 'NEW' AND next_eligible_at IS NOT NULL"),
         ),
+        # canaries per state, subtracted from the covering (campaign_id, state, id) count (audit/reports.py)
+        Index(
+            "ix_contact_canary_state",
+            "campaign_id",
+            "state",
+            sqlite_where=text("is_canary = 1"),
+            postgresql_where=text("is_canary"),
+        ),
         Index(
             "ix_contact_callback_pick",
             "campaign_id",

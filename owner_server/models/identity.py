@@ -101,6 +101,8 @@ class LoginNonce(SQLModel, table=True):
 class AccessToken(SQLModel, table=True):
     """A bearer token, stored as its SHA-256 so a database copy holds no token."""
 
+    __table_args__ = (Index("ix_accesstoken_expires", "expires_at"),)  # live tokens now (audit/live.py)
+
     token_hash: str = Field(primary_key=True, max_length=64)
     user_id: int = Field(foreign_key="app_user.id", index=True)
     device_id: str = Field(foreign_key="device.id")

@@ -4,7 +4,21 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from owner_server.console.routes import account, audit, campaigns, imports, keys, lists, login, lookup, reports, session
+from owner_server.console.routes import (
+    account,
+    agents,
+    alerts,
+    audit,
+    campaigns,
+    dashboard,
+    imports,
+    keys,
+    lists,
+    login,
+    lookup,
+    reports,
+    session,
+)
 
 __all__ = ["PUBLIC", "ROUTERS"]
 
@@ -12,6 +26,9 @@ ROUTERS: tuple[APIRouter, ...] = (
     session.router,
     login.router,
     account.router,
+    dashboard.router,
+    agents.router,
+    alerts.router,
     campaigns.router,
     imports.router,
     lists.router,

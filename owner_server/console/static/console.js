@@ -43,6 +43,20 @@
       charts.set(canvas, new window.Chart(canvas, config));
     });
   }
+  // A swap replaces the canvases (live dashboard): free their charts first so polling does not pile them up.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var target = event.detail.target;
+    if (!target || !target.querySelectorAll) {
+      return;
+    }
+    target.querySelectorAll("canvas[data-chart]").forEach(function (canvas) {
+      var existing = charts.get(canvas);
+      if (existing) {
+        existing.destroy();
+        charts.delete(canvas);
+      }
+    });
+  });
   document.addEventListener("DOMContentLoaded", function () { drawCharts(document); });
   document.addEventListener("htmx:afterSettle", function (event) { drawCharts(event.target); });
 

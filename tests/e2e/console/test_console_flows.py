@@ -166,3 +166,48 @@ def test_lookup_of_the_phone_an_agent_just_got_shows_that_agent(
     assert "127.0.0.1" in result  # the address it worked from
     assert phone[3:] not in page.content()  # the number is not echoed in full
     watch.assert_clean()
+
+
+def test_suspending_an_agent_in_the_console_stops_the_real_agent(
+    console_server, enrolment_codes, page, log_in, watch
+) -> None:
+    agent = Scraper(int(console_server.api_origin.rsplit(":", 1)[1]), console_server.ca)
+    try:
+        agent.enrol_and_login(enrolment_codes["anna.k"], "anna.k", AGENT_PASSWORD)
+        assert agent.still_works().status_code == 200
+        log_in(Role.ADMIN, login="susp.admin")
+        page.on("dialog", lambda dialog: dialog.accept())  # the form's "Suspend this agent now?"
+        page.goto(console_server.origin + "/agents/anna.k")
+        page.fill("#reason", "left the team")
+        page.click("form[action$='/suspend'] button[type=submit]")
+        page.wait_for_load_state()
+        assert "left the team" in page.inner_text("main")
+        refused = agent.still_works()
+        assert refused.status_code in (401, 403), refused.text
+        assert refused.json()["code"] in ("account_suspended", "unauthorized")
+    finally:
+        agent.close()
+    watch.assert_clean()
+
+
+def test_a_supervisor_sees_its_agents_and_nothing_else(console_server, page, log_in, watch) -> None:
+    log_in(Role.SUPERVISOR, login="sup.one", outsourcer="BPO One")
+    page.goto(console_server.origin + "/agents")
+    listing = page.inner_text("main")
+    assert "jan.n" in listing and ONE_MORE not in listing
+    assert [a.inner_text() for a in page.locator("header nav a").all()] == ["Dashboard", "Agents", "Alerts", "Account"]
+    for path in ("/lookup", "/import", "/lists", "/reports", "/audit", "/campaigns"):
+        assert page.goto(console_server.origin + path).status == 403, path
+    assert page.goto(console_server.origin + f"/agents/{ONE_MORE}").status == 404
+    csrf = page.locator("meta[name=csrf-token]").get_attribute("content")
+    for action, body in (
+        ("/lists/export", "campaign=Jesie%C5%84&confirm=Jesie%C5%84&format=csv"),
+        ("/lookup", "kind=phone&value=600100001"),
+    ):
+        status = page.evaluate(
+            """async ([url, body, csrf]) => (await fetch(url, {method: "POST", body: body + "&csrf_token=" + csrf,
+                 headers: {"Content-Type": "application/x-www-form-urlencoded"}})).status""",
+            [console_server.origin + action, body, csrf],
+        )
+        assert status == 403, action
+    watch.assert_clean()
