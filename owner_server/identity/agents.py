@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlmodel import Session, col, delete, update
+from sqlmodel import Session, col, update
 
 from owner_server.audit import log as audit
 from owner_server.identity.admin import hash_code, new_enrolment_code
@@ -27,8 +27,8 @@ from owner_server.identity.agent_views import (
     get_agent,
     list_agents,
 )
-from owner_server.identity.passwords import generate_password, hash_password
-from owner_server.models import Device, EnrolmentCode, LoginFailure, User
+from owner_server.identity.password_reset import replace_password
+from owner_server.models import Device, EnrolmentCode, User
 from owner_server.models._common import utcnow
 from owner_server.work.suspension import reinstate_agent, revoke_tokens, suspend_agent
 from shared.errors import ConflictError, ValidationError
@@ -193,16 +193,9 @@ def reset_password(session: Session, *, login: str, password: str | None, actor:
         NotFoundError: No such agent.
         ValidationError: A given password shorter than 12 or longer than the limit.
     """
-    generated = password is None
-    password = generate_password() if password is None else password
-    if not 12 <= len(password) <= LIMITS.max_password_chars:
-        raise ValidationError(f"a password has 12-{LIMITS.max_password_chars} characters")
     user = get_agent(session, login=login)
+    password, generated = replace_password(session, user=user, password=password)
     assert user.id is not None
-    user.password_hash = hash_password(password)
-    user.locked_until = None
-    session.add(user)
-    session.execute(delete(LoginFailure).where(col(LoginFailure.user_id) == user.id))
     tokens = revoke_tokens(session, user_id=user.id)
     session.flush()
     audit.append(

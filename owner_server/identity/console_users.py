@@ -18,12 +18,12 @@ from owner_server.identity import recovery_codes, totp
 from owner_server.identity.admin import create_user
 from owner_server.identity.console_sessions import CONSOLE_ROLES, end_user_console_sessions
 from owner_server.identity.outsourcers import get_outsourcer
-from owner_server.identity.passwords import generate_password, hash_password
-from owner_server.models import LoginFailure, RecoveryCode, Role, User
+from owner_server.identity.password_reset import replace_password
+from owner_server.identity.passwords import generate_password
+from owner_server.models import RecoveryCode, Role, User
 from owner_server.models._common import utcnow
 from owner_server.vault.keys import KeyService
 from shared.errors import AuthError, ConflictError, NotFoundError, ValidationError
-from shared.limits import LIMITS
 
 __all__ = [
     "NewConsoleUser",
@@ -147,16 +147,9 @@ def reset_console_password(session: Session, *, login: str, password: str | None
         NotFoundError: No console user with this login.
         ValidationError: A given password shorter than 12 or longer than the limit.
     """
-    generated = password is None
-    password = generate_password() if password is None else password
-    if not 12 <= len(password) <= LIMITS.max_password_chars:
-        raise ValidationError(f"a password has 12-{LIMITS.max_password_chars} characters")
     user = get_console_user(session, login=login)
+    password, generated = replace_password(session, user=user, password=password)
     assert user.id is not None
-    user.password_hash = hash_password(password)
-    user.locked_until = None
-    session.add(user)
-    session.execute(delete(LoginFailure).where(col(LoginFailure.user_id) == user.id))
     ended = end_user_console_sessions(session, user_id=user.id, reason="password_reset")
     audit.append(
         session,
