@@ -8,11 +8,11 @@ from typing import Any
 
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from owner_server.api.errors import error_response, install_error_handlers
 from owner_server.api.routes import agent, calls, verify
 from owner_server.api.state import ServerState
+from owner_server.core.body_limit import BodyLimit
 from owner_server.core.db import make_engine
 from owner_server.core.settings import Settings
 from owner_server.telephony.runtime import Telephony
@@ -23,47 +23,7 @@ from shared.errors import ErrorCode
 from shared.limits import LIMITS
 from shared.version import __version__
 
-__all__ = ["BodyLimit", "create_app"]
-
-
-class BodyLimit:
-    """ASGI middleware refusing request bodies over ``limit`` bytes (413), streamed or not.
-
-    Args:
-        app: The wrapped application.
-        limit: Largest body in bytes.
-    """
-
-    def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app = app
-        self.limit = limit
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:  # noqa: D102
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
-            await error_response(ErrorCode.PAYLOAD_TOO_LARGE, "request body too large")(scope, receive, send)
-            return
-        seen = 0
-
-        async def limited() -> Message:
-            nonlocal seen
-            message = await receive()
-            seen += len(message.get("body", b""))
-            if seen > self.limit:
-                raise _TooLarge
-            return message
-
-        try:
-            await self.app(scope, limited, send)
-        except _TooLarge:
-            await error_response(ErrorCode.PAYLOAD_TOO_LARGE, "request body too large")(scope, receive, send)
-
-
-class _TooLarge(Exception):  # noqa: N818 - control flow inside BodyLimit only
-    pass
+__all__ = ["create_app"]
 
 
 def create_app(
@@ -113,6 +73,7 @@ def create_app(
     app.include_router(agent.router)
     app.include_router(calls.router)
     app.include_router(verify.router)
+    too_large = error_response(ErrorCode.PAYLOAD_TOO_LARGE, "request body too large")
     wrapped: Any = BodyLimit
-    app.add_middleware(wrapped, limit=LIMITS.max_body_bytes)
+    app.add_middleware(wrapped, limit=LIMITS.max_body_bytes, refusal=too_large)
     return app

@@ -11,13 +11,16 @@ exactly one ``require`` (a test walks every route).
 from __future__ import annotations
 
 import hmac
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request, Response
+from starlette.concurrency import run_in_threadpool
+from starlette.types import Scope
 
 from owner_server.console.permissions import Permission, allowed
 from owner_server.console.state import ConsoleState, console_state
-from owner_server.identity.console_sessions import IDLE_TIMEOUT, ConsolePrincipal, resolve_console_session
+from owner_server.identity.console_sessions import ConsolePrincipal, resolve_console_session
 from owner_server.models import ConsoleStage
 from shared.errors import ForbiddenError
 
@@ -31,6 +34,7 @@ __all__ = [
     "client_address",
     "require",
     "set_session_cookie",
+    "upload_gate",
 ]
 
 #: The session cookie; ``__Host-`` makes browsers insist on Secure, Path=/ and no Domain (RFC 6265bis 4.1.3.2).
@@ -60,11 +64,15 @@ def client_address(request: Request) -> str:
 
 
 def set_session_cookie(response: Response, token: str) -> None:
-    """Set the session cookie: Secure, HttpOnly, SameSite=Strict, host-only, expiring with the idle timeout."""
+    """Set the session cookie: Secure, HttpOnly, SameSite=Strict, host-only, gone when the browser closes.
+
+    No ``Max-Age``: the server ends the session after the idle timeout and its
+    maximum length (``identity/console_sessions.py``); a cookie age fixed at
+    login would log out someone still working.
+    """
     response.set_cookie(
         COOKIE,
         token,
-        max_age=int(IDLE_TIMEOUT.total_seconds()),
         path="/",
         secure=True,
         httponly=True,
@@ -121,6 +129,33 @@ class Requirement:
         if request.method not in _SAFE and not await _csrf_ok(request, principal.csrf_token):
             raise ForbiddenError("the form has expired or did not come from this console; reload the page")
         return principal
+
+
+def upload_gate(*permissions: Permission) -> Callable[[Scope], Awaitable[bool]]:
+    """For :class:`~owner_server.core.body_limit.BodyLimit`: may this request send an upload-sized body?
+
+    Only a live, fully logged-in session whose role holds one of ``permissions``
+    may; anyone else gets the small limit, so nobody without the right can make
+    the server spool a large body (the route's ``require`` still decides the rest).
+    """
+
+    async def gate(scope: Scope) -> bool:
+        request = Request(scope)
+        token = request.cookies.get(COOKIE, "")
+        if not token:
+            return False
+        state = console_state(request)
+
+        def check() -> bool:
+            with state.transaction() as session:
+                found = resolve_console_session(session, token=token, touch=False)
+            if found is None or found[1].stage is not ConsoleStage.ACTIVE:
+                return False
+            return any(allowed(found[1].role, p) for p in permissions)
+
+        return await run_in_threadpool(check)
+
+    return gate
 
 
 def require(permission: Permission) -> Requirement:

@@ -5,7 +5,8 @@ A console session is created when the password was right (stage
 is right; the token is replaced at that step so a token seen before login is
 worth nothing after it (OWASP Session Management Cheat Sheet, "renew the
 session ID after any privilege level change"). Only SHA-256 of the token is
-stored. Sessions end after :data:`IDLE_TIMEOUT` without a request.
+stored. Sessions end after :data:`IDLE_TIMEOUT` without a request, and
+:data:`MAX_LIFETIME` after login however active.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from owner_server.models._common import utcnow
 
 __all__ = [
     "IDLE_TIMEOUT",
+    "MAX_LIFETIME",
     "ConsolePrincipal",
     "NewConsoleSession",
     "end_console_session",
@@ -33,6 +35,8 @@ __all__ = [
 
 #: Idle timeout of a console session (issue 8: 15 minutes).
 IDLE_TIMEOUT = timedelta(minutes=15)
+#: The longest a console session lasts, however active (a stolen cookie used now and then still dies).
+MAX_LIFETIME = timedelta(hours=12)
 #: A login still at the password stage must finish its second factor within this.
 SECOND_FACTOR_TIMEOUT = timedelta(minutes=5)
 #: Console roles (agents never log in to the console).
@@ -143,6 +147,8 @@ def _expired(row: ConsoleSession, now: datetime) -> str | None:
         return "second_factor_timeout"
     if now - row.last_seen_at > IDLE_TIMEOUT:
         return "idle"
+    if now - row.created_at > MAX_LIFETIME:
+        return "max_length"
     return None
 
 

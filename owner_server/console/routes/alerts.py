@@ -49,6 +49,8 @@ def alert_page(request: Request, ref: str, principal: Viewer, state: State) -> R
     """One alert: the rule, what it did, its figures, its deliveries and its acknowledgement."""
     with state.transaction() as session:
         alert = get_alert_view(session, ref=ref, outsourcer_id=outsourcer_scope(principal))
+    if not is_owner_staff(principal):  # the owner's handling of an alert (who, what was done) stays with the owner
+        alert = alert.model_copy(update={"acked_by": None, "ack_note": None})
     _ = translator(pick_language(request))
     context = {
         "alert": alert,

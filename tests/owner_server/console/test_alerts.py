@@ -78,3 +78,12 @@ def test_a_supervisor_sees_only_alerts_about_its_agents(installation, alerts, co
     assert "velocity" in page and "Deliveries" not in page and "Acknowledge" not in page
     assert sup.post_form(f"/alerts/{alerts['anna']}/ack", {"note": "x"}).status_code == 403
     assert_clean(page)
+
+
+def test_a_supervisor_does_not_see_who_acknowledged_or_the_owners_note(installation, alerts, console_as) -> None:
+    admin = console_as(Role.ADMIN)
+    assert admin.post_form(f"/alerts/{alerts['anna']}/ack", {"note": "Escalated to legal."}).status_code == 303
+    sup = console_as(Role.SUPERVISOR, outsourcer="BPO")
+    page = sup.get(f"/alerts/{alerts['anna']}").text
+    assert "Escalated to legal." not in page and admin.login not in page
+    assert "Escalated to legal." in admin.get(f"/alerts/{alerts['anna']}").text

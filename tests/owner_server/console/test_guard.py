@@ -156,9 +156,9 @@ def test_session_cookie_is_host_only_secure_httponly_strict() -> None:
     set_session_cookie(response, "token")
     cookie = response.headers["set-cookie"]
     assert cookie.startswith(f"{COOKIE}=token;")
-    for part in ("HttpOnly", "Secure", "SameSite=strict", "Path=/", "Max-Age=900"):
+    for part in ("HttpOnly", "Secure", "SameSite=strict", "Path=/"):
         assert part in cookie
-    assert "Domain" not in cookie
+    assert "Domain" not in cookie and "Max-Age" not in cookie  # the server times it out, not the browser
 
 
 def test_language_switch_goes_back_only_to_this_site(anonymous) -> None:

@@ -250,6 +250,16 @@ def test_second_factor_and_idle_timeouts(installation) -> None:
     with session_scope(installation.engine) as session:
         assert resolve_console_session(session, token=active, now=start + timedelta(minutes=14)) is not None
         assert resolve_console_session(session, token=active, now=start + timedelta(minutes=29, seconds=30)) is None
+    with session_scope(installation.engine) as session:
+        busy = start_console_session(session, user=user, address="", stage=ConsoleStage.ACTIVE, now=start).token
+    moment = start
+    with session_scope(installation.engine) as session:
+        while moment < start + timedelta(hours=11, minutes=50):  # used every 10 minutes all day
+            moment += timedelta(minutes=10)
+            assert resolve_console_session(session, token=busy, now=moment) is not None
+        assert resolve_console_session(session, token=busy, now=start + timedelta(hours=12, minutes=1)) is None
+        ended = session.exec(select(ConsoleSession).where(ConsoleSession.end_reason == "max_length")).all()
+        assert len(ended) == 1
 
 
 def test_suspending_or_resetting_a_console_user_ends_its_sessions(installation, console_as) -> None:
