@@ -75,3 +75,25 @@ __all__ += ["print_json"]
 def add_row(table: Table, *cells: str) -> None:
     """Add a row of plain text: a name like ``[/x]`` (an agent's device name, say) is shown, never read as markup."""
     table.add_row(*(escape(cell) for cell in cells))
+
+
+def print_new_password(login: str, password: str, *, generated: bool, json_out: bool, ended: str) -> None:
+    """Report a password reset: the password only when generated (shown once), as text or ``--json``.
+
+    Args:
+        login: Whose password.
+        password: The new password.
+        generated: Whether Custos made it (else the admin typed it and it is not echoed).
+        json_out: ``--json`` was given.
+        ended: What the reset ended, for the sentence ("its sessions", "its console sessions").
+    """
+    shown = password if generated else None
+    if json_out:
+        print_json({"login": login, "password": shown})
+        return
+    out.print(f"Reset the password of [bold]{escape(login)}[/]; {ended} ended")
+    if shown:
+        out.print(f"Password (shown once): {escape(shown)}")
+
+
+__all__ += ["print_new_password"]

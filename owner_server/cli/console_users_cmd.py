@@ -13,7 +13,16 @@ import typer
 from rich.markup import escape
 
 from owner_server.cli import manage
-from owner_server.cli.common import DataDirOpt, DbUrlOpt, JsonOpt, installation, out, print_json, read_secret_stdin
+from owner_server.cli.common import (
+    DataDirOpt,
+    DbUrlOpt,
+    JsonOpt,
+    installation,
+    out,
+    print_json,
+    print_new_password,
+    read_secret_stdin,
+)
 from owner_server.core.db import session_scope
 from owner_server.identity import console_users
 
@@ -86,13 +95,7 @@ def admin_reset_password(
     given = read_secret_stdin() if password_stdin else None
     with installation(data_dir, database_url) as inst, session_scope(inst.engine) as session:
         password = console_users.reset_console_password(session, login=login, password=given, actor=ACTOR)
-    shown = None if password_stdin else password
-    if json_out:
-        print_json({"login": login, "password": shown})
-        return
-    out.print(f"Reset the password of [bold]{escape(login)}[/]; its console sessions ended")
-    if shown:
-        out.print(f"Password (shown once): {escape(shown)}")
+    print_new_password(login, password, generated=not password_stdin, json_out=json_out, ended="its console sessions")
 
 
 _ADMIN = (

@@ -29,6 +29,7 @@ from owner_server.cli.common import (
     installation,
     out,
     print_json,
+    print_new_password,
     read_secret_stdin,
 )
 from owner_server.core.db import session_scope
@@ -149,13 +150,7 @@ def agent_reset_password(
     given = read_secret_stdin() if password_stdin else None
     with installation(data_dir, database_url) as inst, session_scope(inst.engine) as session:
         password = agents.reset_password(session, login=login, password=given, actor=ACTOR)
-    shown = None if password_stdin else password
-    if json_out:
-        print_json({"login": login, "password": shown})
-        return
-    out.print(f"Reset the password of [bold]{escape(str(login))}[/]; its sessions ended")
-    if shown:
-        out.print(f"Password (shown once): {escape(str(shown))}")
+    print_new_password(login, password, generated=not password_stdin, json_out=json_out, ended="its sessions")
 
 
 def campaign_list(data_dir: DataDirOpt = None, database_url: DbUrlOpt = None, json_out: JsonOpt = False) -> None:
