@@ -5,9 +5,16 @@ IT hands each agent machine a TOML file made by the server's ``init``::
     server_url = "https://127.0.0.1:8443"
     organisation = "Example Telco"
     ca_certificate = \"\"\"-----BEGIN CERTIFICATE-----...\"\"\"
+    # optional, with their defaults:
+    screen_reader_mode = false   # accessible names carry the visible values
+    idle_lock_minutes = 10       # 1..120: no input this long hides the record, login again
+    update_check = true          # check the owner's TUF repository at start and daily
 
-The file holds no secrets; a validated copy is kept in the per-user config
-directory so later starts need no ``--config``.
+IT installs it for all users in :func:`system_config_dir` (admin-only write);
+that copy wins over ``--config`` and the per-user copy, so an agent cannot
+point the client elsewhere or switch a protection off. Without a system copy,
+a validated copy of ``--config`` is kept in the per-user config directory so
+later starts need no ``--config``. The file holds no secrets.
 """
 
 from __future__ import annotations
@@ -32,7 +39,10 @@ __all__ = [
     "build_ssl_context",
     "load_deployment_config",
     "parse_deployment_config",
+    "SYSTEM_CONFIG_FILE_NAME",
+    "TUF_ROOT_FILE_NAME",
     "save_user_copy",
+    "system_config_dir",
     "user_config_dir",
 ]
 
@@ -42,7 +52,14 @@ log = logging.getLogger(__name__)
 CONFIG_FILE_NAME = "deployment.toml"
 _APP_DIR = "custos-agent"
 _MAX_CONFIG_BYTES = 256 * 1024
+#: Name of the file IT provisions in :func:`system_config_dir`.
+SYSTEM_CONFIG_FILE_NAME = "custos-agent.toml"
+#: The owner's trusted TUF root metadata, provisioned beside the system config.
+TUF_ROOT_FILE_NAME = "tuf-root.json"
 _REQUIRED = ("server_url", "organisation", "ca_certificate")
+_OPTIONAL_BOOL = {"screen_reader_mode": False, "update_check": True}
+_IDLE_LOCK_RANGE = (1, 120)
+_IDLE_LOCK_DEFAULT = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,11 +70,19 @@ class DeploymentConfig:
         server_url: Base URL of the owner server (``https://host:port``, no path).
         organisation: Name of the owner organisation, shown to the agent.
         ca_certificate: PEM text of the CA that alone is trusted for TLS.
+        screen_reader_mode: Whether record widgets expose their visible values to
+            accessibility APIs (UIA, AT-SPI); off, they carry neutral labels only.
+        idle_lock_minutes: Minutes without keyboard or mouse input after which the
+            record is hidden and the agent must log in again.
+        update_check: Whether the client checks the owner's update repository.
     """
 
     server_url: str
     organisation: str
     ca_certificate: str
+    screen_reader_mode: bool = False
+    idle_lock_minutes: int = _IDLE_LOCK_DEFAULT
+    update_check: bool = True
 
     @property
     def api_base_url(self) -> str:
@@ -72,6 +97,16 @@ def user_config_dir() -> Path:
     else:
         base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
     return Path(base) / _APP_DIR
+
+
+def system_config_dir() -> Path:
+    """Return the machine-wide directory IT provisions (admin-only write; not created).
+
+    ``%ProgramData%\\Custos`` on Windows, ``/etc/custos-agent`` elsewhere.
+    """
+    if sys.platform == "win32":
+        return Path(os.environ.get("PROGRAMDATA") or r"C:\ProgramData") / "Custos"
+    return Path("/etc") / _APP_DIR
 
 
 def load_deployment_config(path: Path) -> tuple[DeploymentConfig, bytes]:
@@ -118,16 +153,29 @@ def parse_deployment_config(raw: bytes) -> DeploymentConfig:
     for key in _REQUIRED:
         if not isinstance(data[key], str) or not data[key].strip():
             raise DeploymentConfigError(f"deployment config key {key!r} must be a non-empty string")
-    unknown = sorted(set(data) - set(_REQUIRED))
+    unknown = sorted(set(data) - set(_REQUIRED) - set(_OPTIONAL_BOOL) - {"idle_lock_minutes"})
     if unknown:
         log.warning("deployment config has unknown keys, ignored: %s", ", ".join(unknown))
+    flags = {key: data.get(key, default) for key, default in _OPTIONAL_BOOL.items()}
+    for key, value in flags.items():
+        if not isinstance(value, bool):
+            raise DeploymentConfigError(f"deployment config key {key!r} must be true or false")
     config = DeploymentConfig(
         server_url=_check_url(data["server_url"]),
         organisation=data["organisation"].strip(),
         ca_certificate=data["ca_certificate"].strip() + "\n",
+        idle_lock_minutes=_check_idle_lock(data.get("idle_lock_minutes", _IDLE_LOCK_DEFAULT)),
+        **flags,
     )
     build_ssl_context(config.ca_certificate)
     return config
+
+
+def _check_idle_lock(value: object) -> int:
+    low, high = _IDLE_LOCK_RANGE
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise DeploymentConfigError(f"deployment config key 'idle_lock_minutes' must be a whole number {low}..{high}")
+    return value
 
 
 def _check_url(url: str) -> str:

@@ -19,9 +19,11 @@ from agent_client.app import AppController, Connection, StartOptions
 from agent_client.call_service import CallService
 from agent_client.config import (
     CONFIG_FILE_NAME,
+    SYSTEM_CONFIG_FILE_NAME,
     DeploymentConfig,
     build_ssl_context,
     load_deployment_config,
+    system_config_dir,
     user_config_dir,
 )
 from agent_client.credentials import CredentialStore, MemoryKeyring
@@ -63,6 +65,12 @@ def _read_password() -> str:
 
 
 def _load_config(path: Path | None) -> tuple[DeploymentConfig | None, bytes | None]:
+    """The provisioned system config if IT installed one, else ``--config``, else the per-user copy."""
+    provisioned = system_config_dir() / SYSTEM_CONFIG_FILE_NAME
+    if provisioned.is_file():
+        if path is not None and path.resolve() != provisioned.resolve():
+            log.warning("--config ignored: this computer has a provisioned deployment config")
+        return load_deployment_config(provisioned)
     if path is None:
         saved = user_config_dir() / CONFIG_FILE_NAME
         if not saved.is_file():

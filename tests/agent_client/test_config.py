@@ -86,3 +86,13 @@ def test_user_copy_is_saved_atomically(tmp_path, valid):
     assert target == tmp_path / "conf" / CONFIG_FILE_NAME
     assert target.read_bytes() == raw
     assert [p.name for p in target.parent.iterdir()] == [CONFIG_FILE_NAME]
+
+
+def test_optional_keys_default_safe_and_are_checked(valid):
+    config = parse_deployment_config(toml(**valid))
+    assert (config.screen_reader_mode, config.idle_lock_minutes, config.update_check) == (False, 10, True)
+    config = parse_deployment_config(toml(**valid) + b"screen_reader_mode = true\nidle_lock_minutes = 3\n")
+    assert (config.screen_reader_mode, config.idle_lock_minutes) == (True, 3)
+    for bad in (b"idle_lock_minutes = 0\n", b"idle_lock_minutes = true\n", b'screen_reader_mode = "yes"\n'):
+        with pytest.raises(DeploymentConfigError):
+            parse_deployment_config(toml(**valid) + bad)
