@@ -102,7 +102,7 @@ def user_config_dir() -> Path:
 def system_config_dir() -> Path:
     """Return the machine-wide directory IT provisions (admin-only write; not created).
 
-    ``%ProgramData%\\Custos`` on Windows, ``/etc/custos-agent`` elsewhere.
+    ``%ProgramData%/Custos`` on Windows, ``/etc/custos-agent`` elsewhere.
     """
     if sys.platform == "win32":
         return Path(os.environ.get("PROGRAMDATA") or r"C:\ProgramData") / "Custos"
