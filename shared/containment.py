@@ -83,6 +83,7 @@ class RuleName(StrEnum):
     NEW_DEVICE = "new_device"
     OUTSIDE_NETWORK = "outside_network"
     LOGIN_LOCKOUT = "login_lockout"
+    CLIENT_INTEGRITY = "client_integrity"
 
 
 class Weekday(StrEnum):

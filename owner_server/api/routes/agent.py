@@ -1,4 +1,4 @@
-"""Agent API (``/api/v1/agent/``): enrol, log in, next record, outcome, events.
+"""Agent API (``/api/v1/agent/``): enrol, log in, next record, outcome, events, refused starts.
 
 Routes parse, authenticate inside the request's one transaction, call a
 service and return a wire model from :mod:`shared.protocol`. There is no
@@ -7,9 +7,10 @@ search, list or export here, by design.
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from owner_server.api.deps import BearerToken, ClientAddress, StateDep
+from owner_server.identity import integrity
 from owner_server.identity import login as identity
 from owner_server.identity import sessions
 from owner_server.work import distribution
@@ -24,6 +25,7 @@ from shared.auth import (
     RefreshRequest,
     RefreshResponse,
 )
+from shared.integrity import IntegrityReport
 from shared.protocol import DispositionRequest, DispositionResponse, EventBatch, EventBatchResult, NextRecordResponse
 
 __all__ = ["router"]
@@ -50,6 +52,14 @@ def login(body: LoginRequest, state: StateDep, address: ClientAddress) -> LoginR
     """Exchange password plus device signature for a bearer token (ending the agent's other sessions)."""
     with state.transaction() as session:
         return identity.login(session, request=body, address=address, lifetimes=state.settings.sessions)
+
+
+@router.post("/integrity-reports", status_code=204)
+def integrity_report(body: IntegrityReport, state: StateDep, address: ClientAddress) -> Response:
+    """Record that the client refused to start (debugged or injected into), signed by the device."""
+    with state.transaction() as session:
+        integrity.record_integrity_report(session, report=body, address=address)
+    return Response(status_code=204)
 
 
 @router.post("/refresh")

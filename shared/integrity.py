@@ -1,0 +1,70 @@
+"""Why the agent client refused to start, and the signed report it sends (``/api/v1/agent/integrity-reports``).
+
+The client refuses to run while it is being debugged or injected into
+(``agent_client.integrity``); when the device is enrolled it tells the
+server why, signed with the device key (Ed25519, RFC 8032) over a fresh
+single-use nonce, so a report cannot be forged for another device or
+replayed.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import Field, StringConstraints
+
+from shared.protocol import B64, Ident, WireModel
+
+__all__ = ["IntegrityReason", "IntegrityReport", "integrity_challenge"]
+
+
+class IntegrityReason(StrEnum):
+    """The closed set of reasons the client refuses to start (audited as ``reason``)."""
+
+    DEBUGGER_ATTACHED = "debugger_attached"
+    """A native debugger or tracer is attached (``TracerPid``, ``IsDebuggerPresent``)."""
+    PYTHON_TRACER = "python_tracer"
+    """A Python trace or profile function is set (pdb, coverage, a profiler)."""
+    QT_PLUGIN_OVERRIDE = "qt_plugin_override"
+    """``QT_PLUGIN_PATH`` or another variable makes Qt load plugins or QML from elsewhere."""
+    NON_DEFAULT_PLATFORM = "non_default_platform"
+    """A Qt platform plugin other than the desktop's own (offscreen, vnc, minimal, ...)."""
+    PRELOAD_LIBRARY = "preload_library"
+    """The dynamic loader is told to inject a library (``LD_PRELOAD``, ``DYLD_INSERT_LIBRARIES``, ...)."""
+    CODE_INJECTION = "code_injection"
+    """Code or a library from outside the installed bundle was loaded (audit hook)."""
+    PYTHON_ENV_OVERRIDE = "python_env_override"
+    """``PYTHONPATH``, ``PYTHONSTARTUP`` or another variable that runs foreign Python code."""
+
+
+ClientVersion = Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_.+-]+$")]
+
+
+def integrity_challenge(*, device_id: str, nonce: str, reason: IntegrityReason, client_version: str) -> bytes:
+    """Build the exact bytes a device signs to report a refused start.
+
+    Domain-separated from the login and refresh challenges
+    (:mod:`shared.auth`), so none of the three signatures can stand in for
+    another.
+
+    Args:
+        device_id: The device id issued at enrolment.
+        nonce: A single-use server nonce (``/nonce``).
+        reason: Why the client refused to start.
+        client_version: The client's version (``shared.version.__version__``).
+
+    Returns:
+        The message bytes (UTF-8).
+    """
+    return f"custos-integrity-v1\n{device_id}\n{nonce}\n{reason.value}\n{client_version}".encode()
+
+
+class IntegrityReport(WireModel):
+    """A refused start, proved by the device's signature over :func:`integrity_challenge`."""
+
+    device_id: Ident
+    nonce: Ident
+    reason: IntegrityReason
+    client_version: ClientVersion
+    signature: B64 = Field(description="Ed25519 signature, 64 bytes, base64")
