@@ -10,9 +10,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from owner_server.api.deps import BearerToken, ClientAddress, StateDep
-from owner_server.identity import integrity
+from owner_server.identity import integrity, sessions
 from owner_server.identity import login as identity
-from owner_server.identity import sessions
 from owner_server.work import distribution
 from owner_server.work import outcomes as work
 from shared.auth import (

@@ -96,7 +96,8 @@ def test_a_bad_signature_is_refused_and_nothing_is_audited(inst, client, device,
     if forgery == "other_key":
         r, _ = _report(client, device, key=DeviceKey())
     else:  # signed for one reason, sent with another
-        r, _ = _report(client, device, reason=IntegrityReason.CODE_INJECTION, signed_reason=IntegrityReason.PYTHON_TRACER)
+        sent, signed = IntegrityReason.CODE_INJECTION, IntegrityReason.PYTHON_TRACER
+        r, _ = _report(client, device, reason=sent, signed_reason=signed)
     assert r.status_code == 401 and r.json()["code"] == "unauthorized"
     assert _entries(inst) == [] and _alerts(inst) == []
 
