@@ -14,6 +14,7 @@ import keyring.backend
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
+from agent_client import refusal
 from agent_client.api import AgentApi, CallApi
 from agent_client.app import AppController, Connection, StartOptions
 from agent_client.call_service import CallService
@@ -123,6 +124,10 @@ def main(argv: list[str] | None = None) -> int:
     """
     args = _parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr)
+    backend = MemoryKeyring() if args.ephemeral_keyring else None
+    refused = refusal.guard_start(language=args.lang, load_config=lambda: _load_config(args.config), backend=backend)
+    if refused is not None:
+        return refused
     password = _read_password() if args.password_stdin else None
     app = QApplication(sys.argv[:1])
     app.setApplicationName("custos-agent")
@@ -132,7 +137,6 @@ def main(argv: list[str] | None = None) -> int:
     except ClientError as exc:
         _report_fatal(app, f"{user_message(exc.code)}\n{exc.message}")
         return 2
-    backend = MemoryKeyring() if args.ephemeral_keyring else None
 
     def connect(deployment: DeploymentConfig) -> Connection:
         store = CredentialStore(deployment.server_url, backend)

@@ -343,6 +343,37 @@
     </message>
 </context>
 <context>
+    <name>Integrity</name>
+    <message>
+        <source>Custos will not start while a debugger or tracing tool is attached to it. Close that tool and start Custos again.</source>
+        <translation>Custos nie uruchomi się, gdy jest do niego podłączony debuger lub narzędzie śledzące. Zamknij to narzędzie i uruchom Custos ponownie.</translation>
+    </message>
+    <message>
+        <source>Custos will not start while a debugger or profiler runs inside it. Start Custos normally.</source>
+        <translation>Custos nie uruchomi się, gdy działa w nim debuger lub profiler. Uruchom Custos w zwykły sposób.</translation>
+    </message>
+    <message>
+        <source>Custos will not start: the environment tells it to load display plugins from another folder. Ask IT to remove that setting.</source>
+        <translation>Custos nie uruchomi się: ustawienia środowiska każą mu wczytywać wtyczki wyświetlania z innego folderu. Poproś dział IT o usunięcie tego ustawienia.</translation>
+    </message>
+    <message>
+        <source>Custos will not start on this display system (QT_QPA_PLATFORM). Start it from the normal desktop.</source>
+        <translation>Custos nie uruchomi się w tym systemie wyświetlania (QT_QPA_PLATFORM). Uruchom go ze zwykłego pulpitu.</translation>
+    </message>
+    <message>
+        <source>Custos will not start: the environment injects a foreign library into it (LD_PRELOAD or similar). Ask IT to remove that setting.</source>
+        <translation>Custos nie uruchomi się: ustawienia środowiska wstrzykują do niego obcą bibliotekę (LD_PRELOAD lub podobne). Poproś dział IT o usunięcie tego ustawienia.</translation>
+    </message>
+    <message>
+        <source>Custos stopped: code from outside the installed program was loaded into it.</source>
+        <translation>Custos został zatrzymany: wczytano do niego kod spoza zainstalowanego programu.</translation>
+    </message>
+    <message>
+        <source>Custos will not start: the environment makes it run foreign Python code (PYTHONPATH or similar). Ask IT to remove that setting.</source>
+        <translation>Custos nie uruchomi się: ustawienia środowiska każą mu uruchamiać obcy kod Pythona (PYTHONPATH lub podobne). Poproś dział IT o usunięcie tego ustawienia.</translation>
+    </message>
+</context>
+<context>
     <name>LoginWindow</name>
     <message>
         <source>Custos — log in to {organisation}</source>
