@@ -140,7 +140,8 @@ def guard_start(
         probe: What the checks look at (:meth:`integrity.Probe.current` when None; tests inject one).
 
     Returns:
-        None when the client may start, else the exit status (:data:`EXIT_REFUSED`).
+        None when the client may start, else the exit status (:data:`EXIT_REFUSED`); a
+        frozen build does not return from a refusal but ends the process with it.
     """
     probe = probe if probe is not None else integrity.Probe.current()
     lang = language or system_language()
@@ -156,4 +157,7 @@ def guard_start(
     if not refused:
         return None
     log.info("integrity: refusing to start (%s)", ", ".join(f"{f.reason.value}: {f.detail}" for f in refused))
-    return _refuse(refused[0].reason, lang, load_config, backend)
+    status = _refuse(refused[0].reason, lang, load_config, backend)
+    if probe.frozen:  # no atexit handlers, no interactive prompt (PYTHONINSPECT): nothing more runs
+        os._exit(status)
+    return status
