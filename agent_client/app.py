@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QClipboard
@@ -27,10 +28,12 @@ from agent_client.outcome import OutcomeDraft
 from agent_client.service import AgentService
 from agent_client.views.enrolment_dialog import EnrolmentDialog
 from agent_client.views.login_window import LoginWindow
-from agent_client.views.record_window import RecordWindow
 from shared.auth import LoginResponse
 from shared.errors import ErrorCode
 from shared.protocol import IdleReason, QuotaView, RecordView
+
+if TYPE_CHECKING:  # imported when the first record window is built, after login: not at start-up
+    from agent_client.views.record_window import RecordWindow
 
 __all__ = ["AppController", "Connection", "StartOptions"]
 
@@ -244,6 +247,8 @@ class AppController(QObject):
     def on_service_logged_in(self, response: LoginResponse) -> None:
         """Open the record window and ask for the first record."""
         assert self._connection is not None  # noqa: S101 - flow order
+        from agent_client.views.record_window import RecordWindow  # noqa: PLC0415 - lazy, see the imports
+
         window = RecordWindow(response.agent_login, self._connection.config.organisation, self._clipboard)
         window.record_shown.connect(self._connection.service.report_displayed)
         window.record_hidden.connect(self._connection.service.report_hidden)

@@ -17,7 +17,7 @@ CPython's audit events table, docs.python.org/3/library/audit_events.html):
   or an interactive prompt (``PYTHONINSPECT`` set at runtime).
 
 A violation calls ``on_violation`` (the client reports it and exits) and,
-should that return, aborts the operation with :class:`IntegrityViolation`.
+should that return, aborts the operation with :class:`IntegrityViolationError`.
 Events raised while ``on_violation`` runs pass, so that the report itself
 can import and connect.
 """
@@ -31,13 +31,13 @@ from types import CodeType
 
 from shared.integrity import IntegrityReason
 
-__all__ = ["BundleGuard", "IntegrityViolation", "bundle_roots", "install"]
+__all__ = ["BundleGuard", "IntegrityViolationError", "bundle_roots", "install"]
 
 #: System library directories a library may be loaded from by path.
 SYSTEM_LIBRARY_DIRS: dict[str, tuple[str, ...]] = {
     "linux": ("/lib", "/lib64", "/usr/lib", "/usr/lib64"),
     "darwin": ("/usr/lib", "/System/Library"),
-    "win32": (os.path.join(os.environ.get("SystemRoot", r"C:\Windows"), "System32"),),
+    "win32": (os.path.join(os.environ.get("SYSTEMROOT", r"C:\Windows"), "System32"),),
 }
 _RUN_EVENTS = frozenset(
     {
@@ -52,7 +52,7 @@ _RUN_EVENTS = frozenset(
 _WATCHED = frozenset({"ctypes.dlopen", "compile", "exec", "import"}) | _RUN_EVENTS
 
 
-class IntegrityViolation(RuntimeError):
+class IntegrityViolationError(RuntimeError):
     """Raised from the audit hook to abort an operation that loads foreign code."""
 
 
@@ -117,10 +117,10 @@ class BundleGuard:
             filename = code.co_filename if isinstance(code, CodeType) else ""
             foreign = bool(filename) and not filename.startswith("<") and not self.inside(filename)
             return foreign or not self._trusted_caller(caller)
-        filename = args[1] if len(args) > 1 else None
+        module_file = args[1] if len(args) > 1 else None
         path = args[2] if len(args) > 2 and isinstance(args[2], list) else []
         outside = [entry for entry in path if isinstance(entry, str) and not self.inside(entry)]
-        return bool(outside) or (isinstance(filename, str) and not self.inside(filename))
+        return bool(outside) or (isinstance(module_file, str) and not self.inside(module_file))
 
     def __call__(self, event: str, args: tuple[object, ...]) -> None:
         """The hook :func:`sys.addaudithook` calls for every audit event."""
@@ -134,7 +134,7 @@ class BundleGuard:
             self._on_violation(IntegrityReason.CODE_INJECTION, event)
         finally:
             self._busy = False
-        raise IntegrityViolation(f"refused: {event} of code from outside the installed client")
+        raise IntegrityViolationError(f"refused: {event} of code from outside the installed client")
 
 
 def bundle_roots() -> list[str]:

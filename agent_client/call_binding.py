@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject
 
 from agent_client.call_service import CallService
-from agent_client.views.record_window import RecordWindow
 from shared.calls import CallView, VerifyResponse
 from shared.errors import ErrorCode
+
+if TYPE_CHECKING:  # imported when the first record window is built, after login: not at start-up
+    from agent_client.views.record_window import RecordWindow
 
 __all__ = ["CallBinding"]
 

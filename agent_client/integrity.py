@@ -125,7 +125,7 @@ class DebugApi(Protocol):
         """Non-zero when a user-mode debugger debugs the calling process."""
 
     def CheckRemoteDebuggerPresent(self, process: object, present: object) -> int:  # noqa: N802 - the Win32 name
-        """Store in ``*present`` (a BOOL passed by reference) whether a debugger debugs ``process``; non-zero on success."""
+        """Store in ``*present`` (a BOOL by reference) whether a debugger debugs ``process``; non-zero on success."""
 
     def GetCurrentProcess(self) -> object:  # noqa: N802 - the Win32 name
         """The pseudo handle of the calling process."""
@@ -256,9 +256,7 @@ def assess(probe: Probe) -> list[Finding]:
     Returns:
         The findings; the client refuses to start if any is enforced.
     """
-    findings = [
-        Finding(f.reason, f.detail, probe.frozen or f.reason in ENFORCED_IN_DEVELOPMENT) for f in find(probe)
-    ]
+    findings = [Finding(f.reason, f.detail, probe.frozen or f.reason in ENFORCED_IN_DEVELOPMENT) for f in find(probe)]
     for finding in findings:
         if not finding.enforced:
             log.info("integrity: %s (%s) allowed in a development run", finding.reason.value, finding.detail)

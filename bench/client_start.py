@@ -48,7 +48,7 @@ _TIMEOUT_S = 120.0
 
 
 def quit_on_first_window(base: Any) -> Any:
-    """A subclass of the ``QApplication`` class ``base`` that prints :data:`MARKER` on the first exposed window and quits."""
+    """Subclass ``base`` (a ``QApplication`` class) to print :data:`MARKER` once a window is exposed, then quit."""
     from PySide6.QtCore import QEvent, QObject, QTimer
     from PySide6.QtGui import QWindow
 
@@ -59,11 +59,11 @@ def quit_on_first_window(base: Any) -> Any:
             self._seen = False
 
         def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
-            if not self._seen and event.type() == QEvent.Type.Expose and isinstance(watched, QWindow):
-                if watched.isExposed():
-                    self._seen = True
-                    print(MARKER, flush=True)  # noqa: T201 - the parent waits for it
-                    QTimer.singleShot(0, self._app.quit)
+            exposed = event.type() == QEvent.Type.Expose and isinstance(watched, QWindow) and watched.isExposed()
+            if exposed and not self._seen:
+                self._seen = True
+                print(MARKER, flush=True)  # noqa: T201 - the parent waits for it
+                QTimer.singleShot(0, self._app.quit)
             return False
 
     class _Benched(base):  # type: ignore[misc, valid-type]
@@ -152,7 +152,9 @@ def _write_config(directory: Path) -> Path:
     )
     pem = cert.public_bytes(serialization.Encoding.PEM).decode("ascii")
     path = directory / "custos-agent.toml"
-    path.write_text(tomli_w.dumps({"server_url": "https://127.0.0.1:9", "organisation": "Bench", "ca_certificate": pem}))
+    path.write_text(
+        tomli_w.dumps({"server_url": "https://127.0.0.1:9", "organisation": "Bench", "ca_certificate": pem})
+    )
     return path
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from agent_client.audit_hook import BundleGuard, IntegrityViolation, bundle_roots
+from agent_client.audit_hook import BundleGuard, IntegrityViolationError, bundle_roots
 from shared.integrity import IntegrityReason
 
 PROBE = Path(__file__).with_name("audit_hook_probe.py")
@@ -39,10 +39,10 @@ def test_libraries_by_name_from_the_bundle_or_the_system_are_allowed(name):
     assert seen == []
 
 
-@pytest.mark.parametrize("name", ["/tmp/inject.so", "/home/agent/.local/lib/hook.so", f"{BUNDLE}/../evil.so"])
+@pytest.mark.parametrize("name", ["/srv/foreign/inject.so", "/home/agent/.local/lib/hook.so", f"{BUNDLE}/../evil.so"])
 def test_a_library_from_elsewhere_is_refused(name):
     hook, seen = guard()
-    with pytest.raises(IntegrityViolation):
+    with pytest.raises(IntegrityViolationError):
         hook("ctypes.dlopen", (name,))
     assert seen == [(IntegrityReason.CODE_INJECTION, "ctypes.dlopen")]
 
@@ -55,10 +55,10 @@ def test_compiling_is_allowed_for_code_from_the_bundle(caller):
     assert seen == []
 
 
-@pytest.mark.parametrize("caller", [None, "/tmp/payload.py", "<stdin>"])
+@pytest.mark.parametrize("caller", [None, "/srv/foreign/payload.py", "<stdin>"])
 def test_compiling_for_foreign_code_or_with_no_python_caller_is_refused(caller):
     hook, seen = guard(caller)
-    with pytest.raises(IntegrityViolation):
+    with pytest.raises(IntegrityViolationError):
         hook("compile", (b"import os", "<string>"))
     assert seen == [(IntegrityReason.CODE_INJECTION, "compile")]
 
@@ -66,16 +66,19 @@ def test_compiling_for_foreign_code_or_with_no_python_caller_is_refused(caller):
 def test_executing_a_code_object_from_a_foreign_file_is_refused():
     hook, seen = guard()
     hook("exec", (compile("x = 1", f"{BUNDLE}/agent_client/app.py", "exec"),))
-    with pytest.raises(IntegrityViolation):
-        hook("exec", (compile("x = 1", "/tmp/payload.py", "exec"),))
+    with pytest.raises(IntegrityViolationError):
+        hook("exec", (compile("x = 1", "/srv/foreign/payload.py", "exec"),))
     assert seen == [(IntegrityReason.CODE_INJECTION, "exec")]
 
 
 def test_imports_with_a_foreign_path_entry_or_file_are_refused():
     hook, seen = guard()
     hook("import", ("json", None, [f"{BUNDLE}/base_library.zip", BUNDLE], [], []))
-    for args in (("evil", None, [BUNDLE, "/tmp/x"], [], []), ("evil", "/tmp/x/evil.py", [BUNDLE], [], [])):
-        with pytest.raises(IntegrityViolation):
+    for args in (
+        ("evil", None, [BUNDLE, "/srv/foreign/x"], [], []),
+        ("evil", "/srv/foreign/x/evil.py", [BUNDLE], [], []),
+    ):
+        with pytest.raises(IntegrityViolationError):
             hook("import", args)
     assert len(seen) == 2
 
@@ -83,21 +86,21 @@ def test_imports_with_a_foreign_path_entry_or_file_are_refused():
 @pytest.mark.parametrize("event", ["cpython.run_stdin", "cpython.run_interactivehook", "cpython.run_command"])
 def test_the_interpreter_running_a_prompt_or_command_is_refused(event):
     hook, seen = guard()
-    with pytest.raises(IntegrityViolation):
+    with pytest.raises(IntegrityViolationError):
         hook(event, ())
     assert seen == [(IntegrityReason.CODE_INJECTION, event)]
 
 
 def test_unwatched_events_pass_and_events_during_the_report_pass():
     def report(reason, event):
-        hook("ctypes.dlopen", ("/tmp/also-foreign.so",))  # the report itself loads, connects...
+        hook("ctypes.dlopen", ("/srv/foreign/also-foreign.so",))  # the report itself loads, connects...
         seen.append(event)
 
     seen: list[str] = []
     hook = BundleGuard([BUNDLE], report, caller_file=lambda: None)
-    hook("open", ("/tmp/anything", "r", 0))
-    with pytest.raises(IntegrityViolation):
-        hook("ctypes.dlopen", ("/tmp/foreign.so",))
+    hook("open", ("/srv/foreign/anything", "r", 0))
+    with pytest.raises(IntegrityViolationError):
+        hook("ctypes.dlopen", ("/srv/foreign/foreign.so",))
     assert seen == ["ctypes.dlopen"]
 
 

@@ -88,7 +88,7 @@ def test_python_trace_and_profile_hooks():
     ("env", "details"),
     [
         ({}, []),
-        ({"QT_PLUGIN_PATH": "/tmp/p"}, ["QT_PLUGIN_PATH"]),
+        ({"QT_PLUGIN_PATH": "/srv/foreign/p"}, ["QT_PLUGIN_PATH"]),
         (
             {"QT_QPA_PLATFORM_PLUGIN_PATH": "/x", "QML2_IMPORT_PATH": "/y"},
             ["QT_QPA_PLATFORM_PLUGIN_PATH", "QML2_IMPORT_PATH"],
@@ -123,7 +123,7 @@ def test_platform_plugin(platform, value, refused):
 
 @pytest.mark.parametrize("name", ["LD_PRELOAD", "LD_AUDIT", "DYLD_INSERT_LIBRARIES"])
 def test_preloaded_libraries(name):
-    assert integrity.check_preload({name: "/tmp/hook.so"}) == [Finding(IntegrityReason.PRELOAD_LIBRARY, name)]
+    assert integrity.check_preload({name: "/srv/foreign/hook.so"}) == [Finding(IntegrityReason.PRELOAD_LIBRARY, name)]
     assert integrity.check_preload({"LD_LIBRARY_PATH": "/opt/lib"}) == []
 
 
@@ -160,8 +160,8 @@ def test_a_development_run_only_logs_the_test_suites_platform_and_python_tools(c
     [
         Probe(env={}, frozen=False, platform="linux", proc_status=STATUS.format(pid=7)),
         Probe(env={}, frozen=False, platform="win32", debug_api=FakeKernel32(local=True)),
-        Probe(env={"QT_PLUGIN_PATH": "/tmp/p"}, frozen=False, platform="linux"),
-        Probe(env={"LD_PRELOAD": "/tmp/x.so"}, frozen=False, platform="linux"),
+        Probe(env={"QT_PLUGIN_PATH": "/srv/foreign/p"}, frozen=False, platform="linux"),
+        Probe(env={"LD_PRELOAD": "/srv/foreign/x.so"}, frozen=False, platform="linux"),
     ],
 )
 def test_a_development_run_still_refuses_a_debugger_a_plugin_path_and_a_preload(probe):

@@ -69,7 +69,7 @@ def test_without_a_tracer_the_same_start_is_not_refused(tmp_path, config):
 @pytest.mark.parametrize(
     ("extra", "reason"),
     [
-        ({"QT_PLUGIN_PATH": "/tmp/plugins"}, "qt_plugin_override"),
+        ({"QT_PLUGIN_PATH": "/srv/foreign/plugins"}, "qt_plugin_override"),
         ({"QT_QPA_PLATFORM": "offscreen"}, "non_default_platform"),
         ({"LD_PRELOAD": "libm.so.6"}, "preload_library"),
         ({"PYTHONINSPECT": "1"}, "python_env_override"),
@@ -80,8 +80,10 @@ def test_a_frozen_build_refuses_overrides_in_the_environment(tmp_path, config, e
     done = _run([sys.executable, str(FROZEN), "--config", str(config), "--ephemeral-keyring", "--lang", "en"], env)
     assert done.returncode == EXIT_REFUSED, done.stderr[-2000:]
     lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("custos-agent: Custos will not start") and lines[0].endswith(
-        f"[{reason}]"
+    assert (
+        len(lines) == 1
+        and lines[0].startswith("custos-agent: Custos will not start")
+        and lines[0].endswith(f"[{reason}]")
     )
 
 
