@@ -20,7 +20,9 @@ parent takes the time when that line arrives. Peak RSS is the child's
 ratios against the target (at most 1.5x the start time, at most 40 MB more).
 
 ``--platform xcb`` starts a private Xvfb when ``DISPLAY`` is unset;
-``offscreen`` needs no X server (the smoke test uses it).
+``offscreen`` needs no X server (the smoke test uses it). ``--block
+rich,click,pygments`` starts the client as if the bundle did not ship
+httpx's optional command-line dependencies.
 """
 
 from __future__ import annotations
@@ -83,7 +85,9 @@ def _child_hello() -> int:
     return int(app.exec())
 
 
-def _child_client(config: str) -> int:
+def _child_client(config: str, blocked: list[str]) -> int:
+    for name in blocked:  # as if the bundle did not ship them (PyInstaller ``excludes``)
+        sys.modules[name] = None  # type: ignore[assignment]
     import agent_client.main as client
 
     client.QApplication = quit_on_first_window(client.QApplication)  # type: ignore[misc]
@@ -97,8 +101,9 @@ class Sample:
     max_rss_mb: float
 
 
-def _spawn(program: str, config: Path, env: dict[str, str]) -> Sample:
+def _spawn(program: str, config: Path, env: dict[str, str], blocked: str = "") -> Sample:
     argv = [sys.executable, "-m", "bench.client_start", "--child", program, "--config", str(config)]
+    argv += ["--block", blocked] if blocked else []
     started = time.monotonic()
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)  # noqa: S603 - our own
     assert proc.stdout is not None
@@ -192,6 +197,7 @@ def _display(platform: str) -> Iterator[dict[str, str]]:
 class Result:
     platform: str
     runs: int
+    blocked: str
     hello_start_min_s: float
     hello_start_median_s: float
     client_start_min_s: float
@@ -203,7 +209,7 @@ class Result:
     within_target: bool
 
 
-def run(runs: int, platform: str) -> Result:
+def run(runs: int, platform: str, blocked: str = "") -> Result:
     """Alternate ``runs`` starts of each program and summarise them."""
     samples: dict[str, list[Sample]] = {"hello": [], "client": []}
     with tempfile.TemporaryDirectory() as tmp, _display(platform) as env:
@@ -212,7 +218,7 @@ def run(runs: int, platform: str) -> Result:
         config = _write_config(home)
         for index in range(runs * 2):
             program = ("hello", "client")[index % 2]
-            samples[program].append(_spawn(program, config, env))
+            samples[program].append(_spawn(program, config, env, blocked if program == "client" else ""))
     hello = [s.start_s for s in samples["hello"]]
     client = [s.start_s for s in samples["client"]]
     hello_rss = statistics.median(s.max_rss_mb for s in samples["hello"])
@@ -222,6 +228,7 @@ def run(runs: int, platform: str) -> Result:
     return Result(
         platform=platform,
         runs=runs,
+        blocked=blocked,
         hello_start_min_s=round(min(hello), 3),
         hello_start_median_s=round(statistics.median(hello), 3),
         client_start_min_s=round(min(client), 3),
@@ -240,16 +247,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=10, help="starts of each program (default 10)")
     parser.add_argument("--platform", choices=("xcb", "offscreen"), default="xcb")
     parser.add_argument("--json", action="store_true", help="print the result as one JSON line")
+    parser.add_argument(
+        "--block", default="", help="comma-separated modules the client may not import (a bundle without them)"
+    )
     parser.add_argument("--child", choices=("hello", "client"), help=argparse.SUPPRESS)
     parser.add_argument("--config", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child == "hello":
         return _child_hello()
     if args.child == "client":
-        return _child_client(args.config)
+        return _child_client(args.config, [name for name in args.block.split(",") if name])
     if args.runs < 1:
         parser.error("--runs must be at least 1")
-    result = run(args.runs, args.platform)
+    result = run(args.runs, args.platform, args.block)
     if args.json:
         print(json.dumps(asdict(result)))  # noqa: T201 - the benchmark's output
     else:
