@@ -72,7 +72,7 @@ class BundleGuard:
     """The audit hook: allows what comes from ``roots``, refuses the rest.
 
     Args:
-        roots: The bundle's directories (:func:`bundle_roots`).
+        roots: The bundle's directories (:func:`bundle_roots`), the bundle itself first.
         on_violation: Called with the reason (``code_injection``) and the event
             name on a violation; the client reports it and exits.
         library_dirs: Where a library may be loaded from by path besides the bundle.
@@ -88,7 +88,7 @@ class BundleGuard:
         library_dirs: Sequence[str] = (),
         caller_file: Callable[[], str | None] | None = None,
     ) -> None:
-        self._roots = tuple({_norm(root) for root in roots})
+        self._roots = tuple(dict.fromkeys(_norm(root) for root in roots))
         self._library_dirs = tuple(_norm(d) for d in library_dirs)
         self._on_violation = on_violation
         self._caller_file = caller_file
@@ -99,8 +99,20 @@ class BundleGuard:
         full = _norm(path)
         return any(full == root or full.startswith(root.rstrip(os.sep) + os.sep) for root in (*self._roots, *extra))
 
+    def code_inside(self, filename: str) -> bool:
+        """Whether a code object's file is the bundle's (a pseudo name such as ``<stdin>`` is not).
+
+        PyInstaller stores bundled code with paths relative to the bundle (it
+        strips the build machine's), so a relative name is read from the first root.
+        """
+        if filename.startswith("<"):
+            return False
+        if not os.path.isabs(filename) and self._roots:
+            return self.inside(os.path.join(self._roots[0], filename))
+        return self.inside(filename)
+
     def _trusted_caller(self, caller: str | None) -> bool:
-        return caller is not None and (caller.startswith("<frozen ") or self.inside(caller))
+        return caller is not None and (caller.startswith("<frozen ") or self.code_inside(caller))
 
     def _violation(self, event: str, args: tuple[object, ...], caller: str | None) -> bool:
         if event in _RUN_EVENTS:
@@ -115,7 +127,7 @@ class BundleGuard:
         if event == "exec":
             code = args[0] if args else None
             filename = code.co_filename if isinstance(code, CodeType) else ""
-            foreign = bool(filename) and not filename.startswith("<") and not self.inside(filename)
+            foreign = bool(filename) and not filename.startswith("<") and not self.code_inside(filename)
             return foreign or not self._trusted_caller(caller)
         module_file = args[1] if len(args) > 1 else None
         path = args[2] if len(args) > 2 and isinstance(args[2], list) else []

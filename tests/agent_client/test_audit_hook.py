@@ -47,7 +47,15 @@ def test_a_library_from_elsewhere_is_refused(name):
     assert seen == [(IntegrityReason.CODE_INJECTION, "ctypes.dlopen")]
 
 
-@pytest.mark.parametrize("caller", [f"{BUNDLE}/dataclasses.py", "<frozen importlib._bootstrap>"])
+@pytest.mark.parametrize(
+    "caller",
+    [
+        f"{BUNDLE}/dataclasses.py",
+        "<frozen importlib._bootstrap>",
+        "dataclasses.py",  # PyInstaller strips bundled code's paths to bundle-relative ones
+        "PyInstaller/loader/pyimod02_importers.py",
+    ],
+)
 def test_compiling_is_allowed_for_code_from_the_bundle(caller):
     hook, seen = guard(caller)
     hook("compile", (b"x = 1", "<string>"))
@@ -55,7 +63,7 @@ def test_compiling_is_allowed_for_code_from_the_bundle(caller):
     assert seen == []
 
 
-@pytest.mark.parametrize("caller", [None, "/srv/foreign/payload.py", "<stdin>"])
+@pytest.mark.parametrize("caller", [None, "/srv/foreign/payload.py", "<stdin>", "../../srv/foreign/payload.py"])
 def test_compiling_for_foreign_code_or_with_no_python_caller_is_refused(caller):
     hook, seen = guard(caller)
     with pytest.raises(IntegrityViolationError):
@@ -66,6 +74,7 @@ def test_compiling_for_foreign_code_or_with_no_python_caller_is_refused(caller):
 def test_executing_a_code_object_from_a_foreign_file_is_refused():
     hook, seen = guard()
     hook("exec", (compile("x = 1", f"{BUNDLE}/agent_client/app.py", "exec"),))
+    hook("exec", (compile("x = 1", "agent_client/app.py", "exec"),))  # as PyInstaller stores it
     with pytest.raises(IntegrityViolationError):
         hook("exec", (compile("x = 1", "/srv/foreign/payload.py", "exec"),))
     assert seen == [(IntegrityReason.CODE_INJECTION, "exec")]
