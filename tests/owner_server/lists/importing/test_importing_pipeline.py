@@ -17,3 +17,22 @@ def test_a_normal_header_passes(tmp_path):
     path = tmp_path / "ok.csv"
     path.write_text("Imię;Telefon\nAnna;600 000 002\n", encoding="utf-8")
     assert [r.phone.e164 for r in open_file(path).rows()] == ["+48600000002"]
+
+
+def test_a_few_records_with_the_wrong_field_count_are_rejected_one_by_one(tmp_path):
+    """Issue 10: the delimiter comes from the header and most records; the odd ones are named, not the file."""
+    lines = ["Imię;Nazwisko;Telefon"]
+    lines += [f"Anna;Nowak{i};6{i:08d}" for i in range(1, 301)]
+    lines[57] = "Jan;Kowalski;Adres;600 000 057"  # record 57: one field too many
+    lines[120] = "Ewa;600 000 120"  # record 120: one too few
+    path = tmp_path / "mostly.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    opened = open_file(path)
+    assert opened.source.delimiter == ";"
+    rows = list(opened.rows())
+    rejected = {r.record_no: r for r in rows if getattr(r, "reason_code", None) == "field_count"}
+    assert sorted(rejected) == [57, 120]
+    assert "4 fields but the header has 3" in rejected[57].reason
+    assert "2 fields but the header has 3" in rejected[120].reason
+    assert all("Kowalski" not in r.reason and "600" not in r.reason for r in rejected.values())
+    assert sum(1 for r in rows if hasattr(r, "phone")) == 298
