@@ -11,7 +11,7 @@ from owner_server.lists.importing.errors import ImportFileError
 from owner_server.lists.importing.mapping import ColumnMapping, map_columns
 from owner_server.lists.importing.normalise import NormalisedRow, RejectedRow, normalise_records
 from owner_server.lists.importing.phones import PhoneOk, normalise_phone
-from owner_server.lists.importing.reading import RecordSource, read_records
+from owner_server.lists.importing.reading import DELIMITERS, RecordSource, read_records
 
 __all__ = ["OpenedFile", "estimate_records", "file_sha256", "open_file", "phone_rows"]
 
@@ -77,15 +77,48 @@ def open_file(
 
     Raises:
         ImportFileError: Unreadable file, undecidable encoding or delimiter,
-            a first row that is data rather than a header, no phone column,
-            or an override naming an unknown column.
+            a first row that is data rather than a header, a header that did
+            not split (one cell holding another delimiter), a header and no
+            records, no phone column, or an override naming an unknown column.
     """
     source = read_records(path, encoding=encoding, delimiter=delimiter)
     if any(isinstance(normalise_phone(cell, region), PhoneOk) for cell in source.header if cell):
         # a header-less file: its first person would become column names (printed, stored as field names)
         raise ImportFileError("The first row holds a phone number, not column names; add a header row.")
+    _refuse_unsplit_header(source, forced=delimiter is not None)
     mapping = map_columns(source.header, overrides)
+    if not _has_records(source):
+        raise ImportFileError("The file has a header but no records: there is nothing to import.")
     return OpenedFile(source=source, mapping=mapping, sha256=file_sha256(path), region=region)
+
+
+def _has_records(source: RecordSource) -> bool:
+    records = iter(source)
+    try:
+        return next(records, None) is not None
+    finally:
+        close = getattr(records, "close", None)
+        if close is not None:
+            close()
+
+
+def _refuse_unsplit_header(source: RecordSource, *, forced: bool) -> None:
+    """Refuse a header that stayed one cell though it holds another delimiter (a wrong ``--delimiter``).
+
+    Raises:
+        ImportFileError: The header is a single cell that holds another delimiter.
+    """
+    if source.delimiter is None or len(source.header) != 1:
+        return
+    others = [d for d in DELIMITERS if d != source.delimiter and d in source.header[0]]
+    if not others:
+        return
+    shown = {"\t": "tab"}.get(others[0], repr(others[0]))
+    how = f"with --delimiter {source.delimiter!r}" if forced else "with the detected delimiter"
+    raise ImportFileError(
+        f"The header did not split into columns {how}; it holds {shown}, which looks like the file's delimiter"
+        + (" (leave --delimiter out or pass that one)." if forced else " (pass --delimiter).")
+    )
 
 
 def _text_records(path: Path) -> Iterator[tuple[int, tuple[str, ...]]]:

@@ -37,6 +37,17 @@ _SEP_LINE = re.compile(r'"?sep=(.)"?\r?\n?', re.IGNORECASE)
 _ZIP = b"PK\x03\x04"
 _BLANK_CHARS = " \t\r\n\u00a0" + "".join(DELIMITERS)  # a sampled row of only these is blank
 _OLE = b"\xd0\xcf\x11\xe0"
+#: Leading bytes of files that owners upload by mistake, and what they are.
+_NOT_A_LIST = {
+    b"%PDF": "a PDF document",
+    b"\x89PNG": "a PNG image",
+    b"\xff\xd8\xff": "a JPEG image",
+    b"GIF8": "a GIF image",
+    b"\x1f\x8b": "a gzip archive",
+    b"7z\xbc\xaf": "a 7-Zip archive",
+    b"Rar!": "a RAR archive",
+    b"{\\rtf": "an RTF document",
+}
 
 
 class RecordSource:
@@ -121,6 +132,9 @@ def read_records(path: Path | str, *, encoding: str | None = None, delimiter: st
             magic = f.read(4)
     except OSError:
         raise ImportFileError("The file cannot be opened for reading.") from None
+    kind = next((what for lead, what in _NOT_A_LIST.items() if magic.startswith(lead)), None)
+    if kind is not None:
+        raise ImportFileError(f"The file is {kind}, not a CSV or XLSX contact list.")
     if magic == _OLE:
         raise ImportFileError("Old .xls workbooks (or password-protected ones) cannot be read; save as .xlsx or CSV.")
     if magic == _ZIP:

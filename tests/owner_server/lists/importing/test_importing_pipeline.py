@@ -36,3 +36,23 @@ def test_a_few_records_with_the_wrong_field_count_are_rejected_one_by_one(tmp_pa
     assert "2 fields but the header has 3" in rejected[120].reason
     assert all("Kowalski" not in r.reason and "600" not in r.reason for r in rejected.values())
     assert sum(1 for r in rows if hasattr(r, "phone")) == 298
+
+
+def test_a_header_only_file_is_an_error_not_an_empty_import(tmp_path):
+    """Issue 10: nothing to import is an error (the importer then writes no batch and no audit entry)."""
+    for name, data in (("h.csv", "Imię;Telefon\n"), ("hb.csv", "Imię;Telefon\n;;\n\n")):
+        path = tmp_path / name
+        path.write_text(data, encoding="utf-8")
+        with pytest.raises(ImportFileError, match="header but no records"):
+            open_file(path)
+
+
+def test_a_header_that_did_not_split_says_so(tmp_path):
+    """Issue 10: ``--delimiter ','`` on a ``;`` file must not say "no column looks like a phone number"."""
+    path = tmp_path / "semi.csv"
+    path.write_text("Imię;Nazwisko;Telefon\nAnna;Nowak;600 000 002\n", encoding="utf-8")
+    with pytest.raises(ImportFileError) as caught:
+        open_file(path, delimiter=",")
+    assert "did not split into columns with --delimiter ','" in caught.value.message
+    assert "';'" in caught.value.message
+    assert open_file(path).source.delimiter == ";"
