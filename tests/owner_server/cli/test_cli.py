@@ -161,3 +161,14 @@ def test_terminating_the_demo_stops_its_server(tmp_path):
     finally:
         demo.kill()
         log.close()
+
+
+def test_a_header_only_file_is_an_error_that_writes_nothing(data_dir, tmp_path):
+    """Issue 10: it used to say "imported 0", exit 0, and write an import batch and an audit entry."""
+    empty = tmp_path / "header.csv"
+    empty.write_text("Imię;Telefon\n", encoding="utf-8")
+    entries = run(data_dir, "audit", "verify", "--json")
+    done = run(data_dir, "import", str(empty), "--campaign", "Camp")
+    assert done.returncode == 2 and done.stderr.strip().count("\n") == 0
+    assert "header but no records" in done.stderr and "Traceback" not in done.stderr
+    assert run(data_dir, "audit", "verify", "--json").stdout == entries.stdout
