@@ -53,16 +53,20 @@ class OpenedFile:
         mapping: Column → field mapping.
         sha256: Hash of the file's bytes.
         region: Default phone region.
+        accept_float_artefacts: Whether a phone's exact ``.0`` tail is dropped (noted as a repair).
     """
 
     source: RecordSource
     mapping: ColumnMapping
     sha256: str
     region: str
+    accept_float_artefacts: bool = False
 
     def rows(self) -> Iterator[NormalisedRow | RejectedRow]:
         """Stream the normalised and rejected rows (may be iterated again)."""
-        return normalise_records(self.source, self.mapping, region=self.region)
+        return normalise_records(
+            self.source, self.mapping, region=self.region, accept_float_artefacts=self.accept_float_artefacts
+        )
 
 
 def open_file(
@@ -72,6 +76,7 @@ def open_file(
     encoding: str | None = None,
     delimiter: str | None = None,
     overrides: Mapping[str, str] | None = None,
+    accept_float_artefacts: bool = False,
 ) -> OpenedFile:
     """Decide how to read a CSV or XLSX file and map its columns.
 
@@ -89,7 +94,7 @@ def open_file(
     mapping = map_columns(source.header, overrides)
     if not _has_records(source):
         raise ImportFileError("The file has a header but no records: there is nothing to import.")
-    return OpenedFile(source=source, mapping=mapping, sha256=file_sha256(path), region=region)
+    return OpenedFile(source, mapping, file_sha256(path), region, accept_float_artefacts)
 
 
 def _has_records(source: RecordSource) -> bool:
