@@ -113,11 +113,13 @@ class ColumnMapping:
         fields: Column index → field name (canonical or ``extra:<slug>``); ignored
             columns are absent.
         overridden: Indices whose field was set by an override.
+        unnamed_empty: Indices left out because their header and every value are empty.
     """
 
     header: tuple[str, ...]
     fields: dict[int, str]
     overridden: frozenset[int] = frozenset()
+    unnamed_empty: frozenset[int] = frozenset()
 
     @property
     def phone_index(self) -> int:
@@ -139,6 +141,7 @@ class ColumnMapping:
         for index, name in enumerate(self.header):
             target = self.fields.get(index, "(ignored)")
             how = " (set by --map)" if index in self.overridden else ""
+            how = " (no header, no values)" if index in self.unnamed_empty else how
             lines.append(f'column {index + 1} "{name}" -> {target}{how}')
         return lines
 

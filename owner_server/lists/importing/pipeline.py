@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from owner_server.lists.importing.errors import ImportFileError
@@ -91,10 +91,33 @@ def open_file(
         # a header-less file: its first person would become column names (printed, stored as field names)
         raise ImportFileError("The first row holds a phone number, not column names; add a header row.")
     _refuse_unsplit_header(source, forced=delimiter is not None)
-    mapping = map_columns(source.header, overrides)
+    empty = _unnamed_empty_columns(source) - {_column_index(column) for column in overrides or {}}
+    mapping = map_columns(source.header, {**{f"#{i + 1}": "ignore" for i in empty}, **(overrides or {})})
+    mapping = replace(mapping, overridden=mapping.overridden - empty, unnamed_empty=frozenset(empty))
     if not _has_records(source):
         raise ImportFileError("The file has a header but no records: there is nothing to import.")
     return OpenedFile(source, mapping, file_sha256(path), region, accept_float_artefacts)
+
+
+def _unnamed_empty_columns(source: RecordSource) -> set[int]:
+    """Columns with an empty header and no value in any record (Excel's trailing ``;;;``).
+
+    Reads the file once more, only when the header has an empty cell.
+    """
+    unnamed = {i for i, name in enumerate(source.header) if not name}
+    if not unnamed:
+        return set()
+    for _, cells in source:
+        unnamed -= {i for i in unnamed if i < len(cells) and cells[i].strip()}
+        if not unnamed:
+            break
+    return unnamed
+
+
+def _column_index(column: str) -> int | None:
+    """The index an override's ``#n`` names (other forms never name an unnamed column)."""
+    text = column.strip()
+    return int(text[1:]) - 1 if text[:1] == "#" and text[1:].isdigit() else None
 
 
 def _has_records(source: RecordSource) -> bool:

@@ -56,3 +56,13 @@ def test_a_header_that_did_not_split_says_so(tmp_path):
     assert "did not split into columns with --delimiter ','" in caught.value.message
     assert "';'" in caught.value.message
     assert open_file(path).source.delimiter == ";"
+
+
+def test_unnamed_columns_empty_in_every_record_are_ignored(tmp_path):
+    """Issue 10: Excel's trailing ``;;;`` must not become ``extra:column_4`` … fields."""
+    path = tmp_path / "excel.csv"
+    path.write_text("Imię;Telefon;;;\nAnna;600 000 002;;;\nJan;600 000 003;;x;\n", encoding="utf-8")
+    mapping = open_file(path).mapping
+    assert mapping.fields == {0: "first_name", 1: "phone", 3: "extra:column_4"}
+    assert 'column 3 "" -> (ignored) (no header, no values)' in mapping.describe()
+    assert open_file(path, overrides={"#3": "extra"}).mapping.fields[2] == "extra:column_3"
