@@ -179,11 +179,12 @@ def test_float_artefacts_repairs_and_a_full_dry_run(data_dir, tmp_path):
     lines = ["Imię;Telefon"] + [f"Anna;6{i:08d}.0" for i in range(1, 71)] + ["Jan;022 123 45 67", "Ewa;#N/D"]
     path = tmp_path / "floats.csv"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    dry = run(data_dir, "import", str(path), "--campaign", "Camp", "--dry-run")
+    assert run(data_dir, "campaign", "create", "Floats", "--policy", str(POLICY)).returncode == 0
+    dry = run(data_dir, "import", str(path), "--campaign", "Floats", "--dry-run")
     assert dry.returncode == 0, dry.stderr
     assert dry.stdout.count("decimal_number") == 70 and "more rows" not in dry.stdout
     assert "spreadsheet_error" in dry.stdout
-    done = run(data_dir, "import", str(path), "--campaign", "Camp", "--accept-float-artefacts", "--json")
+    done = run(data_dir, "import", str(path), "--campaign", "Floats", "--accept-float-artefacts", "--json")
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert report["imported"] == 71 and report["rejected"] == 1
