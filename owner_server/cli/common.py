@@ -34,9 +34,24 @@ DbUrlOpt = Annotated[
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print a JSON report for machines.")]
 
 
-def fail(message: str, code: int = 2) -> typer.Exit:
-    """Print a clear error (no traceback) and return the exit to raise."""
-    err_console.print("[bold red]error:[/] " + escape(message))  # names and values are never read as markup
+def fail(message: str, code: int = 2, *, error_code: str = "bad_request") -> typer.Exit:
+    """Print a clear error (no traceback) and return the exit to raise.
+
+    With ``--json`` on the command line the error is JSON on stderr too:
+    ``{"error": {"code": error_code, "message": message}}``.
+
+    Args:
+        message: One sentence, no personal data.
+        code: The exit status.
+        error_code: A stable machine code (a :class:`shared.errors.ErrorCode` value or a CLI one).
+
+    Returns:
+        The ``typer.Exit`` to raise.
+    """
+    if "--json" in sys.argv[1:]:
+        sys.stderr.write(json.dumps({"error": {"code": error_code, "message": message}}, ensure_ascii=False) + "\n")
+    else:
+        err_console.print("[bold red]error:[/] " + escape(message))  # names and values are never read as markup
     return typer.Exit(code)
 
 
@@ -48,7 +63,7 @@ def installation(data_dir: Path | None, database_url: str | None = None) -> Iter
         inst = open_installation(resolve_data_dir(data_dir), database_url=database_url)
         yield inst
     except CustosError as exc:
-        raise fail(exc.message) from None
+        raise fail(exc.message, error_code=exc.code.value) from None
     finally:
         if inst is not None:
             inst.close()

@@ -50,14 +50,15 @@ def _print_report(opened: OpenedFile, report: importer.ImportReport, dry_run: bo
         f"blank skipped {report.blank_records}, warnings {len(report.warnings)}, "
         f"on the DNC list {report.suppressed} (stored, never issued)"
     )
+    shown = None if dry_run else SHOWN_ROWS  # a dry run is for reading the whole report
     if report.rejected or report.warnings:
         table = Table("record", "code", "reason", title="Rejected records and warnings")
-        for row in (report.rejected + report.warnings)[:SHOWN_ROWS]:
+        for row in (report.rejected + report.warnings)[:shown]:
             add_row(table, str(row.record_no), row.reason_code, row.reason)
         out.print(table)
     if report.duplicates:
         table = Table("record", "duplicate of", title="Duplicates")
-        for dup in report.duplicates[:SHOWN_ROWS]:
+        for dup in report.duplicates[:shown]:
             add_row(
                 table,
                 str(dup.record_no),
@@ -67,7 +68,7 @@ def _print_report(opened: OpenedFile, report: importer.ImportReport, dry_run: bo
     hidden = max(len(report.rejected) + len(report.warnings) - SHOWN_ROWS, 0) + max(
         len(report.duplicates) - SHOWN_ROWS, 0
     )
-    if hidden:
+    if hidden and not dry_run:
         out.print(f"... and {hidden} more rows; use --json for the full report")
 
 
@@ -80,7 +81,15 @@ def import_file(
     delimiter: Annotated[str | None, typer.Option(help="Force the CSV delimiter (use 'tab' for TAB).")] = None,
     map_: Annotated[list[str] | None, typer.Option("--map", help="COLUMN=FIELD override (repeat).")] = None,
     dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Print the mapping and full report; write nothing.")
+        bool, typer.Option("--dry-run", help="Print the mapping and the full report (every row); write nothing.")
+    ] = False,
+    accept_float_artefacts: Annotated[
+        bool,
+        typer.Option(
+            "--accept-float-artefacts",
+            help="Read a phone saved as a float (607924402.0) without its exact '.0' tail; "
+            "other decimals are still rejected; each such record is listed as repaired.",
+        ),
     ] = False,
     database_url: DbUrlOpt = None,
     json_out: JsonOpt = False,
@@ -94,7 +103,12 @@ def import_file(
     with installation(data_dir, database_url) as inst:
         try:
             opened = open_file(
-                file, region=region.upper(), encoding=encoding, delimiter=delimiter, overrides=_parse_maps(map_ or [])
+                file,
+                region=region.upper(),
+                encoding=encoding,
+                delimiter=delimiter,
+                overrides=_parse_maps(map_ or []),
+                accept_float_artefacts=accept_float_artefacts,
             )
             total = estimate_records(file)
             with Progress(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import sys
+
 import typer
 
 from owner_server.cli import (
@@ -12,6 +15,7 @@ from owner_server.cli import (
     data_cmds,
     demo,
     dnc_cmd,
+    errors,
     identity_cmds,
     imports,
     keys_cmd,
@@ -19,6 +23,8 @@ from owner_server.cli import (
     oversight_cmd,
     setup,
 )
+from owner_server.cli.common import fail
+from shared.errors import CustosError
 
 __all__ = ["build_app", "main"]
 
@@ -53,5 +59,15 @@ def build_app() -> typer.Typer:
 
 
 def main() -> None:
-    """Run the CLI."""
-    build_app()()
+    """Run the CLI: whatever a command did not foresee is one line and exit status 2, never a traceback."""
+    app = build_app()
+    try:
+        app()
+    except CustosError as exc:
+        fail(exc.message, error_code=exc.code.value)
+    except Exception as exc:  # noqa: BLE001 - the CLI's last line of defence; CUSTOS_DEBUG=1 re-raises
+        if os.environ.get("CUSTOS_DEBUG") == "1":
+            raise
+        code, message = errors.describe(exc)
+        fail(message, error_code=code)
+    sys.exit(2)

@@ -13,6 +13,7 @@ Layout::
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import tomli_w
@@ -74,10 +75,46 @@ def init_data_dir(
         The new settings.
 
     Raises:
-        ConflictError: The directory exists and is not empty.
+        ConflictError: The path is a file, or a directory that is not empty.
+        OSError: The directory cannot be written (it is then removed again).
+        SQLAlchemyError: The database cannot be reached or migrated (ditto).
     """
+    if data_dir.exists() and not data_dir.is_dir():
+        raise ConflictError(f"{data_dir} is a file, not a directory; choose another --data-dir")
     if data_dir.exists() and any(data_dir.iterdir()):
         raise ConflictError(f"{data_dir} already exists and is not empty; refusing to touch it")
+    created = _first_missing(data_dir)
+    try:
+        return _fill_data_dir(data_dir, organisation, host_names, public_url, database_url)
+    except BaseException:
+        _remove_partial(data_dir, created)  # a failed init leaves nothing that a second init refuses
+        raise
+
+
+def _first_missing(path: Path) -> Path | None:
+    """The outermost directory of ``path`` that does not exist yet (``path`` itself if only it), or None."""
+    missing = None
+    for candidate in (path, *path.parents):
+        if candidate.exists():
+            break
+        missing = candidate
+    return missing
+
+
+def _remove_partial(data_dir: Path, created: Path | None) -> None:
+    if created is not None:
+        shutil.rmtree(created, ignore_errors=True)
+        return
+    for child in data_dir.iterdir():  # the directory existed empty: empty it again
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child, ignore_errors=True)
+        else:
+            child.unlink(missing_ok=True)
+
+
+def _fill_data_dir(
+    data_dir: Path, organisation: str, host_names: list[str], public_url: str, database_url: str
+) -> Settings:
     data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     settings = Settings(
         data_dir=data_dir,

@@ -32,6 +32,7 @@ from typing import Final
 
 from owner_server.lists.importing.mapping import ColumnMapping
 from owner_server.lists.importing.normalise import NormalisedRow, RejectedRow, normalise_records
+from owner_server.lists.importing.phones import REPAIRS
 from owner_server.lists.importing.reading import Record
 from owner_server.models.contacts import new_pick_key
 from owner_server.vault.aead import FieldCipher
@@ -157,6 +158,10 @@ class ChunkPreparer:
             if row.phone2_rejected is not None:
                 reason = "second phone dropped: " + row.phone2_rejected.reason
                 warnings.append(RejectedRow(row.record_no, row.phone2_rejected.reason_code, reason))
+            for label, phone in (("", row.phone), ("second ", row.phone2)):
+                if phone is not None and phone.repair is not None:
+                    reason = label + REPAIRS[phone.repair]
+                    warnings.append(RejectedRow(row.record_no, f"repaired_{phone.repair}", reason))
             kept.append(row)
         refs = new_refs(len(kept))
         if cipher is None:
@@ -204,18 +209,18 @@ def default_workers() -> int:
 
 # --- inside a worker process -------------------------------------------------------------
 
-_worker: tuple[ChunkPreparer, ColumnMapping, str] | None = None
+_worker: tuple[ChunkPreparer, ColumnMapping, str, bool] | None = None
 
 
-def _init_worker(preparer: ChunkPreparer, mapping: ColumnMapping, region: str) -> None:
+def _init_worker(preparer: ChunkPreparer, mapping: ColumnMapping, region: str, floats: bool) -> None:
     global _worker  # noqa: PLW0603 - the pool's per-process state, set once by its initializer
-    _worker = (preparer, mapping, region)
+    _worker = (preparer, mapping, region, floats)
 
 
 def _prepare_records(records: list[Record]) -> PreparedChunk:
     assert _worker is not None, "worker used before its initializer ran"
-    preparer, mapping, region = _worker
-    return preparer.prepare(normalise_records(records, mapping, region=region))
+    preparer, mapping, region, floats = _worker
+    return preparer.prepare(normalise_records(records, mapping, region=region, accept_float_artefacts=floats))
 
 
 # --- in the importing process ------------------------------------------------------------
@@ -253,6 +258,7 @@ def prepare_in_parallel(
     region: str,
     workers: int,
     chunk_records: int,
+    accept_float_artefacts: bool = False,
 ) -> Generator[PreparedChunk, None, None]:
     """Prepare raw records in worker processes, yielding chunks in file order.
 
@@ -268,6 +274,7 @@ def prepare_in_parallel(
         region: Default phone region.
         workers: Worker processes (at least 1).
         chunk_records: Records per chunk.
+        accept_float_artefacts: See :func:`.importing.phones.normalise_phone`.
 
     Yields:
         One PreparedChunk per ``chunk_records`` records, in order.
@@ -280,8 +287,9 @@ def prepare_in_parallel(
     context = multiprocessing.get_context("spawn")
     source = iter(records)
     pending: deque[Future[PreparedChunk]] = deque()
+    initargs = (preparer, mapping, region, accept_float_artefacts)
     with ProcessPoolExecutor(
-        max_workers=workers, mp_context=context, initializer=_init_worker, initargs=(preparer, mapping, region)
+        max_workers=workers, mp_context=context, initializer=_init_worker, initargs=initargs
     ) as pool:
         try:
             while True:

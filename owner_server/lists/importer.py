@@ -163,13 +163,19 @@ def import_file(
         records = iter(opened.source)
         head = list(islice(records, PARALLEL_MIN_RECORDS))
         if count < 1 or len(head) < PARALLEL_MIN_RECORDS:
-            rows = normalise_records(chain(head, records), opened.mapping, region=opened.region)
+            rows = normalise_records(
+                chain(head, records),
+                opened.mapping,
+                region=opened.region,
+                accept_float_artefacts=opened.accept_float_artefacts,
+            )
             return _in_process(preparer, rows)
         return prepare_in_parallel(
             chain(head, records),
             preparer=preparer,
             mapping=opened.mapping,
             region=opened.region,
+            accept_float_artefacts=opened.accept_float_artefacts,
             workers=count,
             chunk_records=STAGE_BATCH,
         )

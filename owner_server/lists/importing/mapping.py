@@ -5,7 +5,10 @@ and spacing (``"Tel. kom."`` → ``"tel kom"``, ``"Imię"`` → ``"imie"``).
 
 Design:
     * The first phone-like column is ``phone``, the second ``phone2``; a
-      numbered header (``Telefon 2``) sorts by its number. Further phone columns,
+      numbered header (``Telefon 2``) sorts by its number. A header is
+      phone-like when it is a known alias or holds a telephone word
+      (``"Nr telefonu stacjonarnego"``, ``"Tel. dom."``) and no word that makes it
+      about something else (``"Data telefonu"``). Further phone columns,
       and repeats of any field, are kept as extra fields.
     * ``Name``/``Nazwa`` alone means ``full_name``, unless a surname column
       exists, then it means ``first_name``.
@@ -69,6 +72,18 @@ _ALIASES: dict[str, tuple[str, ...]] = {
 }
 # fmt: on
 _BY_KEY = {alias: field for field, aliases in _ALIASES.items() for alias in aliases}
+#: Words that make a header mean a telephone ("Nr telefonu stacjonarnego", "Tel. dom.", "Tel. służbowy").
+_PHONE_WORDS = frozenset(
+    {"telefon", "telefonu", "telefony", "tel", "komorka", "komorkowy", "komorkowego", "gsm", "msisdn",
+     "phone", "telephone", "mobile", "cell", "cellphone", "landline"}
+)  # fmt: skip
+#: ... unless the header is about something else that mentions a telephone ("Data telefonu", "Zgoda tel.").
+_NOT_A_NUMBER_WORDS = frozenset(
+    {"data", "date", "godzina", "czas", "time", "liczba", "ilosc", "count", "status", "zgoda", "consent",
+     "operator", "typ", "type", "rodzaj", "kiedy", "when", "wynik", "result"}
+)  # fmt: skip
+#: Words that make a telephone header the second one.
+_SECOND_WORDS = frozenset({"drugi", "dodatkowy", "inny", "zapasowy", "second", "other", "alternative", "secondary"})
 _NAME_KEYS = frozenset({"name", "nazwa"})
 _NUMBERED = re.compile(r"(.*?)\s*(\d+)")
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
@@ -98,11 +113,13 @@ class ColumnMapping:
         fields: Column index → field name (canonical or ``extra:<slug>``); ignored
             columns are absent.
         overridden: Indices whose field was set by an override.
+        unnamed_empty: Indices left out because their header and every value are empty.
     """
 
     header: tuple[str, ...]
     fields: dict[int, str]
     overridden: frozenset[int] = frozenset()
+    unnamed_empty: frozenset[int] = frozenset()
 
     @property
     def phone_index(self) -> int:
@@ -124,6 +141,7 @@ class ColumnMapping:
         for index, name in enumerate(self.header):
             target = self.fields.get(index, "(ignored)")
             how = " (set by --map)" if index in self.overridden else ""
+            how = " (no header, no values)" if index in self.unnamed_empty else how
             lines.append(f'column {index + 1} "{name}" -> {target}{how}')
         return lines
 
@@ -182,6 +200,9 @@ def _auto_field(key: str, keys: list[str]) -> tuple[str | None, int | None]:
     numbered = _NUMBERED.fullmatch(key)
     if field is None and numbered and _BY_KEY.get(numbered.group(1)) == "phone":
         return None, int(numbered.group(2))
+    words = set(key.split())
+    if field is None and words & _PHONE_WORDS and not words & _NOT_A_NUMBER_WORDS:
+        return None, (2 if words & _SECOND_WORDS else 1)
     if key in _NAME_KEYS:
         has_surname = any(_BY_KEY.get(k) == "last_name" for k in keys)
         return ("first_name" if has_surname else "full_name"), None

@@ -90,6 +90,7 @@ def normalise_records(
     *,
     region: str = "PL",
     max_field_chars: int = LIMITS.max_field_chars,
+    accept_float_artefacts: bool = False,
 ) -> Iterator[NormalisedRow | RejectedRow]:
     """Normalise every record of a source.
 
@@ -98,6 +99,8 @@ def normalise_records(
         mapping: The column mapping for the source's header.
         region: Region for national phone numbers.
         max_field_chars: Longest clean value accepted, in characters.
+        accept_float_artefacts: Read a phone's exact ``.0`` tail as a spreadsheet
+            artefact (see :func:`.phones.normalise_phone`).
 
     Yields:
         One NormalisedRow or RejectedRow per record, in order.
@@ -142,18 +145,25 @@ def normalise_records(
                 record_no, "field_too_long", f'The value in column "{too_long}" is longer than the field limit.'
             )
             continue
-        yield _with_phones(record_no, fields, cells, phone_at, phone2_at, region)
+        yield _with_phones(record_no, fields, cells, phone_at, phone2_at, region, accept_float_artefacts)
 
 
-def _with_phones(
-    record_no: int, fields: dict[str, str], cells: tuple[str, ...], phone_at: int, phone2_at: int | None, region: str
+def _with_phones(  # noqa: PLR0913 - one record's cells and where its phones are
+    record_no: int,
+    fields: dict[str, str],
+    cells: tuple[str, ...],
+    phone_at: int,
+    phone2_at: int | None,
+    region: str,
+    floats: bool,
 ) -> NormalisedRow | RejectedRow:
-    phone = normalise_phone(cells[phone_at], region)
+    phone = normalise_phone(cells[phone_at], region, accept_float_artefacts=floats)
     if isinstance(phone, PhoneRejected):
         return RejectedRow(record_no, phone.reason_code, phone.reason)
     if phone2_at is None or not cells[phone2_at].strip():
         return NormalisedRow(record_no, fields, phone)
-    phone2 = normalise_phone(cells[phone2_at], region)
+    phone2 = normalise_phone(cells[phone2_at], region, accept_float_artefacts=floats)
     if isinstance(phone2, PhoneRejected):
         return NormalisedRow(record_no, fields, phone, None, phone2)
-    return NormalisedRow(record_no, fields, phone, None if phone2 == phone else phone2)
+    same = (phone2.e164, phone2.extension) == (phone.e164, phone.extension)
+    return NormalisedRow(record_no, fields, phone, None if same else phone2)

@@ -22,7 +22,7 @@ from phonenumbers import NumberParseException, PhoneNumber, PhoneNumberFormat
 from owner_server.lists.importing.errors import ImportFileError
 from owner_server.lists.importing.plvalid import pl_national_is_valid
 
-__all__ = ["PhoneOk", "PhoneRejected", "check_region", "normalise_phone"]
+__all__ = ["REPAIRS", "PhoneOk", "PhoneRejected", "check_region", "normalise_phone"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,10 +32,15 @@ class PhoneOk:
     Attributes:
         e164: The number in E.164 form (``+48500000001``); never holds an extension.
         extension: The extension digits (``"123"``), or None.
+        repair: What was changed to make the cell dialable, for the report's
+            warnings: ``"trunk_zero"`` (a legacy ``0`` dropped: ``022 …``,
+            ``(0-22) …``, ``+48 (0) 22 …``), ``"float_artefact"`` (a spreadsheet's
+            ``.0`` tail dropped, only with ``accept_float_artefacts``), or None.
     """
 
     e164: str
     extension: str | None = None
+    repair: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,12 +67,25 @@ _REASONS = {
         "The digits of the phone number were lost to Excel's scientific notation; "
         "re-export the phone column formatted as text."
     ),
-    "decimal_number": ("The phone number was saved as a decimal number; re-export the phone column formatted as text."),
+    "decimal_number": (
+        "The phone number was saved as a decimal number; re-export the phone column formatted as text "
+        "(or, if only a trailing decimal point and zero were added, import with --accept-float-artefacts)."
+    ),
+    "spreadsheet_error": (
+        "The phone cell holds a spreadsheet error value (such as #N/A or #VALUE!) instead of a number; "
+        "fix the formula in the sheet."
+    ),
     "several_numbers": "The phone cell seems to hold more than one number; put one number per column.",
     "letters": "The phone number contains letters; letters are never read as digits.",
     "invalid_characters": "The phone number contains characters that do not belong in a phone number.",
     "invalid_number": "The phone number has a wrong length or is not in a valid numbering range.",
     "too_long": "The phone cell is far longer than any phone number.",
+}
+
+#: Warnings for :attr:`PhoneOk.repair` codes (digit-free, like the reasons).
+REPAIRS = {
+    "trunk_zero": "repaired: a legacy trunk zero was dropped from the phone number; check it is the right number.",
+    "float_artefact": "repaired: a spreadsheet's trailing decimal point and zero were dropped from the phone number.",
 }
 
 # Unicode spaces people and spreadsheets put between digit groups.
@@ -86,6 +104,9 @@ _PLACEHOLDERS = frozenset(
 )
 _SCIENTIFIC = re.compile(r"[+-]?\d+(?:[.,]\d*)?\s*e\s*[+-]?\s*\d+")
 _DECIMAL = re.compile(r"\d+[.,]0+")
+_FLOAT_ARTEFACT = re.compile(r"\+?\d+\.0")  # exactly one ".0": what a float column adds to an integer
+# Excel/LibreOffice error values in English and Polish: #N/A, #N/D, #VALUE!, #ARG!, #DZIEL/0!, #NAZWA? ...
+_SPREADSHEET_ERROR = re.compile(r"#[a-ząćęłńóśźż0-9/_.]{1,16}[!?]?")
 _LABEL = re.compile(r"(?:tel|telefon|kom|mob|mobile|phone|gsm)\b\s*[.:]?\s*")
 _EXTENSION = re.compile(
     r"(?P<num>.*?[\d)])\s*[,;]?\s*(?:wewn|wew|w|ext|extension|x|#)\s*[.:]?\s*(?:#\s*)?(?P<ext>\d{1,8})"
@@ -117,13 +138,15 @@ def check_region(region: str) -> int:
     return code
 
 
-def normalise_phone(raw: str, region: str = "PL") -> PhoneOk | PhoneRejected:
+def normalise_phone(raw: str, region: str = "PL", *, accept_float_artefacts: bool = False) -> PhoneOk | PhoneRejected:
     """Read one phone cell.
 
     Args:
         raw: The cell text as read from the file; a leading apostrophe (the
             spreadsheet text marker a formula-safe export adds) is ignored.
         region: ISO 3166 region of national (non-``+``) numbers, e.g. ``"PL"``.
+        accept_float_artefacts: Read ``607924402.0`` as ``607924402`` (exactly one
+            ``.0`` tail; any other decimal is still rejected), with a repair noted.
 
     Returns:
         PhoneOk with the E.164 number and extension, or PhoneRejected with a code
@@ -139,7 +162,7 @@ def normalise_phone(raw: str, region: str = "PL") -> PhoneOk | PhoneRejected:
         if fast is not None:
             return fast
     check_region(region)
-    return _slow(raw, region)
+    return _slow(raw, region, accept_float_artefacts)
 
 
 def _fast_pl(raw: str) -> PhoneOk | None:
@@ -173,6 +196,7 @@ def _fast_pl_more(raw: str) -> PhoneOk | None:
     """
     if len(raw) > _MAX_CELL_CHARS:
         return None
+    repair = None
     t = raw.translate(_FAST_DELETE_PARENS)
     if t[:1] == "+":
         if raw.lstrip(_PLUS_MAY_FOLLOW)[:1] != "+" or len(t) != 12 or t[1:3] != "48":
@@ -182,25 +206,31 @@ def _fast_pl_more(raw: str) -> PhoneOk | None:
         t = t[4:]
     elif len(t) == 10 and t[0] == "0":
         t = t[1:]
+        repair = "trunk_zero"
     elif len(t) == 11 and t[:2] == "48":
         t = t[2:]
     elif len(t) != 9:
         return None
     if t.isascii() and t.isdigit() and t[0] != "0" and pl_national_is_valid(t):
-        return PhoneOk("+48" + t)
+        return PhoneOk("+48" + t, None, repair)
     return None
 
 
-def _slow(raw: str, region: str) -> PhoneOk | PhoneRejected:
+def _slow(raw: str, region: str, accept_float_artefacts: bool = False) -> PhoneOk | PhoneRejected:
     text = " ".join(raw.translate(_SPACES_TO_BLANK).split()).casefold()
     if not text:
         return _reject("empty")
     if len(text) > _MAX_CELL_CHARS:
         return _reject("too_long")
+    if _SPREADSHEET_ERROR.fullmatch(text):
+        return _reject("spreadsheet_error")
     if "".join(ch for ch in text if ch.isalnum()) in _PLACEHOLDERS:
         return _reject("no_number")
     if _SCIENTIFIC.fullmatch(text):
         return _reject("scientific_notation")
+    if accept_float_artefacts and _FLOAT_ARTEFACT.fullmatch(text):
+        read = _slow(text[:-2], region)
+        return PhoneOk(read.e164, read.extension, "float_artefact") if isinstance(read, PhoneOk) else read
     if _DECIMAL.fullmatch(text):
         return _reject("decimal_number")
     label = _LABEL.match(text)
@@ -227,23 +257,25 @@ def _classify(text: str, extension: str | None, region: str) -> PhoneOk | PhoneR
         return _reject("no_number")
     if len(digits) > _MAX_DIGITS + (2 if digits.startswith("00") else 0):
         return _reject("several_numbers")
-    number = _to_number(digits, plus, region)
+    number, repaired = _to_number(digits, plus, region)
     if number is None:
         return _reject("invalid_number")
-    return PhoneOk(phonenumbers.format_number(number, PhoneNumberFormat.E164), extension)
+    return PhoneOk(phonenumbers.format_number(number, PhoneNumberFormat.E164), extension, repaired)
 
 
-def _to_number(digits: str, plus: bool, region: str) -> PhoneNumber | None:
+def _to_number(digits: str, plus: bool, region: str) -> tuple[PhoneNumber | None, str | None]:
+    """The number, and ``"trunk_zero"`` when a legacy trunk zero had to be dropped."""
     if plus or digits.startswith("00"):
         return _international(digits[0 if plus else 2 :])
-    if digits.startswith("0") and region in _LEGACY_TRUNK_ZERO:
+    trunk = digits.startswith("0") and region in _LEGACY_TRUNK_ZERO
+    if trunk:
         digits = digits[1:]
     national = _national(digits, region)
     if national is not None:
-        return national
+        return national, "trunk_zero" if trunk else None
     if digits.startswith(str(check_region(region))):
         return _international(digits)
-    return None
+    return None, None
 
 
 def _national(digits: str, region: str) -> PhoneNumber | None:
@@ -255,16 +287,17 @@ def _national(digits: str, region: str) -> PhoneNumber | None:
     return _valid(digits, region)
 
 
-def _international(digits: str) -> PhoneNumber | None:
+def _international(digits: str) -> tuple[PhoneNumber | None, str | None]:
     number = _valid("+" + digits, None)
     if number is not None:
-        return number
+        return number, None
     # "+48 (0) 22 ..." and "0048 0 22 ...": drop a trunk zero after the country code.
     for length in (1, 2, 3):
         code, rest = digits[:length], digits[length:]
         if rest.startswith("0") and phonenumbers.region_code_for_country_code(int(code)) in _LEGACY_TRUNK_ZERO:
-            return _valid("+" + code + rest[1:], None)
-    return None
+            number = _valid("+" + code + rest[1:], None)
+            return number, "trunk_zero" if number is not None else None
+    return None, None
 
 
 def _valid(text: str, region: str | None) -> PhoneNumber | None:

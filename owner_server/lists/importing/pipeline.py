@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from owner_server.lists.importing.errors import ImportFileError
 from owner_server.lists.importing.mapping import ColumnMapping, map_columns
 from owner_server.lists.importing.normalise import NormalisedRow, RejectedRow, normalise_records
 from owner_server.lists.importing.phones import PhoneOk, normalise_phone
-from owner_server.lists.importing.reading import RecordSource, read_records
+from owner_server.lists.importing.reading import DELIMITERS, RecordSource, read_records
 
 __all__ = ["OpenedFile", "estimate_records", "file_sha256", "open_file", "phone_rows"]
 
@@ -53,16 +53,20 @@ class OpenedFile:
         mapping: Column → field mapping.
         sha256: Hash of the file's bytes.
         region: Default phone region.
+        accept_float_artefacts: Whether a phone's exact ``.0`` tail is dropped (noted as a repair).
     """
 
     source: RecordSource
     mapping: ColumnMapping
     sha256: str
     region: str
+    accept_float_artefacts: bool = False
 
     def rows(self) -> Iterator[NormalisedRow | RejectedRow]:
         """Stream the normalised and rejected rows (may be iterated again)."""
-        return normalise_records(self.source, self.mapping, region=self.region)
+        return normalise_records(
+            self.source, self.mapping, region=self.region, accept_float_artefacts=self.accept_float_artefacts
+        )
 
 
 def open_file(
@@ -72,20 +76,77 @@ def open_file(
     encoding: str | None = None,
     delimiter: str | None = None,
     overrides: Mapping[str, str] | None = None,
+    accept_float_artefacts: bool = False,
 ) -> OpenedFile:
     """Decide how to read a CSV or XLSX file and map its columns.
 
     Raises:
         ImportFileError: Unreadable file, undecidable encoding or delimiter,
-            a first row that is data rather than a header, no phone column,
-            or an override naming an unknown column.
+            a first row that is data rather than a header, a header that did
+            not split (one cell holding another delimiter), a header and no
+            records, no phone column, or an override naming an unknown column.
     """
     source = read_records(path, encoding=encoding, delimiter=delimiter)
     if any(isinstance(normalise_phone(cell, region), PhoneOk) for cell in source.header if cell):
         # a header-less file: its first person would become column names (printed, stored as field names)
         raise ImportFileError("The first row holds a phone number, not column names; add a header row.")
-    mapping = map_columns(source.header, overrides)
-    return OpenedFile(source=source, mapping=mapping, sha256=file_sha256(path), region=region)
+    _refuse_unsplit_header(source, forced=delimiter is not None)
+    empty = _unnamed_empty_columns(source) - {_column_index(column) for column in overrides or {}}
+    mapping = map_columns(source.header, {**{f"#{i + 1}": "ignore" for i in empty}, **(overrides or {})})
+    mapping = replace(mapping, overridden=mapping.overridden - empty, unnamed_empty=frozenset(empty))
+    if not _has_records(source):
+        raise ImportFileError("The file has a header but no records: there is nothing to import.")
+    return OpenedFile(source, mapping, file_sha256(path), region, accept_float_artefacts)
+
+
+def _unnamed_empty_columns(source: RecordSource) -> set[int]:
+    """Columns with an empty header and no value in any record (Excel's trailing ``;;;``).
+
+    Reads the file once more, only when the header has an empty cell.
+    """
+    unnamed = {i for i, name in enumerate(source.header) if not name}
+    if not unnamed:
+        return set()
+    for _, cells in source:
+        unnamed -= {i for i in unnamed if i < len(cells) and cells[i].strip()}
+        if not unnamed:
+            break
+    return unnamed
+
+
+def _column_index(column: str) -> int | None:
+    """The index an override's ``#n`` names (other forms never name an unnamed column)."""
+    text = column.strip()
+    return int(text[1:]) - 1 if text[:1] == "#" and text[1:].isdigit() else None
+
+
+def _has_records(source: RecordSource) -> bool:
+    records = iter(source)
+    try:
+        return next(records, None) is not None
+    finally:
+        close = getattr(records, "close", None)
+        if close is not None:
+            close()
+
+
+def _refuse_unsplit_header(source: RecordSource, *, forced: bool) -> None:
+    """Refuse a header that stayed one cell though it holds another delimiter (a wrong ``--delimiter``).
+
+    Raises:
+        ImportFileError: The header is a single cell that holds another delimiter.
+    """
+    if source.delimiter is None or len(source.header) != 1:
+        return
+    others = [d for d in DELIMITERS if d != source.delimiter and d in source.header[0]]
+    if not others:
+        return
+    shown = {"\t": "tab"}.get(others[0], repr(others[0]))
+    how = f"with --delimiter {source.delimiter!r}" if forced else "with the detected delimiter"
+    raise ImportFileError(
+        f"The header did not split into columns {how}; it holds {shown}, which looks like the file's delimiter"
+        + (" (leave --delimiter out or pass that one)." if forced else " (pass --delimiter).")
+    )
 
 
 def _text_records(path: Path) -> Iterator[tuple[int, tuple[str, ...]]]:

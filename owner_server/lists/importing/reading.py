@@ -32,10 +32,22 @@ Record = tuple[int, tuple[str, ...]]
 
 _SAMPLE_CHARS = 256 * 1024
 _SAMPLE_RECORDS = 200
+_MAJORITY = 0.8  # share of sampled records that must have the header's width
 _SEP_LINE = re.compile(r'"?sep=(.)"?\r?\n?', re.IGNORECASE)
 _ZIP = b"PK\x03\x04"
 _BLANK_CHARS = " \t\r\n\u00a0" + "".join(DELIMITERS)  # a sampled row of only these is blank
 _OLE = b"\xd0\xcf\x11\xe0"
+#: Leading bytes of files that owners upload by mistake, and what they are.
+_NOT_A_LIST = {
+    b"%PDF": "a PDF document",
+    b"\x89PNG": "a PNG image",
+    b"\xff\xd8\xff": "a JPEG image",
+    b"GIF8": "a GIF image",
+    b"\x1f\x8b": "a gzip archive",
+    b"7z\xbc\xaf": "a 7-Zip archive",
+    b"Rar!": "a RAR archive",
+    b"{\\rtf": "an RTF document",
+}
 
 
 class RecordSource:
@@ -97,7 +109,8 @@ def read_records(path: Path | str, *, encoding: str | None = None, delimiter: st
 
     CSV encodings are decided by decoding the whole file strictly (see
     :mod:`owner_server.lists.importing.encoding`); the delimiter is the one of
-    ``DELIMITERS`` that gives every sampled record as many fields as the header.
+    ``DELIMITERS`` that gives most (80 %) sampled records as many fields as the header
+    (the widest such split wins; the others are rejected record by record).
     An Excel ``sep=X`` first line is honoured. Files starting with a ZIP
     signature are read as .xlsx (first worksheet).
 
@@ -119,6 +132,9 @@ def read_records(path: Path | str, *, encoding: str | None = None, delimiter: st
             magic = f.read(4)
     except OSError:
         raise ImportFileError("The file cannot be opened for reading.") from None
+    kind = next((what for lead, what in _NOT_A_LIST.items() if magic.startswith(lead)), None)
+    if kind is not None:
+        raise ImportFileError(f"The file is {kind}, not a CSV or XLSX contact list.")
     if magic == _OLE:
         raise ImportFileError("Old .xls workbooks (or password-protected ones) cannot be read; save as .xlsx or CSV.")
     if magic == _ZIP:
@@ -207,7 +223,7 @@ def _detect_delimiter(path: Path, codec: str) -> str:
     records = {d: _sample_records(sample, d, complete) for d in DELIMITERS}
     if all(r == [] for r in records.values()):
         raise ImportFileError("The file has no header row (it is empty or blank).")
-    widths = {d: w for d, r in records.items() if (w := _consistent_width(r)) is not None}
+    widths = {d: w for d, r in records.items() if (w := _majority_width(r)) is not None}
     multi = [d for d in DELIMITERS if widths.get(d, 0) > 1]
     if multi:
         return max(multi, key=lambda d: widths[d])  # max() keeps the first of equals
@@ -217,16 +233,26 @@ def _detect_delimiter(path: Path, codec: str) -> str:
     if first and not any(d in first[0][0] for d in DELIMITERS):
         return single[0]
     raise ImportFileError(
-        "No delimiter (tab ; | ,) gives every record as many fields as the header; check the file or pass --delimiter."
+        "No delimiter (tab ; | ,) splits most records into as many fields as the header; "
+        "check the file or pass --delimiter."
     )
 
 
-def _consistent_width(records: list[list[str]] | None) -> int | None:
-    """The header width if every sampled record has it."""
+def _majority_width(records: list[list[str]] | None) -> int | None:
+    """The header width if most sampled records have it (the others are rejected one by one later).
+
+    A few records with a stray delimiter or a missing field must not hide the
+    delimiter of the whole file: the normaliser rejects each of them with its
+    record number and field counts.
+    """
     if not records:
         return None
     width = len(records[0])
-    return width if all(len(_trim(r, width)) == width for r in records[1:]) else None
+    rest = records[1:]
+    if not rest:
+        return width
+    fitting = sum(1 for r in rest if len(_trim(r, width)) == width)
+    return width if fitting >= _MAJORITY * len(rest) else None
 
 
 def _sample_records(sample: str, delimiter: str, complete: bool) -> list[list[str]] | None:

@@ -161,3 +161,34 @@ def test_terminating_the_demo_stops_its_server(tmp_path):
     finally:
         demo.kill()
         log.close()
+
+
+def test_a_header_only_file_is_an_error_that_writes_nothing(data_dir, tmp_path):
+    """Issue 10: it used to say "imported 0", exit 0, and write an import batch and an audit entry."""
+    empty = tmp_path / "header.csv"
+    empty.write_text("Imię;Telefon\n", encoding="utf-8")
+    entries = run(data_dir, "audit", "verify", "--json")
+    done = run(data_dir, "import", str(empty), "--campaign", "Camp")
+    assert done.returncode == 2 and done.stderr.strip().count("\n") == 0
+    assert "header but no records" in done.stderr and "Traceback" not in done.stderr
+    assert run(data_dir, "audit", "verify", "--json").stdout == entries.stdout
+
+
+def test_float_artefacts_repairs_and_a_full_dry_run(data_dir, tmp_path):
+    """Issue 10: ``.0`` tails only with the flag, repairs listed as warnings, a dry run prints every row."""
+    lines = ["Imię;Telefon"] + [f"Anna;6{i:08d}.0" for i in range(1, 71)] + ["Jan;022 123 45 67", "Ewa;#N/D"]
+    path = tmp_path / "floats.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert run(data_dir, "campaign", "create", "Floats", "--policy", str(POLICY)).returncode == 0
+    dry = run(data_dir, "import", str(path), "--campaign", "Floats", "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert dry.stdout.count("decimal_number") == 70 and "more rows" not in dry.stdout
+    assert "spreadsheet_error" in dry.stdout
+    done = run(data_dir, "import", str(path), "--campaign", "Floats", "--accept-float-artefacts", "--json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["imported"] == 71 and report["rejected"] == 1
+    codes = [(w["record"], w["code"]) for w in report["warnings"]]
+    assert codes.count((71, "repaired_trunk_zero")) == 1
+    assert sum(1 for _, code in codes if code == "repaired_float_artefact") == 70
+    assert not any(ch.isdigit() for w in report["warnings"] for ch in w["reason"])

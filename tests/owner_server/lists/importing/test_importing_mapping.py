@@ -130,3 +130,20 @@ def test_an_override_can_name_an_extra_field():
     mapping = map_columns(("Telefon", "Grupa klienta"), {"Grupa klienta": "extra:segment"})
     assert mapping.fields == {0: "phone", 1: "extra:segment"}
     assert 1 in mapping.overridden
+
+
+@pytest.mark.parametrize(
+    "second",
+    ["Nr telefonu stacjonarnego", "Telefon stacjonarny", "Tel. dom.", "Telefon 2", "Drugi telefon", "Tel. służbowy",
+     "Telefon do pracy", "Phone (work)", "Mobile 2"],
+)  # fmt: skip
+def test_any_header_that_means_a_telephone_is_a_phone_column(second):
+    """Issue 10: a second phone column under a Polish name must be dialable, not a hidden extra."""
+    mapping = map_columns(("Imię", "Telefon komórkowy", second))
+    assert mapping.fields == {0: "first_name", 1: "phone", 2: "phone2"}
+    assert any(line.endswith("-> phone2") for line in mapping.describe())
+
+
+@pytest.mark.parametrize("header", ["Data telefonu", "Zgoda na kontakt tel.", "Liczba telefonów", "Operator telefonu"])
+def test_headers_about_calls_are_not_numbers(header):
+    assert map_columns(("Telefon", header)).fields == {0: "phone", 1: "extra:" + header_key(header).replace(" ", "_")}

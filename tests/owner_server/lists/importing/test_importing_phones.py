@@ -113,12 +113,21 @@ REJECTED = [
     ("00", "no_number"),
     ("5" * 65, "too_long"),
     ("500 000 001 " + "x" * 60, "too_long"),
+    ("#N/D", "spreadsheet_error"),
+    ("#N/A", "spreadsheet_error"),
+    ("#VALUE!", "spreadsheet_error"),
+    ("#ARG!", "spreadsheet_error"),
+    ("#DZIEL/0!", "spreadsheet_error"),
+    ("#NAZWA?", "spreadsheet_error"),
+    ("#REF!", "spreadsheet_error"),
+    (" #ADR! ", "spreadsheet_error"),
 ]
 
 
 @pytest.mark.parametrize(("raw", "e164", "extension"), ACCEPTED)
 def test_accepted(raw, e164, extension):
-    assert normalise_phone(raw, "PL") == PhoneOk(e164, extension)
+    result = normalise_phone(raw, "PL")
+    assert isinstance(result, PhoneOk) and (result.e164, result.extension) == (e164, extension)
 
 
 @pytest.mark.parametrize(("raw", "code"), REJECTED)
@@ -252,3 +261,33 @@ def test_hostile_cells_are_refused_before_any_pattern_runs(cell):
 @pytest.mark.parametrize("cell", ["'+48500000001", "'500 000 001", "'0048 500 000 001"])
 def test_spreadsheet_text_marker_is_ignored(cell):
     assert normalise_phone(cell) == PhoneOk("+48500000001", None)
+
+
+@pytest.mark.parametrize(
+    ("raw", "repair"),
+    [
+        ("500 000 001", None),
+        ("+48 500 000 001", None),
+        ("0048 22 123 45 67", None),
+        ("022 123 45 67", "trunk_zero"),
+        ("(0-22) 123 45 67", "trunk_zero"),
+        ("(022) 123-45-67", "trunk_zero"),
+        ("+48 (0) 22 123 45 67", "trunk_zero"),
+        ("0048 0 22 123 45 67", "trunk_zero"),
+    ],
+)
+def test_repairs_are_named(raw, repair):
+    """Issue 10: a dropped trunk zero is a repair the report lists, not silent."""
+    result = normalise_phone(raw, "PL")
+    assert isinstance(result, PhoneOk) and result.e164.startswith("+48") and result.repair == repair
+
+
+def test_float_artefacts_only_when_asked_and_only_an_exact_point_zero():
+    rejected = normalise_phone("607924402.0")
+    assert isinstance(rejected, PhoneRejected) and rejected.reason_code == "decimal_number"
+    assert "--accept-float-artefacts" in rejected.reason
+    floated = normalise_phone("607924402.0", accept_float_artefacts=True)
+    assert floated == PhoneOk("+48607924402", None, "float_artefact")
+    assert normalise_phone("48607924402.0", accept_float_artefacts=True).e164 == "+48607924402"
+    for other in ("607924402.00", "607924402.5", "607924402,0"):
+        assert isinstance(normalise_phone(other, accept_float_artefacts=True), PhoneRejected), other

@@ -139,6 +139,9 @@ def test_short_and_long_csv_records_are_passed_on(tmp_path):
         (b"a;b\n1;\x00\n", "NUL"),
         (b"\xd0\xcf\x11\xe0rest", "xls"),
         (b"PK\x03\x04broken", "xlsx"),
+        (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj", "is a PDF document, not a CSV or XLSX"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00", "is a PNG image"),
+        (b"\x1f\x8b\x08\x00", "is a gzip archive"),
     ],
 )
 def test_unreadable_files(tmp_path, data, message):
