@@ -2,8 +2,9 @@
 # Install the Debian packages Custos' tests and demo need (Qt runtime libraries,
 # Xvfb, PostgreSQL server binaries, Debian's Chromium and certutil for the
 # console's browser tests: Playwright drives /usr/bin/chromium, never a
-# downloaded browser; makensis, osslsigncode and 7-Zip for the Windows installer). Does nothing when they are already present; needs root
-# (or sudo) only when something is missing.
+# downloaded browser; makensis, osslsigncode and 7-Zip for the Windows
+# installer). Does nothing when they are already present; needs root (or sudo)
+# only when something is missing.
 set -eu
 
 need=()

@@ -101,9 +101,7 @@ def make_signing_pki(directory: Path, label: str) -> SigningPki:
     pki.ca_pem.write_bytes(ca.public_bytes(pem))
     pki.cert_pem.write_bytes(cert.public_bytes(pem) + ca.public_bytes(pem))
     pki.key_pem.touch(mode=0o600)
-    pki.key_pem.write_bytes(
-        key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
+    pki.key_pem.write_bytes(key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
     pki.pfx.write_bytes(
         pkcs12.serialize_key_and_certificates(
             b"custos", key, cert, [ca], serialization.BestAvailableEncryption(pki.password.encode())

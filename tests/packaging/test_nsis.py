@@ -54,6 +54,10 @@ def verify(installer: Path, ca: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+def sign_env(pki: SigningPki, ca: Path) -> dict[str, str]:
+    return {"CUSTOS_SIGN_CERT": str(pki.cert_pem), "CUSTOS_SIGN_KEY": str(pki.key_pem), "CUSTOS_SIGN_CAFILE": str(ca)}
+
+
 def sign(pki: SigningPki, unsigned: Path, out: Path) -> None:
     done = subprocess.run(
         ["osslsigncode", "sign", "-certs", str(pki.cert_pem), "-key", str(pki.key_pem), "-h", "sha256"]
@@ -100,7 +104,7 @@ def ours(work) -> SigningPki:
 @pytest.fixture(scope="module")
 def signed(work, ours) -> Path:
     out = work / f"custos-agent-setup-{VERSION}.exe"
-    env = {"CUSTOS_SIGN_CERT": str(ours.cert_pem), "CUSTOS_SIGN_KEY": str(ours.key_pem), "CUSTOS_SIGN_CAFILE": str(ours.ca_pem)}
+    env = sign_env(ours, ours.ca_pem)
     done = build(*_inputs(work), "--version", VERSION, "--out", str(out), env=env)
     assert done.returncode == 0, done.stderr + done.stdout
     assert "signed and verified" in done.stdout
@@ -151,7 +155,7 @@ def test_a_signature_from_another_ca_fails_against_ours(unsigned, ours, work, tm
     done = verify(foreign, ours.ca_pem)
     assert done.returncode != 0 and "Signature verification: ok" not in done.stdout
     # and the build script refuses to publish it
-    env = {"CUSTOS_SIGN_CERT": str(other.cert_pem), "CUSTOS_SIGN_KEY": str(other.key_pem), "CUSTOS_SIGN_CAFILE": str(ours.ca_pem)}
+    env = sign_env(other, ours.ca_pem)
     out = tmp_path / "refused.exe"
     done = build(*_inputs(work), "--version", VERSION, "--out", str(out), env=env)
     assert done.returncode == 1 and "does not verify" in done.stderr and not out.exists()
