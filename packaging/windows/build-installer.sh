@@ -18,12 +18,52 @@
 #   CUSTOS_SIGN_CAFILE=path         CA bundle to verify against (default: the
 #                                   system's, /etc/ssl/certs/ca-certificates.crt)
 #   CUSTOS_SIGN_TSA_CAFILE=path     optional: CA bundle for the timestamp
+# The uninstaller is signed too: makensis calls this script back with
+# --sign-in-place FILE (same environment) before embedding it.
 # Exit status: 0 built, signed and verified; 2 bad arguments; other: a tool failed.
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 usage() { echo "usage: $0 --payload DIR --config FILE [--tuf-root FILE] [--version V] [--out FILE] [--unsigned]" >&2; exit 2; }
+
+# The signing arguments from the environment (sets: signer).
+signer_from_env() {
+  signer=(osslsigncode sign -h sha256 -n "Custos Agent")
+  if [ -n "${CUSTOS_SIGN_PFX:-}" ]; then
+    signer+=(-pkcs12 "$CUSTOS_SIGN_PFX")
+  elif [ -n "${CUSTOS_SIGN_CERT:-}" ] && [ -n "${CUSTOS_SIGN_KEY:-}" ]; then
+    signer+=(-certs "$CUSTOS_SIGN_CERT" -key "$CUSTOS_SIGN_KEY")
+  else
+    echo "error: no signing key: set CUSTOS_SIGN_PFX, CUSTOS_SIGN_PFX_B64 or CUSTOS_SIGN_CERT and CUSTOS_SIGN_KEY (or pass --unsigned)" >&2
+    exit 2
+  fi
+  [ -z "${CUSTOS_SIGN_PASS_FILE:-}" ] || signer+=(-readpass "$CUSTOS_SIGN_PASS_FILE")
+  [ -z "${CUSTOS_SIGN_TIMESTAMP_URL:-}" ] || signer+=(-ts "$CUSTOS_SIGN_TIMESTAMP_URL")
+}
+
+# sign_verified IN OUT: sign IN into OUT and verify OUT; OUT is removed when it does not verify.
+sign_verified() {
+  "${signer[@]}" -in "$1" -out "$2" >/dev/null
+  local verify=(osslsigncode verify -in "$2" -CAfile "${CUSTOS_SIGN_CAFILE:-/etc/ssl/certs/ca-certificates.crt}")
+  [ -z "${CUSTOS_SIGN_TSA_CAFILE:-}" ] || verify+=(-TSA-CAfile "$CUSTOS_SIGN_TSA_CAFILE")
+  local log
+  if ! log=$("${verify[@]}" 2>&1) || ! printf '%s\n' "$log" | grep -q '^Signature verification: ok'; then
+    printf '%s\n' "$log" >&2
+    rm -f "$2"
+    echo "error: the signed $(basename "$1") does not verify" >&2
+    exit 1
+  fi
+}
+
+if [ "${1:-}" = "--sign-in-place" ]; then  # makensis calling back for the uninstaller
+  [ $# -eq 2 ] && [ -f "$2" ] || usage
+  signer_from_env
+  sign_verified "$2" "$2.signed"
+  mv -f "$2.signed" "$2"
+  echo "signed and verified the uninstaller"
+  exit 0
+fi
 
 payload="" config="" tuf_root="" version="" out="" unsigned=0
 while [ $# -gt 0 ]; do
@@ -62,36 +102,22 @@ umask 077
 defines=(-DVERSION="$version" -DVERSION_QUAD="$quad" -DPAYLOAD_DIR="$(abs "$payload")"
          -DCONFIG_FILE="$(abs "$config")" -DOUTFILE="$work/unsigned.exe")
 [ -z "$tuf_root" ] || defines+=(-DTUF_ROOT="$(abs "$tuf_root")")
-makensis -V2 -WX -NOCD "${defines[@]}" "$here/custos-agent.nsi"
 
 if [ "$unsigned" -eq 1 ]; then
+  makensis -V2 -WX -NOCD "${defines[@]}" "$here/custos-agent.nsi"
   install -m 0644 "$work/unsigned.exe" "$out"
   echo "built (unsigned): $out"
   exit 0
 fi
 
-sign=(osslsigncode sign -h sha256 -n "Custos Agent" -in "$work/unsigned.exe" -out "$work/signed.exe")
 if [ -n "${CUSTOS_SIGN_PFX_B64:-}" ]; then
   printf '%s' "$CUSTOS_SIGN_PFX_B64" | base64 -d > "$work/sign.pfx"
-  sign+=(-pkcs12 "$work/sign.pfx")
-elif [ -n "${CUSTOS_SIGN_PFX:-}" ]; then
-  sign+=(-pkcs12 "$CUSTOS_SIGN_PFX")
-elif [ -n "${CUSTOS_SIGN_CERT:-}" ] && [ -n "${CUSTOS_SIGN_KEY:-}" ]; then
-  sign+=(-certs "$CUSTOS_SIGN_CERT" -key "$CUSTOS_SIGN_KEY")
-else
-  echo "error: no signing key: set CUSTOS_SIGN_PFX, CUSTOS_SIGN_PFX_B64 or CUSTOS_SIGN_CERT and CUSTOS_SIGN_KEY (or pass --unsigned)" >&2
-  exit 2
+  export CUSTOS_SIGN_PFX="$work/sign.pfx"  # for the uninstaller call-back too
+  unset CUSTOS_SIGN_PFX_B64
 fi
-[ -z "${CUSTOS_SIGN_PASS_FILE:-}" ] || sign+=(-readpass "$CUSTOS_SIGN_PASS_FILE")
-[ -z "${CUSTOS_SIGN_TIMESTAMP_URL:-}" ] || sign+=(-ts "$CUSTOS_SIGN_TIMESTAMP_URL")
-"${sign[@]}" >/dev/null
-
-verify=(osslsigncode verify -in "$work/signed.exe" -CAfile "${CUSTOS_SIGN_CAFILE:-/etc/ssl/certs/ca-certificates.crt}")
-[ -z "${CUSTOS_SIGN_TSA_CAFILE:-}" ] || verify+=(-TSA-CAfile "$CUSTOS_SIGN_TSA_CAFILE")
-if ! "${verify[@]}" > "$work/verify.log" 2>&1 || ! grep -q '^Signature verification: ok' "$work/verify.log"; then
-  cat "$work/verify.log" >&2
-  echo "error: the signed installer does not verify" >&2
-  exit 1
-fi
+signer_from_env
+defines+=(-DUNINST_SIGN="bash \"$here/build-installer.sh\" --sign-in-place")
+makensis -V2 -WX -NOCD "${defines[@]}" "$here/custos-agent.nsi"
+sign_verified "$work/unsigned.exe" "$work/signed.exe"
 install -m 0644 "$work/signed.exe" "$out"
 echo "built, signed and verified: $out"

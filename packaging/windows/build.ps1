@@ -17,7 +17,7 @@
   is never an argument) and removed again when the script ends, whatever happens.
   Without CUSTOS_SIGN_PFX, pass -Unsigned.
 
-  Output: dist\custos-agent\ (the frozen build; custos-agent.exe signed too) and
+  Output: dist\custos-agent\ (the frozen build; custos-agent.exe and the uninstaller signed too) and
   dist\custos-agent-setup-<version>.exe. Each signature is verified (signtool verify /pa and
   Get-AuthenticodeSignature) before the script goes on.
 #>
@@ -99,7 +99,11 @@ try {
   $leaf = $imported | Where-Object { $_.HasPrivateKey } | Select-Object -First 1
   if (-not $leaf) { throw "the PFX holds no private key" }
   Invoke-Sign $signtool $leaf.Thumbprint (Join-Path $Payload "custos-agent.exe")
-  Invoke-Checked $makensis ($defines + @("packaging\windows\custos-agent.nsi"))
+  # makensis signs the uninstaller before embedding it (one quoted argument: cmd /c keeps it whole)
+  $env:PATH = "$(Split-Path $signtool);$env:PATH"
+  $uninstSign = "signtool sign /sha1 $($leaf.Thumbprint) /s My /fd sha256"
+  if ($env:CUSTOS_SIGN_TIMESTAMP_URL) { $uninstSign += " /tr $($env:CUSTOS_SIGN_TIMESTAMP_URL) /td sha256" }
+  Invoke-Checked $makensis ($defines + @("/DUNINST_SIGN=$uninstSign", "packaging\windows\custos-agent.nsi"))
   Invoke-Sign $signtool $leaf.Thumbprint $Installer
 } finally {
   foreach ($cert in $imported) {

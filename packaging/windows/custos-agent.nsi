@@ -16,6 +16,7 @@
 ;     -DCONFIG_FILE=custos-agent.toml   the site's deployment config (custos-server deployment bundle)
 ;     -DTUF_ROOT=tuf-root.json          optional: the owner's trusted update root
 ;     -DOUTFILE=custos-agent-setup.exe
+;     -DUNINST_SIGN=<command>           optional: signs the uninstaller (see below)
 ;
 ; Where things go (the client reads the config from agent_client.config.system_config_dir()):
 ;
@@ -53,6 +54,12 @@ ManifestDPIAware true
 !ifndef VERSION_QUAD
   !searchparse /noerrors "${VERSION}" "" _V1 "." _V2 "." _V3
   !define VERSION_QUAD "${_V1}.${_V2}.${_V3}.0"
+!endif
+
+;     -DUNINST_SIGN="<command>"     optional: signs the uninstaller in place ("%1" is appended);
+;                                   makensis runs it on the uninstaller before embedding it
+!ifdef UNINST_SIGN
+  !uninstfinalize '${UNINST_SIGN} "%1"' = 0
 !endif
 
 !define PRODUCT "Custos Agent"

@@ -107,7 +107,8 @@ def signed(work, ours) -> Path:
     env = sign_env(ours, ours.ca_pem)
     done = build(*_inputs(work), "--version", VERSION, "--out", str(out), env=env)
     assert done.returncode == 0, done.stderr + done.stdout
-    assert "signed and verified" in done.stdout
+    assert "signed and verified the uninstaller" in done.stdout  # makensis called the script back
+    assert f"built, signed and verified: {out}" in done.stdout
     return out
 
 
