@@ -134,7 +134,7 @@ def test_signed_installer_verifies_against_our_ca(signed, ours):
 
 def test_unsigned_installer_does_not_verify(unsigned, ours):
     done = verify(unsigned, ours.ca_pem)
-    assert done.returncode != 0 and "Signature verification: ok" not in done.stdout
+    assert done.returncode != 0 and "Signature verification: ok" not in done.stdout + done.stderr
 
 
 def test_a_flipped_byte_fails_verification(signed, ours, tmp_path):
@@ -144,8 +144,8 @@ def test_a_flipped_byte_fails_verification(signed, ours, tmp_path):
     tampered.write_bytes(bytes(data))
     done = verify(tampered, ours.ca_pem)
     assert done.returncode != 0
-    assert "Signature verification: ok" not in done.stdout
-    assert "MISMATCH" in done.stdout and "Signature verification: failed" in done.stdout
+    assert "Signature verification: ok" not in done.stdout + done.stderr
+    assert "MISMATCH" in done.stdout and "Signature verification: failed" in done.stderr
 
 
 def test_a_signature_from_another_ca_fails_against_ours(unsigned, ours, work, tmp_path):
@@ -154,7 +154,7 @@ def test_a_signature_from_another_ca_fails_against_ours(unsigned, ours, work, tm
     sign(other, unsigned, foreign)
     assert verify(foreign, other.ca_pem).returncode == 0  # a good signature, just not ours
     done = verify(foreign, ours.ca_pem)
-    assert done.returncode != 0 and "Signature verification: ok" not in done.stdout
+    assert done.returncode != 0 and "Signature verification: ok" not in done.stdout + done.stderr
     # and the build script refuses to publish it
     env = sign_env(other, ours.ca_pem)
     out = tmp_path / "refused.exe"
