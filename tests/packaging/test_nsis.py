@@ -208,3 +208,14 @@ def test_script_installs_for_all_users_with_admin_only_config():
     from agent_client.config import SYSTEM_CONFIG_FILE_NAME, TUF_ROOT_FILE_NAME
 
     assert f'"/oname={SYSTEM_CONFIG_FILE_NAME}"' in nsi and f'"/oname={TUF_ROOT_FILE_NAME}"' in nsi
+
+
+def test_script_will_not_compile_without_a_config(work, tmp_path):
+    done = subprocess.run(
+        ["makensis", "-V1", "-DVERSION=0.1.0", f"-DPAYLOAD_DIR={work / 'payload' / 'custos-agent'}"]
+        + [f"-DOUTFILE={tmp_path / 'x.exe'}", str(NSI)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode != 0 and "CONFIG_FILE" in done.stdout + done.stderr and not (tmp_path / "x.exe").exists()
