@@ -2,8 +2,9 @@
 # Install the Debian packages Custos' tests and demo need (Qt runtime libraries,
 # Xvfb, PostgreSQL server binaries, Debian's Chromium and certutil for the
 # console's browser tests: Playwright drives /usr/bin/chromium, never a
-# downloaded browser). Does nothing when they are already present; needs root
-# (or sudo) only when something is missing.
+# downloaded browser; makensis, osslsigncode and 7-Zip for the Windows
+# installer). Does nothing when they are already present; needs root (or sudo)
+# only when something is missing.
 set -eu
 
 need=()
@@ -30,6 +31,9 @@ if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb 
 fi
 [ -x /usr/bin/chromium ] || need+=(chromium)
 command -v certutil >/dev/null 2>&1 || need+=(libnss3-tools)  # trusts the test CA in a throwaway NSS db
+command -v makensis >/dev/null 2>&1 || need+=(nsis)                # compiles the Windows installer
+command -v osslsigncode >/dev/null 2>&1 || need+=(osslsigncode)    # Authenticode sign and verify
+command -v 7zz >/dev/null 2>&1 || need+=(7zip)                     # reads the compiled installer back in tests
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

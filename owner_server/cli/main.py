@@ -14,6 +14,7 @@ from owner_server.cli import (
     console_users_cmd,
     data_cmds,
     demo,
+    deployment_cmd,
     dnc_cmd,
     errors,
     identity_cmds,
@@ -50,6 +51,7 @@ def build_app() -> typer.Typer:
     app.add_typer(dnc_cmd.dnc_app, name="dnc")
     app.add_typer(canary_cmd.canary_app, name="canary")
     app.add_typer(keys_cmd.keys_app, name="keys")
+    app.add_typer(deployment_cmd.deployment_app, name="deployment")
     app.command()(demo.demo)
     data_cmds.register(app)
     identity_cmds.register()

@@ -1,0 +1,1 @@
+"""Deployment: what IT at the outsourcer installs beside every agent client (see ../shared/STYLE.md)."""
