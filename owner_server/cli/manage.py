@@ -27,7 +27,7 @@ from owner_server.core.db import session_scope
 from owner_server.identity import admin
 from owner_server.identity.campaigns import update_policy
 from owner_server.identity.passwords import generate_password
-from owner_server.identity.policy_text import phone_fields_shown, policy_problems, policy_toml
+from owner_server.identity.policy_text import input_problems, phone_fields_shown, policy_problems, policy_toml
 from owner_server.models import Role
 from shared.policy import CampaignPolicy
 
@@ -55,13 +55,18 @@ def load_policy(path: Path) -> CampaignPolicy:
         raise fail(f"policy file {path} not found") from None
     except (OSError, UnicodeDecodeError):
         raise fail(f"policy file {path} cannot be read as UTF-8 text") from None
+    as_json = path.suffix.lower() == ".json"
     try:
-        raw = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
+        raw = json.loads(text) if as_json else tomllib.loads(text)
         policy = CampaignPolicy.model_validate(raw)
     except pydantic.ValidationError as exc:
         raise fail(f"policy file {path.name} is not valid:\n  " + "\n  ".join(policy_problems(exc))) from None
     except ValueError as exc:  # TOMLDecodeError and JSONDecodeError are ValueErrors
-        raise fail(f"policy file {path.name} is not valid {path.suffix.lstrip('.').upper() or 'TOML'}: {exc}") from None
+        kind = "JSON" if as_json else "TOML (a policy file is TOML, or JSON when named .json)"
+        raise fail(f"policy file {path.name} is not valid {kind}: {exc}") from None
+    problems = input_problems(policy)
+    if problems:
+        raise fail(f"policy file {path.name} is not valid:\n  " + "\n  ".join(problems))
     for name in phone_fields_shown(policy):
         err_console.print(
             f"[yellow]warning:[/] '{name}' is a phone field; agents never see phone numbers, it stays hidden"

@@ -7,6 +7,7 @@ same functions, so a policy is validated one way and reads the same in both.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Mapping
 from datetime import date
@@ -16,11 +17,30 @@ import pydantic
 import tomli_w
 
 from shared.errors import ValidationError
+from shared.fields import CONTACT_FIELDS, EXTRA_PREFIX
 from shared.policy import CampaignPolicy, FieldMode, FieldRule, is_phone_field
 
-__all__ = ["parse_policy", "parse_policy_toml", "phone_fields_shown", "policy_problems", "policy_toml"]
+__all__ = [
+    "ALLOWED_SHORTCUTS",
+    "input_problems",
+    "parse_policy",
+    "parse_policy_toml",
+    "phone_fields_shown",
+    "policy_problems",
+    "policy_toml",
+]
 
 _MODES = ", ".join(f'"{m.value}"' for m in FieldMode)
+_EXTRA_NAME = re.compile(re.escape(EXTRA_PREFIX) + r"[a-z0-9][a-z0-9_]{0,63}")
+#: The client's own keys (agent_client/views/call_panel.py): call and hang up.
+_CLIENT_KEYS = frozenset({"F9", "F10"})
+_F_KEY = r"f(?:[1-9]|1[0-2])"
+_SHORTCUT = re.compile(rf"(?P<key>[0-9a-z]|{_F_KEY})|alt\+(?P<alt>[0-9a-z])|shift\+(?P<shift>{_F_KEY})", re.IGNORECASE)
+#: What a disposition shortcut may be, for the error message.
+ALLOWED_SHORTCUTS = (
+    "a letter or digit (A, 7) alone or with Alt+, or F1-F12 but F9/F10 (the client's call keys) alone or with Shift+; "
+    "never Ctrl+ or a system key (Ctrl+C, Alt+F4, Alt+Tab, Esc, Enter, Tab, Print Screen)"
+)
 
 
 def _message(err: Mapping[str, Any]) -> str:
@@ -48,16 +68,55 @@ def policy_problems(exc: pydantic.ValidationError) -> list[str]:
     return list(lines.values())
 
 
+def input_problems(policy: CampaignPolicy) -> list[str]:
+    """What an owner-written policy gets wrong beyond its schema.
+
+    A field name that is no contact field (``imie = "visible"``) would silently
+    show nothing; a disposition shortcut that is a system or editing key
+    (``Ctrl+C``) would fight the client's copy guard or the desktop. Stored
+    policies are not re-checked, so an older one still loads.
+
+    Returns:
+        Lines ``where: what``; empty when the policy is fine.
+    """
+    problems = []
+    unknown = [name for name in policy.fields if name not in CONTACT_FIELDS and not _EXTRA_NAME.fullmatch(name)]
+    if unknown:
+        known = ", ".join(CONTACT_FIELDS)
+        problems.append(
+            f"fields: unknown field name(s) {', '.join(unknown)}; use one of {known}, or extra:<name> for a column "
+            "kept under its header's name"
+        )
+    for index, option in enumerate(policy.dispositions):
+        if option.shortcut and not _shortcut_allowed(option.shortcut):
+            where = f"dispositions.{index}.shortcut"
+            problems.append(f"{where}: {option.shortcut!r} is not allowed; use {ALLOWED_SHORTCUTS}")
+    return problems
+
+
+def _shortcut_allowed(text: str) -> bool:
+    match = _SHORTCUT.fullmatch(text.strip())
+    if match is None:
+        return False
+    key = match.group("key") or match.group("alt") or match.group("shift")
+    return key.upper() not in _CLIENT_KEYS
+
+
 def parse_policy(raw: Mapping[str, object]) -> CampaignPolicy:
-    """Validate a policy table (TOML or JSON already read).
+    """Validate a policy table written by an owner (TOML or JSON already read).
 
     Raises:
-        ValidationError: One sentence naming every problem (nothing is stored).
+        ValidationError: One sentence naming every problem (nothing is stored),
+            the schema's and :func:`input_problems`'.
     """
     try:
-        return CampaignPolicy.model_validate(raw)
+        policy = CampaignPolicy.model_validate(raw)
     except pydantic.ValidationError as exc:
         raise ValidationError("the policy is not valid: " + "; ".join(policy_problems(exc))) from None
+    problems = input_problems(policy)
+    if problems:
+        raise ValidationError("the policy is not valid: " + "; ".join(problems))
+    return policy
 
 
 def parse_policy_toml(text: str) -> CampaignPolicy:
