@@ -30,7 +30,7 @@ __all__ = ["ONLINE_ROLES", "OnlineKeys", "ROOT_PASSPHRASE_ENV", "generate_root_k
 #: Roles whose keys the server holds (the running server re-signs timestamp and snapshot).
 ONLINE_ROLES = ("targets", "snapshot", "timestamp")
 #: Optional passphrase protecting the offline root key files (from the environment, never argv).
-ROOT_PASSPHRASE_ENV = "CUSTOS_ROOT_KEY_PASSPHRASE"
+ROOT_PASSPHRASE_ENV = "CUSTOS_ROOT_KEY_PASSPHRASE"  # noqa: S105 - the name of a variable, not a secret
 _ONLINE_RE = re.compile(r"^(targets|snapshot|timestamp)-kek(\d+)\.pem$")
 _HKDF_INFO = b"custos/updates/online-signing-key/v1"
 

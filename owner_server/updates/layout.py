@@ -97,9 +97,7 @@ class UpdatesLayout:
         """The highest ``N`` of ``N.<role>.json`` (0 when there is none)."""
         suffix = f".{role}.json"
         versions = [
-            int(p.name[: -len(suffix)])
-            for p in self.metadata.glob(f"*{suffix}")
-            if p.name[: -len(suffix)].isdigit()
+            int(p.name[: -len(suffix)]) for p in self.metadata.glob(f"*{suffix}") if p.name[: -len(suffix)].isdigit()
         ]
         return max(versions, default=0)
 

@@ -21,10 +21,16 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from securesystemslib.signer import Signer
-from tuf.api.metadata import MetaFile, Metadata, Role, Root, Signed, Snapshot, TargetFile, Targets, Timestamp
+from tuf.api.metadata import Metadata, MetaFile, Role, Root, Snapshot, TargetFile, Targets, Timestamp
 from tuf.api.serialization.json import JSONSerializer
 
-from owner_server.updates.keys import ONLINE_ROLES, OnlineKeys, check_root_key_dir, generate_root_keys, load_root_signers
+from owner_server.updates.keys import (
+    ONLINE_ROLES,
+    OnlineKeys,
+    check_root_key_dir,
+    generate_root_keys,
+    load_root_signers,
+)
 from owner_server.updates.layout import UpdatesLayout, atomic_write, valid_target_name
 from shared.errors import ConflictError, ValidationError
 from shared.updates import Platform, parse_version, release_info
@@ -41,7 +47,7 @@ EXPIRY = {
 #: The running server re-signs an online role once less than this is left.
 REFRESH_MARGIN = {"targets": timedelta(days=14), "snapshot": timedelta(days=2), "timestamp": timedelta(hours=12)}
 _SERIALIZER = JSONSerializer(compact=False)
-T = TypeVar("T", bound=Signed)
+T = TypeVar("T", Root, Timestamp, Snapshot, Targets)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +99,13 @@ class UpdateRepository:
             return self._read(f"{role}.json", kind)
         return self._read(f"{self.layout.latest_version(role)}.{role}.json", kind)
 
+    #: Warn (in the server log) once root has less than this left; only the offline keys can renew it.
+    root_warning = timedelta(days=30)
+
+    def clock(self) -> datetime:
+        """The current UTC time this repository signs with."""
+        return self._clock()
+
     def root(self) -> Root:
         """The current root."""
         return self._current("root", Root).signed
@@ -108,8 +121,12 @@ class UpdateRepository:
 
     def expiries(self) -> dict[str, datetime]:
         """When each role's current metadata expires (UTC)."""
-        kinds: dict[str, type[Signed]] = {"root": Root, "targets": Targets, "snapshot": Snapshot, "timestamp": Timestamp}
-        return {role: self._current(role, kind).signed.expires for role, kind in kinds.items()}
+        return {
+            "root": self._current("root", Root).signed.expires,
+            "targets": self._current("targets", Targets).signed.expires,
+            "snapshot": self._current("snapshot", Snapshot).signed.expires,
+            "timestamp": self._current("timestamp", Timestamp).signed.expires,
+        }
 
     # -- writing -----------------------------------------------------------
 
@@ -184,11 +201,17 @@ class UpdateRepository:
                 root.add_key(self._keys.generate(role).public_key, role)
             self._write_root(Metadata(root), list(root_signers), bump=False)
             targets = Metadata(Targets(expires=self._clock()))
-            atomic_write(self.layout.metadata / "1.targets.json", self._sign(targets, [self._keys.load("targets")], bump=False))
+            atomic_write(
+                self.layout.metadata / "1.targets.json", self._sign(targets, [self._keys.load("targets")], bump=False)
+            )
             snap = Metadata(Snapshot(expires=self._clock()))
-            atomic_write(self.layout.metadata / "1.snapshot.json", self._sign(snap, [self._keys.load("snapshot")], bump=False))
+            atomic_write(
+                self.layout.metadata / "1.snapshot.json", self._sign(snap, [self._keys.load("snapshot")], bump=False)
+            )
             stamp = Metadata(Timestamp(expires=self._clock()))
-            atomic_write(self.layout.metadata / "timestamp.json", self._sign(stamp, [self._keys.load("timestamp")], bump=False))
+            atomic_write(
+                self.layout.metadata / "timestamp.json", self._sign(stamp, [self._keys.load("timestamp")], bump=False)
+            )
         return [s.public_key.keyid for s in root_signers]
 
     def add(self, path: Path, *, version: str, platform: Platform) -> Release:
