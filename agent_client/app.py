@@ -25,6 +25,7 @@ from agent_client.errors import ClientError, DeploymentConfigError
 from agent_client.messages import user_message
 from agent_client.outcome import OutcomeDraft
 from agent_client.service import AgentService
+from agent_client.update_service import UpdateService
 from agent_client.views.enrolment_dialog import EnrolmentDialog
 from agent_client.views.login_window import LoginWindow
 from agent_client.views.record_window import RecordWindow
@@ -58,6 +59,7 @@ class Connection:
     store: CredentialStore
     service: AgentService
     calls: CallService | None = None
+    updates: UpdateService | None = None
 
 
 @dataclass(frozen=True)
@@ -150,6 +152,8 @@ class AppController(QObject):
             if self._connection.calls is not None:
                 self._connection.calls.shutdown()
             self._connection.service.shutdown()
+            if self._connection.updates is not None:
+                self._connection.updates.finish()
 
     def _use_config(self, config: DeploymentConfig, raw: bytes) -> bool:
         try:
@@ -175,6 +179,8 @@ class AppController(QObject):
         service.reporting_failed.connect(self.on_service_reporting_failed)
         service.pending_changed.connect(self.on_service_pending_changed)
         service.failed.connect(self.on_service_failed)
+        if connection.updates is not None:
+            connection.updates.start()
         if connection.calls is not None:
             self._calls = CallBinding(
                 connection.calls,
@@ -255,6 +261,8 @@ class AppController(QObject):
         window.next_record_requested.connect(self._connection.service.request_next_record)
         window.logout_requested.connect(self.on_record_window_logout_requested)
         self.record_window = window
+        if self._connection.updates is not None:
+            self._connection.updates.attach(window)
         self._reporting_ok = True
         window.show()
         window.raise_()
