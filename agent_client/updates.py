@@ -47,15 +47,24 @@ _MAX_ROOT_BYTES = 512 * 1024
 
 
 class HttpxFetcher(FetcherInterface):
-    """ngclient's transport over httpx with the deployment's pinned TLS context (no system CAs, no proxies from env).
+    """ngclient's transport over an httpx client (:meth:`pinned` for the deployment's TLS context).
 
     Args:
-        ca_pem: The deployment config's CA certificate(s).
-        timeout_s: Connect/read timeout per request, seconds.
+        client: The client every download goes through.
     """
 
-    def __init__(self, ca_pem: str, timeout_s: float = 30.0) -> None:
-        self._client = httpx.Client(verify=build_ssl_context(ca_pem), timeout=timeout_s, trust_env=False)
+    def __init__(self, client: httpx.Client) -> None:
+        self._client = client
+
+    @classmethod
+    def pinned(cls, ca_pem: str, timeout_s: float = 30.0) -> HttpxFetcher:
+        """A fetcher trusting only ``ca_pem`` (no system CAs, no proxy from the environment).
+
+        Args:
+            ca_pem: The deployment config's CA certificate(s).
+            timeout_s: Connect/read timeout per request, seconds.
+        """
+        return cls(httpx.Client(verify=build_ssl_context(ca_pem), timeout=timeout_s, trust_env=False))
 
     def _fetch(self, url: str) -> Iterator[bytes]:
         """Start a GET of ``url``; the body is streamed in chunks.
@@ -196,7 +205,7 @@ class UpdateChecker:
         edge: The platform's install step.
         platform: Which releases to look at.
         current_version: This client's version.
-        fetcher: The transport (default :class:`HttpxFetcher` with the pinned CA).
+        fetcher: The transport (default :meth:`HttpxFetcher.pinned` with the deployment's CA).
     """
 
     def __init__(
@@ -216,7 +225,7 @@ class UpdateChecker:
         self.edge = edge
         self._platform = platform or current_platform()
         self._current = parse_version(current_version)
-        self._fetcher = fetcher or HttpxFetcher(config.ca_certificate)
+        self._fetcher = fetcher or HttpxFetcher.pinned(config.ca_certificate)
 
     def _updater(self) -> Updater:
         metadata_dir, target_dir = self._cache / "metadata", self._cache / "targets"
