@@ -91,6 +91,11 @@ class UpdateService(QObject):
         self.offer: UpdateOffer | None = None
         self._outcome: UpdateOutcome | None = None
 
+    @property
+    def enabled(self) -> bool:
+        """Whether this service checks at all (a provisioned root and ``update_check`` on)."""
+        return self._checker is not None
+
     def start(self) -> None:
         """Check now and then daily; nothing when there is no checker."""
         if self._checker is None:

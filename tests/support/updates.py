@@ -64,7 +64,11 @@ def checker(
 ) -> UpdateChecker:
     """The real checker with the real fetcher code over ``client`` (the agent app in process)."""
     config, _raw = load_deployment_config(installation.settings.data_dir / DEPLOYMENT_FILE)
-    trusted = root if root is not None else (UpdatesLayout(installation.settings.data_dir).metadata / "1.root.json").read_bytes()
+    trusted = (
+        root
+        if root is not None
+        else (UpdatesLayout(installation.settings.data_dir).metadata / "1.root.json").read_bytes()
+    )
     return UpdateChecker(
         config,
         trusted,

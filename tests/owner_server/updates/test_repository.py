@@ -128,8 +128,20 @@ def test_served_metadata_names(name):
 
 @pytest.mark.parametrize(
     "name",
-    ["../root.json", "..", "0.root.json", "1.timestamp.json", "snapshot.json", "root.json.bak", "a/root.json",
-     "1.root.json\x00", ".root.json", "01.root.json", "keys", "targets-kek1.pem"],
+    [
+        "../root.json",
+        "..",
+        "0.root.json",
+        "1.timestamp.json",
+        "snapshot.json",
+        "root.json.bak",
+        "a/root.json",
+        "1.root.json\x00",
+        ".root.json",
+        "01.root.json",
+        "keys",
+        "targets-kek1.pem",
+    ],
 )
 def test_other_metadata_names_are_refused(name):
     assert not valid_metadata_name(name)
