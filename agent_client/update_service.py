@@ -139,9 +139,12 @@ class UpdateService(QObject):
     def finish(self) -> None:
         """At client exit: stop checking and start a pending Windows installer (see :class:`WindowsInstallerEdge`)."""
         self.stop()
-        edge = self._checker.edge if self._checker is not None else None
-        if isinstance(edge, WindowsInstallerEdge):
-            edge.run_pending()
+        if self._checker is None:
+            return
+        self._runner.close(5_000)  # a check under way finishes (or is dropped) before its transport closes
+        self._checker.close()
+        if isinstance(self._checker.edge, WindowsInstallerEdge):
+            self._checker.edge.run_pending()
 
 
 def make_update_service(config: DeploymentConfig, parent: QObject | None = None) -> UpdateService:

@@ -227,6 +227,11 @@ class UpdateChecker:
         self._current = parse_version(current_version)
         self._fetcher = fetcher or HttpxFetcher.pinned(config.ca_certificate)
 
+    def close(self) -> None:
+        """Close the transport's connections."""
+        if isinstance(self._fetcher, HttpxFetcher):
+            self._fetcher.close()
+
     def _updater(self) -> Updater:
         metadata_dir, target_dir = self._cache / "metadata", self._cache / "targets"
         metadata_dir.mkdir(parents=True, exist_ok=True)

@@ -1,4 +1,4 @@
-"""``GET /updates/metadata/{name}`` and ``GET /updates/targets/{name}`` on the agent app: public, read-only, no traversal."""
+"""The update routes on the agent app (``/updates/metadata/*``, ``/updates/targets/*``): public, read-only, no traversal."""
 
 from __future__ import annotations
 
@@ -55,7 +55,7 @@ def test_no_name_reaches_outside_the_repository(served, path):
     _repo, _release, client = served
     response = client.get(path)
     assert response.status_code == 404
-    assert b"PRIVATE" not in response.content and b"{}" != response.content
+    assert b"PRIVATE" not in response.content and response.content != b"{}"
 
 
 def test_nothing_but_get_is_answered(served):

@@ -10,11 +10,11 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from tuf.api.metadata import Metadata
 
+from owner_server.core.db import session_scope
 from owner_server.updates.keys import OnlineKeys
 from owner_server.updates.layout import UpdatesLayout, valid_metadata_name, valid_target_file
 from owner_server.updates.refresher import refresh_once
 from owner_server.vault import rotation as key_rotation
-from owner_server.core.db import session_scope
 from shared.errors import ConflictError, ValidationError
 from tests.support.updates import init_repository, installer, repository
 
