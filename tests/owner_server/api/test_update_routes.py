@@ -1,4 +1,4 @@
-"""The update routes on the agent app (``/updates/metadata/*``, ``/updates/targets/*``): public, read-only, no traversal."""
+"""The update routes of the agent app (/updates/metadata, /updates/targets): public, read-only, no traversal."""
 
 from __future__ import annotations
 
