@@ -107,3 +107,11 @@ def test_timestamp_and_rotation(repo, tmp_path):
     with sqlite3.connect(data_dir / "custos.db") as db:
         actions = [row[0] for row in db.execute("SELECT action FROM auditentry WHERE action LIKE 'release%'")]
     assert {"release_repository_created", "release_added", "release_keys_rotated"} <= set(actions)
+
+
+def test_keys_rotate_rewraps_the_update_keys(repo):
+    _base, data_dir = repo
+    kek = json.loads(run(data_dir, "keys", "rotate", "--json").stdout)["kek_version"]
+    names = sorted(p.name for p in (data_dir / "updates" / "keys").iterdir())
+    assert names == [f"{role}-kek{kek}.pem" for role in ("snapshot", "targets", "timestamp")]
+    assert run(data_dir, "release", "timestamp").returncode == 0
