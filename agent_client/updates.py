@@ -25,7 +25,7 @@ from tuf.api import exceptions as tuf_errors
 from tuf.api.metadata import Metadata, Targets
 from tuf.ngclient import FetcherInterface, Updater, UpdaterConfig
 
-from agent_client.config import TUF_ROOT_FILE_NAME, DeploymentConfig, build_ssl_context, system_config_dir
+from agent_client.config import DeploymentConfig, build_ssl_context
 from shared.updates import Platform, parse_version, release_info
 from shared.version import __version__
 
@@ -39,11 +39,9 @@ __all__ = [
     "WindowsInstallerEdge",
     "current_platform",
     "default_edge",
-    "update_cache_dir",
 ]
 
 _CHUNK = 64 * 1024
-_MAX_ROOT_BYTES = 512 * 1024
 
 
 class HttpxFetcher(FetcherInterface):
@@ -170,29 +168,6 @@ def current_platform() -> Platform:
 def default_edge() -> InstallEdge:
     """The install edge of this platform."""
     return WindowsInstallerEdge() if sys.platform == "win32" else LinuxAptEdge()
-
-
-def update_cache_dir() -> Path:
-    """The per-user cache of update metadata and downloads (not created; public signed data only)."""
-    if sys.platform == "win32":
-        base = os.environ.get("LOCALAPPDATA") or str(Path.home() / "AppData" / "Local")
-    else:
-        base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "custos-agent" / "updates"
-
-
-def read_trusted_root(directory: Path | None = None) -> bytes | None:
-    """The provisioned TUF root (``tuf-root.json`` in :func:`system_config_dir`), or None when IT provisioned none."""
-    path = (directory or system_config_dir()) / TUF_ROOT_FILE_NAME
-    try:
-        with path.open("rb") as handle:
-            data = handle.read(_MAX_ROOT_BYTES + 1)
-    except FileNotFoundError:
-        return None
-    return data if len(data) <= _MAX_ROOT_BYTES else None
-
-
-__all__ += ["read_trusted_root"]
 
 
 class UpdateChecker:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import datetime
 
 import pytest
@@ -32,7 +34,7 @@ def _notice_texts(window: RecordWindow) -> list[str]:
 def test_a_found_update_reaches_the_record_window(qtbot, qapp, installation, app_client, tmp_path):
     _repo, client = app_client
     edge = RecordingEdge()
-    service = UpdateService(checker(installation, client, tmp_path / "cache", edge=edge))
+    service = UpdateService(lambda: checker(installation, client, tmp_path / "cache", edge=edge))
     window = RecordWindow("agent.one", "Demo", qapp.clipboard(), clock=lambda: datetime(2024, 5, 1, 9, 30))
     qtbot.addWidget(window)
     window.show()
@@ -54,7 +56,7 @@ def test_a_refused_repository_is_reported_not_shown(qtbot, installation, app_cli
     repo, client = app_client
     stored = next(repo.layout.targets.iterdir())
     stored.write_bytes(b"x" * stored.stat().st_size)
-    service = UpdateService(checker(installation, client, tmp_path / "cache"))
+    service = UpdateService(lambda: checker(installation, client, tmp_path / "cache"))
     found = []
     service.update_found.connect(lambda *args: found.append(args))
     with qtbot.waitSignal(service.check_failed, timeout=30_000) as failed:
@@ -72,3 +74,12 @@ def test_off_without_a_provisioned_root_or_when_the_config_says_so(installation,
     assert make_update_service(config).enabled
     off = type(config)(**{**{f: getattr(config, f) for f in config.__dataclass_fields__}, "update_check": False})
     assert not make_update_service(off).enabled
+
+
+def test_python_tuf_is_not_loaded_at_start():
+
+    probe = (
+        "import sys, agent_client.main; print(sorted(m for m in sys.modules if m.split('.')[0] in ('tuf', 'urllib3')))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True)
+    assert done.stdout.strip() == "[]"  # loaded on the worker by the first check
