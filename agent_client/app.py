@@ -26,6 +26,7 @@ from agent_client.errors import ClientError, DeploymentConfigError
 from agent_client.messages import user_message
 from agent_client.outcome import OutcomeDraft
 from agent_client.service import AgentService
+from agent_client.update_service import UpdateService
 from agent_client.views.enrolment_dialog import EnrolmentDialog
 from agent_client.views.login_window import LoginWindow
 from shared.auth import LoginResponse
@@ -61,6 +62,7 @@ class Connection:
     store: CredentialStore
     service: AgentService
     calls: CallService | None = None
+    updates: UpdateService | None = None
 
 
 @dataclass(frozen=True)
@@ -153,6 +155,8 @@ class AppController(QObject):
             if self._connection.calls is not None:
                 self._connection.calls.shutdown()
             self._connection.service.shutdown()
+            if self._connection.updates is not None:
+                self._connection.updates.finish()
 
     def _use_config(self, config: DeploymentConfig, raw: bytes) -> bool:
         try:
@@ -178,6 +182,8 @@ class AppController(QObject):
         service.reporting_failed.connect(self.on_service_reporting_failed)
         service.pending_changed.connect(self.on_service_pending_changed)
         service.failed.connect(self.on_service_failed)
+        if connection.updates is not None:
+            connection.updates.start()
         if connection.calls is not None:
             self._calls = CallBinding(
                 connection.calls,
@@ -260,6 +266,8 @@ class AppController(QObject):
         window.next_record_requested.connect(self._connection.service.request_next_record)
         window.logout_requested.connect(self.on_record_window_logout_requested)
         self.record_window = window
+        if self._connection.updates is not None:
+            self._connection.updates.attach(window)
         self._reporting_ok = True
         window.show()
         window.raise_()

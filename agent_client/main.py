@@ -33,6 +33,7 @@ from agent_client.messages import user_message
 from agent_client.outbox import Outbox, OutboxKey, outbox_path
 from agent_client.service import AgentService
 from agent_client.translations import LANGUAGES, install_translators, system_language
+from agent_client.update_service import make_update_service
 from shared.limits import LIMITS
 
 __all__ = ["main", "open_outbox"]
@@ -143,7 +144,11 @@ def main(argv: list[str] | None = None) -> int:
         api = AgentApi(deployment.api_base_url, ssl_context=build_ssl_context(deployment.ca_certificate))
         outbox = open_outbox(deployment.server_url, backend)
         return Connection(
-            config=deployment, store=store, service=AgentService(api, outbox=outbox), calls=CallService(CallApi(api))
+            config=deployment,
+            store=store,
+            service=AgentService(api, outbox=outbox),
+            calls=CallService(CallApi(api)),
+            updates=make_update_service(deployment),
         )
 
     controller = AppController(app.clipboard(), connect)

@@ -534,8 +534,20 @@
         <translation>Komunikat</translation>
     </message>
     <message>
+        <source>Update</source>
+        <translation>Aktualizacja</translation>
+    </message>
+    <message>
         <source>Waiting for the next record…</source>
         <translation>Oczekiwanie na następny rekord…</translation>
+    </message>
+    <message>
+        <source>Custos {version} is ready and installs when you close the client.</source>
+        <translation>Custos {version} jest gotowy i zainstaluje się po zamknięciu klienta.</translation>
+    </message>
+    <message>
+        <source>Custos {version} is available; your IT installs it. Restart the client when asked.</source>
+        <translation>Dostępny jest Custos {version}; zainstaluje go dział IT. Uruchom klienta ponownie, gdy zostaniesz o to poproszony.</translation>
     </message>
     <message>
         <source>Status</source>

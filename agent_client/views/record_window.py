@@ -141,8 +141,13 @@ class RecordWindow(QWidget):
         self._notice.setWordWrap(True)
         self._notice.hide()
 
+        self._update_notice = locked_label("", self.tr("Update"))
+        self._update_notice.setWordWrap(True)
+        self._update_notice.hide()
+
         layout = QVBoxLayout(self)
         layout.addLayout(header)
+        layout.addWidget(self._update_notice)
         layout.addWidget(self._notice)
         layout.addWidget(self._area, 1)
         self._guard.guard(self)
@@ -209,6 +214,15 @@ class RecordWindow(QWidget):
         """Show ``message`` above the record area until replaced or cleared with ""."""
         self._notice.setText(message)
         self._notice.setVisible(bool(message))
+
+    def show_update_notice(self, version: str, outcome: str) -> None:
+        """Say, without interrupting work, that verified ``version`` is ready (``outcome``: an UpdateOutcome value)."""
+        if outcome == "install_on_exit":
+            text = self.tr("Custos {version} is ready and installs when you close the client.")
+        else:
+            text = self.tr("Custos {version} is available; your IT installs it. Restart the client when asked.")
+        self._update_notice.setText(text.format(version=version))
+        self._update_notice.show()
 
     def show_call(self, call: CallView) -> None:
         """Show a call's state on the record it belongs to (ignored once that record left)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -10,13 +11,17 @@ from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
 from owner_server.api.errors import error_response, install_error_handlers
-from owner_server.api.routes import agent, calls, verify
+from owner_server.api.routes import agent, calls, updates, verify
 from owner_server.api.state import ServerState
 from owner_server.core.body_limit import BodyLimit
 from owner_server.core.db import make_engine
 from owner_server.core.settings import Settings
 from owner_server.telephony.runtime import Telephony
 from owner_server.telephony.settings import load_telephony_settings
+from owner_server.updates.keys import OnlineKeys
+from owner_server.updates.layout import UpdatesLayout
+from owner_server.updates.refresher import keep_fresh
+from owner_server.updates.repository import UpdateRepository
 from owner_server.vault.kek import make_kek_provider
 from owner_server.vault.keys import KeyService
 from shared.errors import ErrorCode
@@ -57,7 +62,10 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        online = OnlineKeys(UpdatesLayout(settings.data_dir), keys.provider)
+        refresher = asyncio.create_task(keep_fresh(UpdateRepository(settings.data_dir, online)))
         yield
+        refresher.cancel()
         telephony.stop()
 
     app = FastAPI(
@@ -73,6 +81,7 @@ def create_app(
     app.include_router(agent.router)
     app.include_router(calls.router)
     app.include_router(verify.router)
+    app.include_router(updates.router)
     too_large = error_response(ErrorCode.PAYLOAD_TOO_LARGE, "request body too large")
     wrapped: Any = BodyLimit
     app.add_middleware(wrapped, limit=LIMITS.max_body_bytes, refusal=too_large)

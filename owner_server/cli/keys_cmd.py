@@ -8,6 +8,8 @@ import typer
 
 from owner_server.cli.common import DataDirOpt, DbUrlOpt, JsonOpt, installation, out, print_json
 from owner_server.core.db import session_scope
+from owner_server.updates.keys import OnlineKeys
+from owner_server.updates.layout import UpdatesLayout
 from owner_server.vault import rotation as key_rotation
 from owner_server.vault.kek import FileKekProvider
 
@@ -18,9 +20,10 @@ keys_app = typer.Typer(help="Key-encryption keys (KEK) and the data keys they wr
 
 @keys_app.command("rotate")
 def rotate(data_dir: DataDirOpt = None, database_url: DbUrlOpt = None, json_out: JsonOpt = False) -> None:
-    """Make a new KEK version and rewrap every data key (contacts are not re-encrypted)."""
+    """Make a new KEK version and rewrap every data key and update-signing key (contacts are not re-encrypted)."""
     with installation(data_dir, database_url) as inst, session_scope(inst.engine) as session:
         version, count = key_rotation.rotate_kek(session, keys=inst.keys, actor="admin:cli")
+        OnlineKeys(UpdatesLayout(inst.settings.data_dir), inst.keys.provider).rewrap()  # update-signing keys too
     if json_out:
         print_json({"kek_version": version, "rewrapped": count})
     else:

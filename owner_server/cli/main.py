@@ -22,6 +22,7 @@ from owner_server.cli import (
     keys_cmd,
     manage,
     oversight_cmd,
+    release_cmd,
     setup,
 )
 from owner_server.cli.common import fail
@@ -52,6 +53,7 @@ def build_app() -> typer.Typer:
     app.add_typer(canary_cmd.canary_app, name="canary")
     app.add_typer(keys_cmd.keys_app, name="keys")
     app.add_typer(deployment_cmd.deployment_app, name="deployment")
+    app.add_typer(release_cmd.release_app, name="release")
     app.command()(demo.demo)
     data_cmds.register(app)
     identity_cmds.register()
