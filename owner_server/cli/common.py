@@ -18,7 +18,17 @@ from owner_server.core.datadir import Installation, open_installation
 from owner_server.core.settings import DATA_DIR_ENV, resolve_data_dir
 from shared.errors import CustosError
 
-__all__ = ["DataDirOpt", "DbUrlOpt", "JsonOpt", "err_console", "fail", "installation", "out", "read_secret_stdin"]
+__all__ = [
+    "DataDirOpt",
+    "DbUrlOpt",
+    "JsonOpt",
+    "confirm_or_fail",
+    "err_console",
+    "fail",
+    "installation",
+    "out",
+    "read_secret_stdin",
+]
 
 out = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -67,6 +77,25 @@ def installation(data_dir: Path | None, database_url: str | None = None) -> Iter
     finally:
         if inst is not None:
             inst.close()
+
+
+def confirm_or_fail(question: str, *, yes: bool, nothing_done: str) -> None:
+    """Ask before a destructive command unless ``--yes``; without a terminal to ask on, refuse.
+
+    Args:
+        question: The question, naming what will be lost.
+        yes: ``--yes`` was given.
+        nothing_done: What the refusal says was not done (e.g. "nothing was erased").
+
+    Raises:
+        typer.Exit: Not confirmed (exit status 2, one line).
+    """
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise fail(f"{question.rstrip('?')}? Not confirmed (no terminal to ask on); {nothing_done}; pass --yes")
+    if not typer.confirm(question, default=False):
+        raise fail(f"not confirmed; {nothing_done} (pass --yes to skip the question)")
 
 
 def read_secret_stdin() -> str:

@@ -14,7 +14,16 @@ from typing import Annotated
 import typer
 
 from owner_server.cli import manage
-from owner_server.cli.common import DataDirOpt, DbUrlOpt, JsonOpt, fail, installation, out, print_json
+from owner_server.cli.common import (
+    DataDirOpt,
+    DbUrlOpt,
+    JsonOpt,
+    confirm_or_fail,
+    fail,
+    installation,
+    out,
+    print_json,
+)
 from owner_server.core.db import session_scope
 from owner_server.lists.erasure import (
     CampaignErasure,
@@ -109,8 +118,11 @@ def campaign_erase(
     json_out: JsonOpt = False,
 ) -> None:
     """Destroy a campaign's data keys and erase its contacts; irreversible (audited)."""
-    if not yes and not typer.confirm(f"Erase campaign '{name}' and destroy its keys? This cannot be undone"):
-        raise fail("not confirmed; nothing was erased (pass --yes to skip the question)")
+    confirm_or_fail(
+        f"Erase campaign '{name}' and destroy its keys? This cannot be undone",
+        yes=yes,
+        nothing_done="nothing was erased",
+    )
     with installation(data_dir, database_url) as inst:
         result = erase_campaign(inst.engine, inst.keys, name=name, reason=reason, actor=ACTOR)
     if json_out:

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from owner_server.cli.common import DataDirOpt, DbUrlOpt, JsonOpt, installation, out, print_json
+from owner_server.cli.common import DataDirOpt, DbUrlOpt, JsonOpt, confirm_or_fail, installation, out, print_json
 from owner_server.core.db import session_scope
 from owner_server.updates.keys import OnlineKeys
 from owner_server.updates.layout import UpdatesLayout
@@ -49,10 +49,16 @@ def status(data_dir: DataDirOpt = None, database_url: DbUrlOpt = None, json_out:
 @keys_app.command("retire")
 def retire(
     version: Annotated[int, typer.Argument(help="KEK version no longer used.")],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
     data_dir: DataDirOpt = None,
     database_url: DbUrlOpt = None,
 ) -> None:
-    """Retire an unused KEK version (the file provider deletes its file)."""
+    """Retire an unused KEK version (the file provider deletes its file); asks first unless --yes."""
+    confirm_or_fail(
+        f"Retire key-encryption key version {version} and delete its key file? This cannot be undone",
+        yes=yes,
+        nothing_done="nothing was retired",
+    )
     with installation(data_dir, database_url) as inst:
         with session_scope(inst.engine) as session:
             key_rotation.retire_kek(session, keys=inst.keys, version=version, actor="admin:cli")

@@ -85,3 +85,15 @@ def test_describe_never_shows_a_database_password():
     assert code == "database_unavailable" and message.startswith("Cannot use the database: ")
     leaked = OperationalError("connect", {}, Exception("cannot reach postgresql://custos:hunter22@db.example/custos"))
     assert "hunter22" not in describe(leaked)[1] and "custos:***@" in describe(leaked)[1]
+
+
+def test_destructive_commands_ask_first_and_refuse_without_a_terminal(tmp_path):
+    """Issue 10: ``keys retire`` and ``campaign erase`` need a yes (or ``--yes``); a script gets one line."""
+    data = tmp_path / "data"
+    assert run("init", "--data-dir", str(data)).returncode == 0
+    assert run("keys", "rotate", "--data-dir", str(data)).returncode == 0
+    refused = one_line(run("keys", "retire", "1", "--data-dir", str(data)))
+    assert "Not confirmed" in refused and "pass --yes" in refused and "nothing was retired" in refused
+    assert (data / "keys" / "kek-1.key").exists()
+    assert run("keys", "retire", "1", "--yes", "--data-dir", str(data)).returncode == 0
+    assert not (data / "keys" / "kek-1.key").exists()
