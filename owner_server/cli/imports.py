@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -72,6 +76,28 @@ def _print_report(opened: OpenedFile, report: importer.ImportReport, dry_run: bo
         out.print(f"... and {hidden} more rows; use --json for the full report")
 
 
+@contextmanager
+def _interrupt_at_safe_points() -> Iterator[threading.Event]:
+    """Turn the first Ctrl+C into a flag the import checks between chunks; a second one stops at once.
+
+    A KeyboardInterrupt raised anywhere (inside SQLite, inside a rollback)
+    could leave a connection holding the write lock while the import cleans up;
+    raised from the progress callback, it unwinds the import in order.
+    """
+    flag = threading.Event()
+
+    def ask(signum: int, frame: object) -> None:
+        flag.set()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    previous = signal.signal(signal.SIGINT, ask) if threading.current_thread() is threading.main_thread() else None
+    try:
+        yield flag
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+
+
 def import_file(
     file: Annotated[Path, typer.Argument(help="CSV or XLSX file.", exists=True, dir_okay=False, readable=True)],
     campaign: Annotated[str, typer.Option(help="Target campaign.")],
@@ -124,21 +150,26 @@ def import_file(
                 task = progress.add_task("import", total=total, rate="-")
 
                 def on_progress(done: int) -> None:
+                    if interrupted.is_set():  # a safe point: between chunks, nothing half-written
+                        raise KeyboardInterrupt
                     elapsed = progress.tasks[0].elapsed or 0.0
                     progress.update(task, completed=done, rate=f"{done / elapsed:,.0f}" if elapsed else "-")
 
-                report = importer.import_file(
-                    inst.engine,
-                    keys=inst.keys,
-                    campaign_name=campaign,
-                    opened=opened,
-                    actor="admin:cli",
-                    dry_run=dry_run,
-                    on_progress=on_progress,
-                )
+                with _interrupt_at_safe_points() as interrupted:
+                    report = importer.import_file(
+                        inst.engine,
+                        keys=inst.keys,
+                        campaign_name=campaign,
+                        opened=opened,
+                        actor="admin:cli",
+                        dry_run=dry_run,
+                        on_progress=on_progress,
+                    )
             report.blank_records = opened.source.blank_records
         except CustosError as exc:
             raise fail(exc.message) from None
+        except KeyboardInterrupt:  # the importer removed what it staged before this arrives
+            raise fail("interrupted; nothing was imported", code=130, error_code="interrupted") from None
     if json_out:
         data = report.as_dict()
         data["dry_run"] = dry_run

@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import sys
+import threading
 import time
 import types
 from collections import deque
@@ -28,6 +30,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import islice
+from multiprocessing.connection import wait
 from typing import Final
 
 from owner_server.lists.importing.mapping import ColumnMapping
@@ -215,6 +218,27 @@ _worker: tuple[ChunkPreparer, ColumnMapping, str, bool] | None = None
 def _init_worker(preparer: ChunkPreparer, mapping: ColumnMapping, region: str, floats: bool) -> None:
     global _worker  # noqa: PLW0603 - the pool's per-process state, set once by its initializer
     _worker = (preparer, mapping, region, floats)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the importing process's to answer, in one line
+    _die_with_parent()
+
+
+def _die_with_parent() -> None:
+    """End this worker as soon as the importing process is gone (``kill -9`` included).
+
+    A daemon thread waits on the parent's sentinel (a handle that becomes ready
+    when the parent exits, on every platform multiprocessing supports) and then
+    ends the process at once: it holds keys and clear rows, and nobody is left
+    to take its results.
+    """
+    parent = multiprocessing.parent_process()
+    if parent is None:  # pragma: no cover - always set in a pool worker
+        return
+
+    def watch() -> None:
+        wait([parent.sentinel])
+        os._exit(1)
+
+    threading.Thread(target=watch, name="custos-parent-watch", daemon=True).start()
 
 
 def _prepare_records(records: list[Record]) -> PreparedChunk:

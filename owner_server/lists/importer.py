@@ -32,6 +32,7 @@ from sqlmodel import Session, col, select
 
 from owner_server.audit import log as audit
 from owner_server.core.db import session_scope
+from owner_server.core.process_identity import Liveness, current_process_identity, liveness
 from owner_server.identity.admin import get_campaign
 from owner_server.lists.import_report import DuplicateRow, ImportReport
 from owner_server.lists.import_workers import (
@@ -254,7 +255,12 @@ def _begin(
         stale: list[int] = []
         if not dry_run:
             stale = _claim_campaign(session, campaign_id=campaign.id)
-            batch = ImportBatch(campaign_id=campaign.id, file_sha256=source_sha256, heartbeat_at=utcnow())
+            batch = ImportBatch(
+                campaign_id=campaign.id,
+                file_sha256=source_sha256,
+                heartbeat_at=utcnow(),
+                owner_process=current_process_identity(),
+            )
             session.add(batch)
             session.flush()
             report.batch_id = batch.id
@@ -270,8 +276,10 @@ def _claim_campaign(session: Session, *, campaign_id: int) -> list[int]:
 
     The campaign row is locked (``FOR UPDATE`` on PostgreSQL; SQLite writers
     are already exclusive), so two imports cannot start at once. A staging
-    batch whose heartbeat is older than :data:`HEARTBEAT_STALE_S` belonged to
-    an import that died; it is marked failed and its ids are returned for cleanup.
+    batch whose process is gone (same machine: its pid and start time, see
+    :mod:`owner_server.core.process_identity`), or, where that cannot be told,
+    whose heartbeat is older than :data:`HEARTBEAT_STALE_S`, belonged to an
+    import that died; it is marked failed and its ids are returned for cleanup.
 
     Raises:
         ConflictError: Another import into this campaign is running.
@@ -284,7 +292,8 @@ def _claim_campaign(session: Session, *, campaign_id: int) -> list[int]:
     stale: list[int] = []
     for other in running:
         beat = other.heartbeat_at or other.created_at
-        if beat > limit:
+        alive = liveness(other.owner_process)
+        if alive is Liveness.ALIVE or (alive is Liveness.UNKNOWN and beat > limit):
             raise ConflictError("another import into this campaign is running; try again when it has finished")
         other.status = "failed"
         session.add(other)

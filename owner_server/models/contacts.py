@@ -39,6 +39,8 @@ class ImportBatch(SQLModel, table=True):
     duplicates: int = 0
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UtcDateTime, nullable=False))
     heartbeat_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime, nullable=True))
+    owner_process: str | None = Field(default=None, max_length=200)
+    """``host:boot:pid:start`` of the importing process (see :mod:`owner_server.core.process_identity`)."""
 
 
 class Contact(SQLModel, table=True):
