@@ -97,13 +97,14 @@ class _NeutralInterface(QAccessibleWidget):
     def text(self, kind: QAccessible.Text) -> str:  # noqa: D102 - Qt override
         label = self._label
         widget = self.widget()
-        if kind is not QAccessible.Text.Name or widget is None:
+        reading = label is not None and _Mode.screen_reader and label.isVisible()
+        if widget is None or kind not in (QAccessible.Text.Name, QAccessible.Text.Description):
             return ""
+        if kind is QAccessible.Text.Description:
+            return label.neutral_name if reading and label is not None else ""
         if label is None:
             return widget.accessibleName()
-        if _Mode.screen_reader and label.isVisible():
-            return label.text()
-        return label.neutral_name
+        return label.text() if reading else label.neutral_name
 
 
 def _factory(class_name: str, obj: QObject) -> QAccessibleInterface | None:

@@ -11,8 +11,8 @@ from fastapi import APIRouter
 
 from owner_server.api.deps import BearerToken, ClientAddress, StateDep
 from owner_server.identity import login as identity
-from owner_server.identity.client_report import record_client_report
 from owner_server.identity import sessions
+from owner_server.identity.client_report import record_client_report
 from owner_server.work import distribution
 from owner_server.work import outcomes as work
 from shared.auth import (
