@@ -25,7 +25,7 @@ from shared.client_report import ClientReport, ClientReportKind
 
 __all__ = ["SessionGuards"]
 
-#: Refusals kept for the next login at most (one per window class is enough to audit).
+# Refusals kept for the next login at most (one per window class is enough to audit).
 _MAX_PENDING_REFUSALS = 16
 
 
