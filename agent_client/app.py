@@ -103,7 +103,8 @@ class AppController(QObject):
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
-        self.guards = guards if guards is not None else SessionGuards(user32=windows_user32(), parent=self)
+        self.guards = guards if guards is not None else SessionGuards(user32=windows_user32())
+        self.guards.setParent(self)
         self.guards.idle_locked.connect(self.on_guards_idle_locked)
         self._clipboard = clipboard
         self._clock = clock
@@ -151,6 +152,7 @@ class AppController(QObject):
 
     def shutdown(self) -> None:
         """Take any record off screen and send what can still be sent."""
+        self.guards.session_ended()
         if self.record_window is not None:
             self.record_window.close()
         if self._connection is not None:

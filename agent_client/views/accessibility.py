@@ -21,6 +21,9 @@ Source: Qt 6 "Accessibility for QWidget Applications" and
 
 from __future__ import annotations
 
+from typing import ClassVar
+
+import shiboken6
 from PySide6.QtCore import QObject
 from PySide6.QtGui import QAccessible, QAccessibleEvent, QAccessibleInterface
 from PySide6.QtWidgets import QAccessibleWidget, QLabel, QLineEdit, QPlainTextEdit, QWidget
@@ -33,6 +36,9 @@ _EDITORS = frozenset({"MaskedLineEdit", "MaskedPlainTextEdit"})
 class _Mode:
     screen_reader = False
     installed = False
+    # The interfaces made here, held until Qt deletes them with their widget: Qt's cache keeps only the
+    # C++ pointer, so a Python-made interface must not be collected while it is cached.
+    made: ClassVar[list[QAccessibleInterface]] = []
 
 
 def set_screen_reader_mode(enabled: bool) -> None:
@@ -109,10 +115,16 @@ class _NeutralInterface(QAccessibleWidget):
 
 def _factory(class_name: str, obj: QObject) -> QAccessibleInterface | None:
     if class_name == "LockedLabel" and isinstance(obj, LockedLabel):
-        return _NeutralInterface(obj, QAccessible.Role.StaticText, obj)
+        return _keep(_NeutralInterface(obj, QAccessible.Role.StaticText, obj))
     if class_name in _EDITORS and isinstance(obj, (MaskedLineEdit, MaskedPlainTextEdit)) and not _Mode.screen_reader:
-        return _NeutralInterface(obj, QAccessible.Role.EditableText, None)
+        return _keep(_NeutralInterface(obj, QAccessible.Role.EditableText, None))
     return None
+
+
+def _keep(interface: QAccessibleInterface) -> QAccessibleInterface:
+    _Mode.made = [kept for kept in _Mode.made if shiboken6.isValid(kept)]
+    _Mode.made.append(interface)
+    return interface
 
 
 def _install() -> None:

@@ -203,7 +203,7 @@ def test_idle_lock_hides_the_record_ends_the_session_and_work_goes_on_after_logi
     login = controller._login_window  # noqa: SLF001
     assert login.isVisible()
     assert login.message_label.text() == "Locked after 2 min without input. Log in again."
-    assert not controller.service._api.logged_in  # noqa: SLF001 - the tokens are gone
+    qtbot.waitUntil(lambda: not controller.service._api.logged_in, timeout=TIMEOUT)  # noqa: SLF001 - tokens gone
     # The password again: the still-open lease comes back and the hide was reported.
     login.password_edit.setText(PASSWORD)
     qtbot.keyClick(login.password_edit, Qt.Key.Key_Return)
