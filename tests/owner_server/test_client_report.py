@@ -10,7 +10,7 @@ from owner_server.models import AuditEntry
 from owner_server.models._common import utcnow
 
 from .helpers import seed
-from .test_agent_api import API, logged_in
+from .test_agent_api import API, enrol, logged_in, login
 
 
 @pytest.fixture
@@ -76,3 +76,16 @@ def test_a_flood_of_reports_stops_at_the_cap(client, setup, installation):
     answers = [client.post(f"{API}/client-report", headers=headers, json=body).json()["audited"] for _ in range(35)]
     assert answers == [True] * MAX_REPORTS_PER_SESSION + [False] * (35 - MAX_REPORTS_PER_SESSION)
     assert len(_audited(installation)) == MAX_REPORTS_PER_SESSION
+
+
+def test_after_an_idle_lock_the_new_session_gets_the_still_open_lease_back(client, setup):
+    """The client's idle lock drops the tokens and logs in again: the agent's open lease is what /next returns."""
+    r, device = enrol(client, setup["agent1"].enrolment_code)
+    device_id = r.json()["device_id"]
+    first = login(client, "agent1", device, device_id)[0].json()
+    headers = {"Authorization": f"Bearer {first['access_token']}"}
+    lease_id = client.post(f"{API}/next", headers=headers, json={}).json()["record"]["lease_id"]
+    second = login(client, "agent1", device, device_id)[0].json()
+    assert second["session_id"] != first["session_id"]
+    headers = {"Authorization": f"Bearer {second['access_token']}"}
+    assert client.post(f"{API}/next", headers=headers, json={}).json()["record"]["lease_id"] == lease_id
