@@ -37,7 +37,7 @@ def bus(tmp_path_factory):
 
 
 def read_window(bus, *args):
-    """Run the probe, read its whole AT-SPI tree, stop it; returns one text of every readable string."""
+    """Run the probe, read its whole AT-SPI tree, stop it; returns one text of every readable string, and the nodes."""
     env, address = bus
     probe = subprocess.Popen(
         [sys.executable, "-m", "tests.agent_client.atspi_probe", *args],
@@ -67,18 +67,22 @@ def read_window(bus, *args):
         probe.stdout.close()
         probe.stderr.close()
     assert any(node["role"] == "label" for node in nodes)  # the window's labels were reached
-    return " | ".join(str(node.get(key, "")) for node in nodes for key in ("name", "description", "text", "value"))
+    text = " | ".join(str(node.get(key, "")) for node in nodes for key in ("name", "description", "text", "value"))
+    return text, nodes
 
 
 def test_no_record_value_is_readable_through_atspi(bus):
-    text = read_window(bus)
+    text, nodes = read_window(bus)
     for value in (*VALUES, *TYPED, "4821"):
         assert value not in text
     for neutral in ("First name", "City", "Customer id", "PESEL", "Script", "Notes", "Value to verify"):
         assert neutral in text
+    # Not even an empty Text interface on the labels and edits that hold record text or typed values.
+    assert not [n for n in nodes if n["role"] in ("label", "text") and "org.a11y.atspi.Text" in n["interfaces"]]
 
 
 def test_screen_reader_mode_reads_the_visible_values(bus):
-    text = read_window(bus, "--screen-reader")
+    text, nodes = read_window(bus, "--screen-reader")
     for value in (*VALUES, *TYPED):
         assert value in text
+    assert [n for n in nodes if n["role"] == "text" and "org.a11y.atspi.Text" in n["interfaces"]]  # Qt's own edits

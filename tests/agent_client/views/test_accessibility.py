@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 
 import pytest
 from PySide6.QtGui import QAccessible
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QLabel, QWidget
 
 from agent_client.views.accessibility import set_screen_reader_mode
 from agent_client.views.record_window import RecordWindow
@@ -100,18 +100,24 @@ def test_by_default_no_record_value_is_readable(qtbot, qapp):
         assert neutral in text
 
 
-def test_the_labels_keep_no_text_interface(qtbot, qapp):
+def test_a_value_label_is_neutral_whatever_its_widget_properties_say(qtbot, qapp):
     window = working_window(qtbot, qapp)
-    label = next(
-        child
-        for child in window.panel.findChildren(QWidget)
-        if getattr(child, "text", None) and child.text() == "Zofia"
-    )
+    label = next(child for child in window.panel.findChildren(QLabel) if child.text() == "Zofia")
+    label.setAccessibleName("")  # Qt's own label interface would then read out its text
+    label.setToolTip("Zofia")  # ... and its tooltip as the description
     interface = QAccessible.queryAccessibleInterface(label)
+    assert [interface.text(kind) for kind in TEXTS] == ["First name", "", "", ""]
     assert interface.textInterface() is None
     assert interface.valueInterface() is None
     assert interface.role() == QAccessible.Role.StaticText
-    assert interface.text(QAccessible.Text.Name) == "First name"
+
+
+def test_the_typed_note_and_value_to_verify_have_no_text_interface(qtbot, qapp):
+    window = working_window(qtbot, qapp)
+    for edit in (window.panel.outcome_panel.notes_edit, window.panel.verify_panel.edits["birth"]):
+        interface = QAccessible.queryAccessibleInterface(edit)
+        assert interface.textInterface() is None
+        assert interface.role() == QAccessible.Role.EditableText
 
 
 def test_screen_reader_mode_reads_what_is_on_screen_only(qtbot, qapp, screen_reader):
