@@ -41,6 +41,7 @@ from shared.auth import (
     refresh_challenge,
 )
 from shared.calls import CallRequest, CallView, VerifyRequest, VerifyResponse
+from shared.client_report import ClientReport, ClientReportResult
 from shared.errors import ErrorCode
 from shared.limits import LIMITS
 from shared.protocol import (
@@ -234,6 +235,10 @@ class AgentApi:
     def send_events(self, events: tuple[DisplayEvent, ...]) -> EventBatchResult:
         """Upload a batch of display events (idempotent by ``event_id``)."""
         return self._post("events", EventBatch(events=events), EventBatchResult)
+
+    def send_client_report(self, report: ClientReport) -> ClientReportResult:
+        """POST /client-report: a setting of this client or a refused capture exclusion, audited by the server."""
+        return self._post("client-report", report, ClientReportResult)
 
     def _get(self, path: str, model: type[_M]) -> _M:
         return self._request("GET", path, None, model, auth=True)

@@ -26,7 +26,9 @@ from agent_client.errors import ClientError, DeploymentConfigError
 from agent_client.messages import user_message
 from agent_client.outcome import OutcomeDraft
 from agent_client.service import AgentService
+from agent_client.session_guards import SessionGuards
 from agent_client.update_service import UpdateService
+from agent_client.views.capture import windows_user32
 from agent_client.views.enrolment_dialog import EnrolmentDialog
 from agent_client.views.login_window import LoginWindow
 from shared.auth import LoginResponse
@@ -85,6 +87,8 @@ class AppController(QObject):
         config_dir: Where to keep the config copy; the default per-user dir if None.
         clock: The current time, timezone-aware (injected for tests); it times
             the automatic request at a limit's ``retry_at``.
+        guards: Capture exclusion, screen-reader mode and idle lock; the
+            real ones (Win32 on Windows) if None.
         parent: Qt parent.
 
     Signals:
@@ -100,9 +104,13 @@ class AppController(QObject):
         *,
         config_dir: Path | None = None,
         clock: Callable[[], datetime] = _utc_now,
+        guards: SessionGuards | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
+        self.guards = guards if guards is not None else SessionGuards(user32=windows_user32())
+        self.guards.setParent(self)
+        self.guards.idle_locked.connect(self.on_guards_idle_locked)
         self._clipboard = clipboard
         self._clock = clock
         self._connect = connect
@@ -149,6 +157,7 @@ class AppController(QObject):
 
     def shutdown(self) -> None:
         """Take any record off screen and send what can still be sent."""
+        self.guards.session_ended()
         if self.record_window is not None:
             self.record_window.close()
         if self._connection is not None:
@@ -169,6 +178,7 @@ class AppController(QObject):
         except DeploymentConfigError as exc:
             log.warning("%s", exc.message)
         self._connection = connection
+        self.guards.configure(config)
         service = connection.service
         service.enrolled.connect(self.on_service_enrolled)
         service.logged_in.connect(self.on_service_logged_in)
@@ -276,6 +286,7 @@ class AppController(QObject):
             self._login_window.hide()
             self._login_window.show_error("")
         window.set_busy(self.tr("Asking for a record…"))
+        self.guards.session_started(self._connection.service, window)
         self._held = True
         self._maybe_resume()  # what an earlier run left in the outbox goes first
 
@@ -407,8 +418,17 @@ class AppController(QObject):
         """Take the record off screen and return to the login window."""
         self._end_session("")
 
+    def on_guards_idle_locked(self, minutes: int) -> None:
+        """No input for the configured time: hide the record, end the session, ask for the password again."""
+        if self.record_window is not None:
+            log.info("idle lock after %d minutes without input", minutes)
+            self._end_session(
+                self.tr("Locked after {minutes} min without input. Log in again.").format(minutes=minutes)
+            )
+
     def _end_session(self, message: str) -> None:
         assert self._connection is not None  # noqa: S101 - flow order
+        self.guards.session_ended()
         window, self.record_window = self.record_window, None
         self._show_login(message=message)
         if window is not None:

@@ -31,6 +31,7 @@ from agent_client.outcome import OutcomeDraft
 from agent_client.reporter import SESSION_ENDING
 from agent_client.uploads import Uploader
 from shared.auth import EnrolResponse, LoginResponse
+from shared.client_report import ClientReport
 from shared.errors import ErrorCode
 from shared.protocol import BlockedAction, DisplayEventKind, NextRecordResponse
 
@@ -240,6 +241,20 @@ class AgentService(QObject):
             ValueError: ``action`` is not a blocked action the protocol knows.
         """
         self._add_event(DisplayEventKind.ACTION_BLOCKED, lease_id, detail=BlockedAction(action))
+
+    def report_client(self, report: ClientReport) -> None:
+        """Send a report about this client (audited by the server) in the current session; a failure is only logged.
+
+        Not kept in the outbox: the settings go again after every login.
+        """
+        if not self._api.logged_in or self._runner.closed:
+            log.info("a client report without a session was not sent")
+            return
+
+        def failed(exc: ClientError) -> None:
+            log.warning("client report %s not sent: %s", report.kind, exc.code)
+
+        self._runner.submit(lambda: self._api.send_client_report(report), lambda _result: None, failed)
 
     def _add_event(
         self,

@@ -25,6 +25,8 @@ have_lib libxcb-xinerama.so.0 || need+=(libxcb-xinerama0)
 have_lib libGL.so.1 || need+=(libgl1)
 command -v Xvfb >/dev/null 2>&1 || need+=(xvfb xauth)
 command -v strace >/dev/null 2>&1 || need+=(strace)  # a real ptrace tracer: the client refuses to start under it
+command -v dbus-daemon >/dev/null 2>&1 || need+=(dbus-daemon)  # a private session bus for the AT-SPI test
+[ -x /usr/libexec/at-spi-bus-launcher ] || need+=(at-spi2-core)  # the accessibility bus the AT-SPI test reads
 [ -d /usr/share/fonts/truetype/dejavu ] || need+=(fonts-dejavu-core)
 if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   need+=(postgresql)

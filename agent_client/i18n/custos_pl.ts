@@ -8,6 +8,10 @@
         <extracomment>How long to wait at a limit when the server named no time. Added to a limit&apos;s wait so that the request arrives after ``retry_at``, not a hair before.</extracomment>
         <translation>Pobieranie rekordu…</translation>
     </message>
+    <message>
+        <source>Locked after {minutes} min without input. Log in again.</source>
+        <translation>Zablokowano po {minutes} min bez aktywności. Zaloguj się ponownie.</translation>
+    </message>
 </context>
 <context>
     <name>CallPanel</name>
@@ -475,10 +479,6 @@
         <translation>Nazwa pola</translation>
     </message>
     <message>
-        <source>Field</source>
-        <translation>Pole</translation>
-    </message>
-    <message>
         <source>Phone</source>
         <translation>Telefon</translation>
     </message>
@@ -560,6 +560,13 @@
     <message>
         <source>Saving the outcome…</source>
         <translation>Zapisywanie wyniku rozmowy…</translation>
+    </message>
+</context>
+<context>
+    <name>SessionGuards</name>
+    <message>
+        <source>No input for a while: in {seconds} s the record is hidden and you must log in again.</source>
+        <translation>Brak aktywności: za {seconds} s rekord zostanie ukryty i trzeba będzie zalogować się ponownie.</translation>
     </message>
 </context>
 <context>

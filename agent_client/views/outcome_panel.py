@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import QHBoxLayout, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
+from agent_client.views.accessibility import MaskedPlainTextEdit
 from agent_client.views.labels import locked_label
 from shared.limits import LIMITS
 from shared.phone_text import contains_phone_number
@@ -33,7 +34,7 @@ class OutcomePanel(QWidget):
 
     def __init__(self, dispositions: tuple[DispositionOption, ...], parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.notes_edit = QPlainTextEdit()
+        self.notes_edit = MaskedPlainTextEdit()
         self.notes_edit.setPlaceholderText(self.tr("Notes (optional)"))
         self.notes_edit.setAccessibleName(self.tr("Notes"))
         self.notes_edit.setTabChangesFocus(True)

@@ -67,7 +67,7 @@ class RecordPanel(QWidget):
         layout.addWidget(locked_label(record.campaign, self.tr("Campaign")))
         form = QFormLayout()
         for field in record.fields:
-            form.addRow(locked_label(field.label, self.tr("Field name")), locked_label(field.value, self.tr("Field")))
+            form.addRow(locked_label(field.label, self.tr("Field name")), locked_label(field.value, field.label))
         form.addRow(
             locked_label(self.tr("Phone"), self.tr("Field name")), locked_label(record.phone_mask, self.tr("Phone"))
         )
@@ -132,7 +132,7 @@ class RecordPanel(QWidget):
         while self._answer_form.rowCount() > 1:
             self._answer_form.removeRow(1)
         for field in fields:
-            name, value = locked_label(field.label, self.tr("Field name")), locked_label(field.value, self.tr("Field"))
+            name, value = locked_label(field.label, self.tr("Field name")), locked_label(field.value, field.label)
             self._answer_form.addRow(name, value)
             name.show()
             value.show()

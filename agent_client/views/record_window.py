@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import shiboken6
 from PySide6.QtCore import QEvent, Qt, QTimer, Signal
-from PySide6.QtGui import QClipboard, QCloseEvent, QShortcut, QShowEvent
+from PySide6.QtGui import QClipboard, QCloseEvent, QShortcut
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
 
 from agent_client.messages import idle_message, pending_message, quota_texts
 from agent_client.outcome import OutcomeDraft
-from agent_client.views.capture import exclude_from_capture
 from agent_client.views.copy_guard import CopyGuard
 from agent_client.views.labels import locked_label
 from agent_client.views.record_panel import RecordPanel
@@ -292,11 +291,6 @@ class RecordWindow(QWidget):
         elif kind == QEvent.Type.WindowActivate:
             self._report_focus(lost=False)
         return super().event(event)
-
-    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
-        """Ask the OS to exclude the window from capture."""
-        super().showEvent(event)
-        exclude_from_capture(self)
 
     def _build_waiting_panel(self) -> QWidget:
         panel = QWidget()

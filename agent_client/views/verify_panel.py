@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QGridLayout, QLabel, QLineEdit, QPushButton, QWidget
 
+from agent_client.views.accessibility import MaskedLineEdit
 from agent_client.views.labels import locked_label
 from shared.calls import VerifyResponse
 from shared.limits import LIMITS
@@ -36,7 +37,7 @@ class VerifyPanel(QWidget):
         grid = QGridLayout(self)
         grid.setContentsMargins(0, 0, 0, 0)
         for row, field in enumerate(fields):
-            edit = QLineEdit()
+            edit = MaskedLineEdit()
             edit.setMaxLength(LIMITS.max_verify_chars)
             edit.setPlaceholderText(self.tr("What the customer says"))
             edit.setAccessibleName(self.tr("Value to verify"))

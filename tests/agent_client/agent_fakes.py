@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.x509.oid import NameOID
 
 from shared.auth import EnrolRequest, LoginRequest, NonceRequest, RefreshRequest, login_challenge, refresh_challenge
+from shared.client_report import ClientReport
 from shared.errors import ErrorCode
 from shared.protocol import (
     DispositionOption,
@@ -139,6 +140,7 @@ class FakeAgentServer:
         self.refreshes = 0
         self.disposition_bodies = []  # each disposition as the JSON object that arrived
         self.fail_dispositions = 0
+        self.client_reports = []  # each ClientReport that arrived
 
     def transport(self):
         return httpx.MockTransport(self.handle)
@@ -207,6 +209,9 @@ class FakeAgentServer:
             self.dispositions.append((data["lease_id"], data["code"]))
             closed = datetime.datetime.now(datetime.UTC).isoformat()
             return httpx.Response(200, json={"lease_id": data["lease_id"], "code": data["code"], "closed_at": closed})
+        if path == "client-report":
+            self.client_reports.append(ClientReport.model_validate_json(body))
+            return httpx.Response(200, json={"audited": True})
         if path.startswith("calls") or path == "verify":
             return self._calls(request.method, path, body)
         if path == "events":

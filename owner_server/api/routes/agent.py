@@ -1,4 +1,4 @@
-"""Agent API (``/api/v1/agent/``): enrol, log in, next record, outcome, events, refused starts.
+"""Agent API (``/api/v1/agent/``): enrol, log in, next record, outcome, events, refused starts, client reports.
 
 Routes parse, authenticate inside the request's one transaction, call a
 service and return a wire model from :mod:`shared.protocol`. There is no
@@ -12,6 +12,7 @@ from fastapi import APIRouter, Response
 from owner_server.api.deps import BearerToken, ClientAddress, StateDep
 from owner_server.identity import integrity, sessions
 from owner_server.identity import login as identity
+from owner_server.identity.client_report import record_client_report
 from owner_server.work import distribution
 from owner_server.work import outcomes as work
 from shared.auth import (
@@ -24,6 +25,7 @@ from shared.auth import (
     RefreshRequest,
     RefreshResponse,
 )
+from shared.client_report import ClientReport, ClientReportResult
 from shared.integrity import IntegrityReport
 from shared.protocol import DispositionRequest, DispositionResponse, EventBatch, EventBatchResult, NextRecordResponse
 
@@ -92,3 +94,13 @@ def events(body: EventBatch, state: StateDep, token: BearerToken, address: Clien
     with state.transaction() as session:
         agent = identity.authenticate(session, token=token, address=address)
         return work.record_events(session, agent=agent, batch=body)
+
+
+@router.post("/client-report")
+def client_report(
+    body: ClientReport, state: StateDep, token: BearerToken, address: ClientAddress
+) -> ClientReportResult:
+    """Audit what the client reports about itself (its screen-reader setting, a refused capture exclusion)."""
+    with state.transaction() as session:
+        agent = identity.authenticate(session, token=token, address=address)
+        return record_client_report(session, agent=agent, report=body)
