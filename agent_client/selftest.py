@@ -31,7 +31,7 @@ from cryptography import x509
 from cryptography.x509.oid import NameOID
 
 from agent_client.config import DeploymentConfig, build_ssl_context, find_deployment_config, load_deployment_config
-from agent_client.credentials import check_backend
+from agent_client.credentials import MemoryKeyring, check_backend
 from agent_client.errors import ClientError
 
 __all__ = ["CheckResult", "check_ca", "check_config", "check_keyring", "check_qt", "run_self_test"]
@@ -123,6 +123,8 @@ def check_keyring(*, ephemeral: bool, backend: keyring.backend.KeyringBackend | 
     inner = [type(b).__module__ + "." + type(b).__qualname__ for b in getattr(chosen, "backends", [])]
     if inner:
         name += f" ({', '.join(inner)})"
+    if isinstance(chosen, MemoryKeyring):
+        return CheckResult("keyring", False, "no OS keyring is available (only the in-memory keyring)")
     try:
         check_backend(chosen)
     except ClientError as exc:
@@ -144,6 +146,9 @@ def check_qt() -> list[CheckResult]:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     platform = QApplication.platformName()
     loaded = install_translators(app, "pl")
+    for translator in loaded:  # only a probe: the application stays in its language
+        app.removeTranslator(translator)
+        translator.deleteLater()
     translations = (
         CheckResult("translations", True, "custos_pl.qm loads")
         if loaded

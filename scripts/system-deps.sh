@@ -2,7 +2,7 @@
 # Install the Debian packages Custos' tests and demo need (Qt runtime libraries,
 # Xvfb, PostgreSQL server binaries, Debian's Chromium and certutil for the
 # console's browser tests: Playwright drives /usr/bin/chromium, never a
-# downloaded browser). Does nothing when they are already present; needs root
+# downloaded browser; binutils, gpg, reprepro and gnome-keyring for the .deb). Does nothing when they are already present; needs root
 # (or sudo) only when something is missing.
 set -eu
 
@@ -29,6 +29,17 @@ if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb 
 fi
 [ -x /usr/bin/chromium ] || need+=(chromium)
 command -v certutil >/dev/null 2>&1 || need+=(libnss3-tools)  # trusts the test CA in a throwaway NSS db
+# The Linux packaging step (packaging/linux/build-deb.sh and tests/packaging): PyInstaller reads
+# ELF headers with objdump; the .deb is signed with gpg and published with reprepro; the frozen
+# client's self-test talks to a real Secret Service (gnome-keyring on a private D-Bus session).
+command -v objdump >/dev/null 2>&1 || need+=(binutils)
+command -v gpg >/dev/null 2>&1 || need+=(gpg gpg-agent)
+command -v gpgv >/dev/null 2>&1 || need+=(gpgv)
+command -v reprepro >/dev/null 2>&1 || need+=(reprepro)
+command -v dpkg-deb >/dev/null 2>&1 || need+=(dpkg)
+command -v xz >/dev/null 2>&1 || need+=(xz-utils)
+command -v dbus-run-session >/dev/null 2>&1 || need+=(dbus-daemon)
+command -v gnome-keyring-daemon >/dev/null 2>&1 || need+=(gnome-keyring)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

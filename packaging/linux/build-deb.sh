@@ -12,6 +12,7 @@
 #   --work DIR        PyInstaller's work folder (default: build/pyinstaller)
 #   --reuse-build     package DIR/custos-agent as it is, without running PyInstaller again
 #   --unsigned        make only the .deb (no signature, no repository); for local trials
+#   --compression C   xz (default, smallest), zstd or gzip (fastest to build; the tests use it)
 #
 # Environment (never arguments, so that nothing secret is in argv):
 #   CUSTOS_GPG_KEY               fingerprint of the signing key (required unless --unsigned)
@@ -21,12 +22,12 @@
 #   PYTHON                       the Python with custos[agent,build] (default: .venv/bin/python)
 set -eu
 
-usage() { echo "usage: build-deb.sh [--out DIR] [--dist DIR] [--work DIR] [--reuse-build] [--unsigned] CONFIG" >&2; exit 2; }
+usage() { echo "usage: build-deb.sh [--out DIR] [--dist DIR] [--work DIR] [--reuse-build] [--unsigned] [--compression C] CONFIG" >&2; exit 2; }
 die() { echo "build-deb.sh: $*" >&2; exit 2; }
 
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-out="$repo/dist/linux" dist="$repo/dist" work="$repo/build/pyinstaller" reuse=0 unsigned=0 config=""
+out="$repo/dist/linux" dist="$repo/dist" work="$repo/build/pyinstaller" reuse=0 unsigned=0 compression=xz config=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --out) [ $# -ge 2 ] || usage; out=$2; shift 2 ;;
@@ -34,6 +35,8 @@ while [ $# -gt 0 ]; do
     --work) [ $# -ge 2 ] || usage; work=$2; shift 2 ;;
     --reuse-build) reuse=1; shift ;;
     --unsigned) unsigned=1; shift ;;
+    --compression) [ $# -ge 2 ] || usage; compression=$2; shift 2
+      case "$compression" in xz|zstd|gzip) ;; *) die "--compression must be xz, zstd or gzip" ;; esac ;;
     -h|--help) usage ;;
     -*) die "unknown option $1" ;;
     *) [ -z "$config" ] || usage; config=$1; shift ;;
@@ -79,7 +82,7 @@ root="$staging/root"
 deb_name="custos-agent_${version}_amd64.deb"
 "$here/stage-deb-tree.sh" "$bundle" "$config" "$root" "$version"
 mkdir -p "$out"
-dpkg-deb --root-owner-group -Zxz --build "$root" "$out/$deb_name" >/dev/null
+dpkg-deb --root-owner-group "-Z$compression" --build "$root" "$out/$deb_name" >/dev/null
 packaged=$(date +%s)
 # Start the packaged program once (no network): Qt platform, keyring, pinned CA, config.
 if command -v xvfb-run >/dev/null 2>&1; then
