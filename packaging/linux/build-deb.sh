@@ -70,6 +70,7 @@ export PYTHONHASHSEED=0
 bundle="$dist/custos-agent"
 start=$(date +%s)
 if [ "$reuse" = 0 ]; then
+  "$py" -c 'import PyInstaller' 2>/dev/null || die "PyInstaller is missing for $py (pip install -e '.[build]')"
   "$py" -m PyInstaller --noconfirm --clean --log-level WARN --distpath "$dist" --workpath "$work" \
     "$repo/packaging/custos-agent.spec"
 fi
