@@ -249,6 +249,9 @@ def test_bundle_leaves_out_the_server_and_unneeded_qt_plugins(installed_root):
     assert platforms <= {"libqxcb.so", "libqwayland.so", "libqwayland-generic.so", "libqwayland-egl.so"}
     assert not (internal / "PySide6/Qt/plugins/platformthemes").exists()
     assert (internal / "agent_client/i18n/custos_pl.qm").is_file()
+    qt_catalogues = {path.name for path in (internal / "PySide6/Qt/translations").iterdir()}
+    assert "qtbase_pl.qm" in qt_catalogues
+    assert all(name.endswith(("_pl.qm", "_en.qm")) for name in qt_catalogues), qt_catalogues
 
 
 def test_depends_names_every_system_library_the_bundle_links_against(installed_root):
