@@ -37,6 +37,7 @@ __all__ = [
     "CONFIG_FILE_NAME",
     "DeploymentConfig",
     "build_ssl_context",
+    "find_deployment_config",
     "load_deployment_config",
     "parse_deployment_config",
     "SYSTEM_CONFIG_FILE_NAME",
@@ -107,6 +108,26 @@ def system_config_dir() -> Path:
     if sys.platform == "win32":
         return Path(os.environ.get("PROGRAMDATA") or r"C:\ProgramData") / "Custos"
     return Path("/etc") / _APP_DIR
+
+
+def find_deployment_config(explicit: Path | None) -> Path | None:
+    """Return the deployment config file the client uses, or None if there is none.
+
+    The provisioned system copy wins (an agent cannot point the client
+    elsewhere); then ``explicit`` (``--config``); then the per-user copy.
+
+    Args:
+        explicit: The ``--config`` path, or None.
+    """
+    provisioned = system_config_dir() / SYSTEM_CONFIG_FILE_NAME
+    if provisioned.is_file():
+        if explicit is not None and explicit.resolve() != provisioned.resolve():
+            log.warning("--config ignored: this computer has a provisioned deployment config")
+        return provisioned
+    if explicit is not None:
+        return explicit
+    saved = user_config_dir() / CONFIG_FILE_NAME
+    return saved if saved.is_file() else None
 
 
 def load_deployment_config(path: Path) -> tuple[DeploymentConfig, bytes]:

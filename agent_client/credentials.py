@@ -95,11 +95,14 @@ class DeviceIdentity:
 class MemoryKeyring(keyring.backend.KeyringBackend):
     """A keyring backend that keeps secrets in process memory only.
 
-    Priority 0, so keyring never selects it on its own; chosen explicitly with
-    ``--ephemeral-keyring`` (demo, tests). Everything is gone at exit.
+    Chosen explicitly with ``--ephemeral-keyring`` (demo, tests); everything is
+    gone at exit. keyring registers every backend subclass and, when no OS
+    keyring is viable, picks the highest priority in no fixed order: priority
+    -1 keeps it below the fail backend (0), so it is never picked on its own
+    and a missing keyring is reported instead of silently forgetting the device.
     """
 
-    priority = 0
+    priority = -1
 
     def __init__(self) -> None:
         super().__init__()  # type: ignore[no-untyped-call]

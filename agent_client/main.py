@@ -19,18 +19,17 @@ from agent_client.api import AgentApi, CallApi
 from agent_client.app import AppController, Connection, StartOptions
 from agent_client.call_service import CallService
 from agent_client.config import (
-    CONFIG_FILE_NAME,
-    SYSTEM_CONFIG_FILE_NAME,
     DeploymentConfig,
     build_ssl_context,
+    find_deployment_config,
     load_deployment_config,
-    system_config_dir,
     user_config_dir,
 )
 from agent_client.credentials import CredentialStore, MemoryKeyring
 from agent_client.errors import ClientError, CredentialStoreUnavailable
 from agent_client.messages import user_message
 from agent_client.outbox import Outbox, OutboxKey, outbox_path
+from agent_client.selftest import run_self_test
 from agent_client.service import AgentService
 from agent_client.translations import LANGUAGES, install_translators, system_language
 from agent_client.update_service import make_update_service
@@ -56,6 +55,11 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="user-interface language (default: Polish on a Polish system locale, else English)",
     )
     parser.add_argument("--verbose", action="store_true", help="log progress to stderr (never personal data)")
+    parser.add_argument(
+        "--self-test",
+        action="store_true",
+        help="check the Qt platform, keyring, pinned CA and deployment config, print one line each, then exit",
+    )
     return parser.parse_args(argv)
 
 
@@ -68,17 +72,10 @@ def _read_password() -> str:
 
 def _load_config(path: Path | None) -> tuple[DeploymentConfig | None, bytes | None]:
     """The provisioned system config if IT installed one, else ``--config``, else the per-user copy."""
-    provisioned = system_config_dir() / SYSTEM_CONFIG_FILE_NAME
-    if provisioned.is_file():
-        if path is not None and path.resolve() != provisioned.resolve():
-            log.warning("--config ignored: this computer has a provisioned deployment config")
-        return load_deployment_config(provisioned)
-    if path is None:
-        saved = user_config_dir() / CONFIG_FILE_NAME
-        if not saved.is_file():
-            return None, None
-        path = saved
-    return load_deployment_config(path)
+    found = find_deployment_config(path)
+    if found is None:
+        return None, None
+    return load_deployment_config(found)
 
 
 def _report_fatal(app: QApplication, message: str) -> None:
@@ -129,6 +126,8 @@ def main(argv: list[str] | None = None) -> int:
     refused = refusal.guard_start(language=args.lang, load_config=lambda: _load_config(args.config), backend=backend)
     if refused is not None:
         return refused
+    if args.self_test:
+        return run_self_test(args.config, ephemeral_keyring=args.ephemeral_keyring)
     password = _read_password() if args.password_stdin else None
     app = QApplication(sys.argv[:1])
     app.setApplicationName("custos-agent")

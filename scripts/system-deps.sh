@@ -3,8 +3,9 @@
 # Xvfb, PostgreSQL server binaries, Debian's Chromium and certutil for the
 # console's browser tests: Playwright drives /usr/bin/chromium, never a
 # downloaded browser; makensis, osslsigncode and 7-Zip for the Windows
-# installer). Does nothing when they are already present; needs root (or sudo)
-# only when something is missing.
+# installer; binutils, gpg, reprepro and gnome-keyring for the .deb; strace,
+# dbus and at-spi2-core for the client's anti-scraping tests). Does nothing when
+# they are already present; needs root (or sudo) only when something is missing.
 set -eu
 
 need=()
@@ -36,6 +37,17 @@ command -v certutil >/dev/null 2>&1 || need+=(libnss3-tools)  # trusts the test 
 command -v makensis >/dev/null 2>&1 || need+=(nsis)                # compiles the Windows installer
 command -v osslsigncode >/dev/null 2>&1 || need+=(osslsigncode)    # Authenticode sign and verify
 command -v 7zz >/dev/null 2>&1 || need+=(7zip)                     # reads the compiled installer back in tests
+# The Linux packaging step (packaging/linux/build-deb.sh and tests/packaging): PyInstaller reads
+# ELF headers with objdump; the .deb is signed with gpg and published with reprepro; the frozen
+# client's self-test talks to a real Secret Service (gnome-keyring on a private D-Bus session).
+command -v objdump >/dev/null 2>&1 || need+=(binutils)
+command -v gpg >/dev/null 2>&1 || need+=(gpg gpg-agent)
+command -v gpgv >/dev/null 2>&1 || need+=(gpgv)
+command -v reprepro >/dev/null 2>&1 || need+=(reprepro)
+command -v dpkg-deb >/dev/null 2>&1 || need+=(dpkg)
+command -v xz >/dev/null 2>&1 || need+=(xz-utils)
+command -v dbus-run-session >/dev/null 2>&1 || need+=(dbus-daemon)
+command -v gnome-keyring-daemon >/dev/null 2>&1 || need+=(gnome-keyring)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
