@@ -139,7 +139,10 @@ class RecordView(WireModel):
     callback_code: str | None = None
     """The disposition code that schedules a callback (asks for a time), if the campaign offers one."""
     watermark_code: B64 | None = None
-    """The server-signed token of agent, lease and issue time (base64) the client draws as a QR; None from older servers."""
+    """The server-signed token of agent, lease and issue time (base64) the client draws as a QR.
+
+    None from older servers and in the console's preview.
+    """
 
 
 class QuotaView(WireModel):

@@ -18,6 +18,7 @@ from owner_server.cli import (
     manage,
     oversight_cmd,
     setup,
+    watermark_cmd,
 )
 
 __all__ = ["build_app", "main"]
@@ -49,6 +50,7 @@ def build_app() -> typer.Typer:
     identity_cmds.register()
     oversight_cmd.register(app)
     console_users_cmd.register(app)
+    watermark_cmd.register(app)
     return app
 
 
