@@ -402,7 +402,7 @@ class AppController(QObject):
         """Watermark every top-level window and dialog shown from now until the session ends."""
         self._unmark_windows()
         self._marks = WindowWatermarks(
-            agent_login, lambda: self.record_window.current_lease_id if self.record_window else None, parent=self
+            agent_login, lambda: self.record_window.current_lease_id if self.record_window else None
         )
         app = QCoreApplication.instance()
         if app is not None:
@@ -411,7 +411,6 @@ class AppController(QObject):
     def _unmark_windows(self) -> None:
         if self._marks is not None:
             self._marks.uninstall()
-            self._marks.deleteLater()
             self._marks = None
 
     def _end_session(self, message: str) -> None:
