@@ -7,9 +7,9 @@ from PySide6.QtGui import QColor, QImage
 
 __all__ = ["QUIET_ZONE", "qr_image"]
 
-#: Light modules around the symbol, as ISO/IEC 18004 asks (4 modules).
+# Light modules around the symbol, as ISO/IEC 18004 asks (4 modules).
 QUIET_ZONE = 4
-#: Dark modules: near black, opaque, on the light background (contrast survives a photo or a JPEG).
+# Dark modules: near black, opaque, on the light background (contrast survives a photo or a JPEG).
 DARK = QColor(24, 24, 24)
 LIGHT = QColor(250, 250, 250)
 

@@ -27,10 +27,10 @@ __all__ = ["CODE_MARGIN", "MODULE_PX", "WatermarkOverlay"]
 _REFRESH_MS = 30_000
 _GAP_X = 70
 _STEP_Y = 90
-#: Screen pixels per QR module (4: a 41-module token is 196 px with its quiet zone).
 MODULE_PX = 4
-#: Space between the QR and the edges of the covered widget.
+"""Screen pixels per QR module (4: a 41-module token is 196 px with its quiet zone)."""
 CODE_MARGIN = 6
+"""Space between the QR and the edges of the covered widget."""
 
 
 class WatermarkOverlay(QWidget):
