@@ -69,6 +69,19 @@ class WatermarkOverlay(QWidget):
         self.setGeometry(parent.rect())
         self.raise_()
 
+    def detach(self) -> None:
+        """Stop following the parent and delete this overlay (the parent stays).
+
+        The filter goes first: a parent that lost a child tells its filters, and this
+        one must not be asked while it is being destroyed.
+        """
+        parent = self.parentWidget()
+        if parent is not None:
+            parent.removeEventFilter(self)
+        self._timer.stop()
+        self.hide()
+        self.deleteLater()
+
     def set_issue(self, lease_ref: str | None, code: str | None) -> None:
         """Name the lease on screen in the text and draw its signed code (None, None: no record).
 
@@ -136,6 +149,5 @@ class WatermarkOverlay(QWidget):
         painter.restore()
         rect = self.code_rect()
         if self._code is not None and rect is not None:
-            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
-            painter.drawImage(rect, self._code)
+            painter.drawImage(rect, self._code)  # SmoothPixmapTransform is off: whole pixels per module
         painter.end()

@@ -63,8 +63,7 @@ class WindowWatermarks(QObject):
             self._app = None
         for overlay in self._overlays:
             if shiboken6.isValid(overlay):
-                overlay.hide()
-                overlay.deleteLater()
+                overlay.detach()
         self._overlays = []
 
     def overlay_of(self, window: QWidget) -> WatermarkOverlay | None:

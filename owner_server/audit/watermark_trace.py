@@ -100,7 +100,9 @@ def read_image(path: Path) -> Image.Image:
 
 def find_codes(image: Image.Image) -> list[bytes]:
     """The payloads of the QR codes in ``image`` that have a watermark token's size, in the order found."""
-    found = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode))
+    gray = image if image.mode == "L" else image.convert("L")
+    pixels = memoryview(gray.tobytes()).cast("B", (gray.height, gray.width))  # plain 8-bit rows, no PIL interop
+    found = zxingcpp.read_barcodes(pixels, formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode))
     payloads: list[bytes] = []
     for code in found:
         payload = bytes(code.bytes)
