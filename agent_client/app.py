@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QCoreApplication, QObject, Signal
 from PySide6.QtGui import QClipboard
 
 from agent_client.call_binding import CallBinding
@@ -31,6 +31,7 @@ from agent_client.update_service import UpdateService
 from agent_client.views.capture import windows_user32
 from agent_client.views.enrolment_dialog import EnrolmentDialog
 from agent_client.views.login_window import LoginWindow
+from agent_client.views.window_marks import WindowWatermarks
 from shared.auth import LoginResponse
 from shared.errors import ErrorCode
 from shared.protocol import IdleReason, QuotaView, RecordView
@@ -121,6 +122,7 @@ class AppController(QObject):
         self._enrolment: EnrolmentDialog | None = None
         self._login_window: LoginWindow | None = None
         self.record_window: RecordWindow | None = None
+        self._marks: WindowWatermarks | None = None
         self._reporting_ok = True
         self._held = False  # a record is owed to the agent once nothing blocks it
         self._config_path: Path | None = None
@@ -158,6 +160,7 @@ class AppController(QObject):
     def shutdown(self) -> None:
         """Take any record off screen and send what can still be sent."""
         self.guards.session_ended()
+        self._unmark_windows()
         if self.record_window is not None:
             self.record_window.close()
         if self._connection is not None:
@@ -265,6 +268,7 @@ class AppController(QObject):
         assert self._connection is not None  # noqa: S101 - flow order
         from agent_client.views.record_window import RecordWindow  # noqa: PLC0415 - lazy, see the imports
 
+        self._mark_windows(response.agent_login)
         window = RecordWindow(response.agent_login, self._connection.config.organisation, self._clipboard)
         window.record_shown.connect(self._connection.service.report_displayed)
         window.record_hidden.connect(self._connection.service.report_hidden)
@@ -426,9 +430,25 @@ class AppController(QObject):
                 self.tr("Locked after {minutes} min without input. Log in again.").format(minutes=minutes)
             )
 
+    def _mark_windows(self, agent_login: str) -> None:
+        """Watermark every top-level window and dialog shown from now until the session ends."""
+        self._unmark_windows()
+        self._marks = WindowWatermarks(
+            agent_login, lambda: self.record_window.current_lease_id if self.record_window else None
+        )
+        app = QCoreApplication.instance()
+        if app is not None:
+            self._marks.install(app)
+
+    def _unmark_windows(self) -> None:
+        if self._marks is not None:
+            self._marks.uninstall()
+            self._marks = None
+
     def _end_session(self, message: str) -> None:
         assert self._connection is not None  # noqa: S101 - flow order
         self.guards.session_ended()
+        self._unmark_windows()
         window, self.record_window = self.record_window, None
         self._show_login(message=message)
         if window is not None:

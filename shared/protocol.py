@@ -138,6 +138,11 @@ class RecordView(WireModel):
     """Outcomes the contact already had before this lease."""
     callback_code: str | None = None
     """The disposition code that schedules a callback (asks for a time), if the campaign offers one."""
+    watermark_code: B64 | None = None
+    """The server-signed token of agent, lease and issue time (base64) the client draws as a QR.
+
+    None from older servers and in the console's preview.
+    """
 
 
 class QuotaView(WireModel):

@@ -23,7 +23,7 @@ from agent_client.outcome import OutcomeDraft
 from agent_client.views.copy_guard import CopyGuard
 from agent_client.views.labels import locked_label
 from agent_client.views.record_panel import RecordPanel
-from agent_client.views.watermark import WatermarkOverlay
+from agent_client.views.watermark import CODE_MARGIN, WatermarkOverlay
 from shared.calls import CallView, VerifyResponse
 from shared.protocol import IdleReason, QuotaView, RecordView
 
@@ -135,6 +135,7 @@ class RecordWindow(QWidget):
         self._waiting = self._build_waiting_panel()
         self._area_layout.addWidget(self._waiting)
         self._watermark = WatermarkOverlay(self._area, agent_login, clock)
+        self._area_margins = self._area_layout.contentsMargins()
 
         self._notice = locked_label("", self.tr("Notice"))
         self._notice.setWordWrap(True)
@@ -161,6 +162,18 @@ class RecordWindow(QWidget):
         """The text of the watermark drawn over the record area."""
         return self._watermark.text()
 
+    @property
+    def watermark(self) -> WatermarkOverlay:
+        """The watermark over the record area (text, and the record's signed QR)."""
+        return self._watermark
+
+    def _mark_issue(self, record: RecordView | None) -> None:
+        """Name the record's lease in the watermark and draw its signed code; keep the code's column free."""
+        self._watermark.set_issue(record.lease_id if record else None, record.watermark_code if record else None)
+        side, m = self._watermark.code_side(), self._area_margins
+        right = m.right() + (side + CODE_MARGIN if side else 0)
+        self._area_layout.setContentsMargins(m.left(), m.top(), right, m.bottom())
+
     def show_record(self, record: RecordView) -> None:
         """Put ``record`` on screen (replacing any other) and emit ``record_shown``."""
         self._poll_timer.stop()
@@ -168,6 +181,7 @@ class RecordWindow(QWidget):
         self._waiting.hide()
         self._guard.wipe_clipboard()
         self._record = record
+        self._mark_issue(record)
         self._content = self._build_record_panel(record)
         self._area_layout.addWidget(self._content)
         self._content.show()
@@ -341,6 +355,8 @@ class RecordWindow(QWidget):
     def _remove_record(self) -> None:
         record, content = self._record, self._content
         self._record, self._content = None, None
+        if record is not None:
+            self._mark_issue(None)
         if content is not None:
             for shortcut in content.findChildren(QShortcut):
                 shortcut.setEnabled(False)

@@ -6,9 +6,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from owner_server.audit.watermark import load_watermark_key
 from owner_server.core.deferred import request_transaction
 from owner_server.core.settings import Settings
 from owner_server.telephony.runtime import Telephony
@@ -26,8 +28,12 @@ class ServerState:
     engine: Engine
     keys: KeyService
     telephony: Telephony = None  # type: ignore[assignment]  # set in __post_init__ when not given
+    #: Signs each issued record's watermark code; the data dir's (made on first use) when not given.
+    watermark_key: Ed25519PrivateKey = None  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
+        if self.watermark_key is None:
+            object.__setattr__(self, "watermark_key", load_watermark_key(self.settings.data_dir))
         if self.telephony is None:
             object.__setattr__(self, "telephony", Telephony(TelephonySettings(), self.engine))
 

@@ -24,6 +24,7 @@ from owner_server.cli import (
     oversight_cmd,
     release_cmd,
     setup,
+    watermark_cmd,
 )
 from owner_server.cli.common import fail
 from shared.errors import CustosError
@@ -59,6 +60,7 @@ def build_app() -> typer.Typer:
     identity_cmds.register()
     oversight_cmd.register(app)
     console_users_cmd.register(app)
+    watermark_cmd.register(app)
     return app
 
 

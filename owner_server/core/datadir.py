@@ -6,6 +6,7 @@ Layout::
     custos.db                SQLite database (when no database_url is set)
     keys/kek-1.key           key-encryption key, base64, 0600 (file provider)
     keys/audit-signing.pem   Ed25519 key signing audit checkpoints, 0600
+    keys/watermark-signing.pem  Ed25519 key signing the records' watermark codes, 0600
     tls/ca.pem, tls/ca-key.pem, tls/server.pem, tls/server-key.pem
     deployment/custos-agent.toml   what IT installs with every agent client
 """
@@ -23,6 +24,7 @@ from sqlalchemy.engine import Engine
 
 from owner_server.audit import log as audit
 from owner_server.audit.anchor import append_anchor, read_anchors
+from owner_server.audit.watermark import load_watermark_key
 from owner_server.core import tls
 from owner_server.core.db import make_engine, session_scope
 from owner_server.core.migrate import upgrade_to_head
@@ -131,6 +133,7 @@ def _fill_data_dir(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
     _write_new(data_dir / AUDIT_KEY_FILE, pem, 0o600)
+    load_watermark_key(data_dir)  # made here; an older installation gets it on first use
     ca_key, ca_cert = tls.create_ca(f"{organisation} Custos CA")
     srv_key, srv_cert = tls.issue_server_certificate(ca_key, ca_cert, host_names)
     tls.write_private_key(settings.tls_dir / "ca-key.pem", ca_key)

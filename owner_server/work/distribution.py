@@ -17,10 +17,12 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import ColumnElement, exists
 from sqlmodel import Session, col, select
 
 from owner_server.audit import log as audit
+from owner_server.audit import watermark
 from owner_server.core.deferred import DeferredError
 from owner_server.identity.login import AgentPrincipal
 from owner_server.lists.suppression import is_suppressed_clause
@@ -102,7 +104,23 @@ def _pick_contact(session: Session, *, ctx: AgentContext, now: datetime) -> Cont
     return None
 
 
-def _view(session: Session, *, lease: Lease, contact: Contact, ctx: AgentContext, keys: KeyService) -> RecordView:
+def _watermark_code(lease: Lease, key: Ed25519PrivateKey | None) -> str | None:
+    """The signed code of this issuance (agent, lease, issue time), or None without a key."""
+    if key is None:
+        return None
+    claims = watermark.WatermarkClaims(agent_id=lease.user_id, lease_id=lease.id, issued_at=lease.issued_at)
+    return watermark.encode_code(watermark.sign_claims(key, claims))
+
+
+def _view(
+    session: Session,
+    *,
+    lease: Lease,
+    contact: Contact,
+    ctx: AgentContext,
+    keys: KeyService,
+    watermark_key: Ed25519PrivateKey | None,
+) -> RecordView:
     cipher = keys.cipher_for(session, data_key_id=contact.data_key_id)
     values = cipher.decrypt_fields(contact.ref, contact.payload)
     return record_view(
@@ -114,6 +132,7 @@ def _view(session: Session, *, lease: Lease, contact: Contact, ctx: AgentContext
         issued_at=lease.issued_at,
         expires_at=lease.expires_at,
         attempts=contact.attempts,
+        watermark_code=_watermark_code(lease, watermark_key),
     )
 
 
@@ -159,7 +178,12 @@ def _lock_agent(session: Session, *, user_id: int | None) -> None:
 
 
 def next_record(
-    session: Session, *, agent: AgentPrincipal, keys: KeyService, now: datetime | None = None
+    session: Session,
+    *,
+    agent: AgentPrincipal,
+    keys: KeyService,
+    watermark_key: Ed25519PrivateKey | None = None,
+    now: datetime | None = None,
 ) -> NextRecordResponse:
     """Return the agent's current record, leasing the next eligible one if none is open.
 
@@ -172,6 +196,8 @@ def next_record(
         session: The request's transaction.
         agent: The authenticated agent.
         keys: The key service (to decrypt the visible fields).
+        watermark_key: The installation's watermark key: the record then carries a signed
+            code of agent, lease and issue time (:mod:`owner_server.audit.watermark`); none when None.
         now: The request's time (UTC); the clock when None (tests simulate shifts with it).
 
     Returns:
@@ -217,7 +243,7 @@ def next_record(
         lease.last_session_id = agent.session_id
         counts = replace(counts, hour=counts.hour + 1, day=counts.day + 1)
         action = "record_issued"
-    view = _view(session, lease=lease, contact=contact, ctx=ctx, keys=keys)
+    view = _view(session, lease=lease, contact=contact, ctx=ctx, keys=keys, watermark_key=watermark_key)
     if action is not None:
         audit.append(
             session,

@@ -34,6 +34,7 @@ def record_view(
     issued_at: datetime,
     expires_at: datetime,
     attempts: int = 0,
+    watermark_code: str | None = None,
 ) -> RecordView:
     """The record as the agent receives it from ``/next``.
 
@@ -46,6 +47,8 @@ def record_view(
         issued_at: When the lease began (UTC).
         expires_at: When it ends (UTC).
         attempts: Outcomes the contact had before this lease.
+        watermark_code: The signed watermark token of this issuance (base64), if any
+            (:mod:`owner_server.audit.watermark`).
 
     Returns:
         Visible fields in clear, masked fields masked, the names of the
@@ -69,6 +72,7 @@ def record_view(
         timezone=policy.timezone,
         attempts=attempts,
         callback_code=callback_code(policy),
+        watermark_code=watermark_code,
     )
 
 

@@ -5,7 +5,7 @@ import pytest
 import shiboken6
 import tomli_w
 from PySide6.QtCore import QEvent, Qt, QThreadPool
-from PySide6.QtWidgets import QApplication, QLabel, QWidget
+from PySide6.QtWidgets import QApplication, QLabel, QMessageBox, QWidget
 
 from agent_client.api import AgentApi
 from agent_client.app import AppController, Connection, StartOptions
@@ -16,6 +16,7 @@ from agent_client.reporter import Backoff
 from agent_client.service import AgentService
 from agent_client.translations import install_translators
 from agent_client.views.record_window import MIN_LIMIT_WAIT_MS
+from agent_client.views.watermark import WatermarkOverlay
 from shared.protocol import NoCallReason
 from tests.agent_client.agent_fakes import BASE_URL, ENROL_CODE, PASSWORD, say_no_call
 
@@ -328,3 +329,20 @@ def test_an_idle_reason_from_the_service_is_said(qtbot, controller, raw_config, 
     assert "Outside the campaign's calling hours" in texts(window)
     controller.on_service_record_received(None, 30)  # a service that does not pass the reason yet
     assert "Waiting for the next record" in texts(window)
+
+
+def test_every_dialog_shown_while_logged_in_is_watermarked(qtbot, controller, raw_config):
+    window = start_working(qtbot, controller, raw_config)
+    box = QMessageBox(QMessageBox.Icon.Information, "Custos", "Saved", parent=window)
+    qtbot.addWidget(box)
+    box.show()
+    [mark] = box.findChildren(WatermarkOverlay)
+    assert "lease-1" in mark.text() and mark.text().startswith("agent.one")
+    assert [w for w in box.children() if isinstance(w, QWidget)][-1] is mark
+    box.close()
+    window.logout_requested.emit()
+    qtbot.waitUntil(lambda: controller.record_window is None)
+    after = QMessageBox(QMessageBox.Icon.Information, "Custos", "Logged out")
+    qtbot.addWidget(after)
+    after.show()
+    assert not after.findChildren(WatermarkOverlay)

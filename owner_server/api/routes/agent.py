@@ -75,7 +75,7 @@ def next_record(state: StateDep, token: BearerToken, address: ClientAddress) -> 
     """The agent's current record (leasing the next one if none is open)."""
     with state.transaction() as session:
         agent = identity.authenticate(session, token=token, address=address)
-        return distribution.next_record(session, agent=agent, keys=state.keys)
+        return distribution.next_record(session, agent=agent, keys=state.keys, watermark_key=state.watermark_key)
 
 
 @router.post("/dispositions")
