@@ -164,9 +164,29 @@ def check_python_tracer(trace: object, profile: object) -> list[Finding]:
     return [Finding(IntegrityReason.PYTHON_TRACER, name) for name in found]
 
 
-def check_qt_overrides(env: Mapping[str, str]) -> list[Finding]:
-    """Variables that make Qt load plugins or QML from outside the bundle (:data:`QT_OVERRIDES`)."""
-    return [Finding(IntegrityReason.QT_PLUGIN_OVERRIDE, name) for name in QT_OVERRIDES if env.get(name)]
+def check_qt_overrides(env: Mapping[str, str], bundle: str | None = None) -> list[Finding]:
+    """Variables that make Qt load plugins or QML from outside the bundle (:data:`QT_OVERRIDES`).
+
+    Args:
+        env: The environment.
+        bundle: The frozen build's own folder (``sys._MEIPASS``), or None. PyInstaller's
+            PySide6 runtime hook itself sets ``QT_PLUGIN_PATH`` and ``QML2_IMPORT_PATH``
+            to folders inside it (overwriting whatever was set before the start), so a
+            value whose every entry lies inside the bundle is the build's own.
+    """
+    return [
+        Finding(IntegrityReason.QT_PLUGIN_OVERRIDE, name)
+        for name in QT_OVERRIDES
+        if env.get(name) and not _inside(env[name], bundle)
+    ]
+
+
+def _inside(value: str, bundle: str | None) -> bool:
+    if not bundle:
+        return False
+    root = os.path.realpath(bundle)
+    entries = [entry for entry in value.split(os.pathsep) if entry]
+    return bool(entries) and all(os.path.commonpath([root, os.path.realpath(entry)]) == root for entry in entries)
 
 
 def check_platform(env: Mapping[str, str], platform: str = sys.platform) -> list[Finding]:
@@ -213,6 +233,7 @@ class Probe:
         debug_api: kernel32 on Windows (None elsewhere).
         trace: The Python trace function in force (this thread's or the threads' default).
         profile: The Python profile function in force.
+        bundle: The frozen build's folder (``sys._MEIPASS``); None when not frozen.
     """
 
     env: Mapping[str, str]
@@ -222,6 +243,7 @@ class Probe:
     debug_api: DebugApi | None = None
     trace: object = None
     profile: object = None
+    bundle: str | None = None
 
     @classmethod
     def current(cls, read_status: Callable[[], str | None] = _read_proc_status) -> Probe:
@@ -234,6 +256,7 @@ class Probe:
             debug_api=load_debug_api(),
             trace=sys.gettrace() or threading.gettrace(),
             profile=sys.getprofile() or threading.getprofile(),
+            bundle=getattr(sys, "_MEIPASS", None) if getattr(sys, "frozen", False) else None,
         )
 
 
@@ -243,7 +266,7 @@ def find(probe: Probe) -> list[Finding]:
         *check_tracer_pid(probe.proc_status),
         *check_debug_api(probe.debug_api),
         *check_python_tracer(probe.trace, probe.profile),
-        *check_qt_overrides(probe.env),
+        *check_qt_overrides(probe.env, probe.bundle),
         *check_platform(probe.env, probe.platform),
         *check_preload(probe.env),
         *check_python_env(probe.env),

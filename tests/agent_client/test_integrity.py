@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import os
 
 import pytest
 
@@ -172,3 +173,15 @@ def test_this_test_process_is_clean_where_it_matters():
     probe = Probe.current()
     assert probe.frozen is False
     assert not [f for f in integrity.assess(probe) if f.enforced]
+
+
+def test_the_frozen_builds_own_qt_paths_are_not_an_override(tmp_path):
+    """PyInstaller's PySide6 runtime hook sets QT_PLUGIN_PATH/QML2_IMPORT_PATH inside the bundle itself."""
+    bundle = tmp_path / "_internal"
+    own = {"QT_PLUGIN_PATH": str(bundle / "PySide6" / "Qt" / "plugins"), "QML2_IMPORT_PATH": str(bundle / "qml")}
+    assert integrity.check_qt_overrides(own, str(bundle)) == []
+    foreign = {"QT_PLUGIN_PATH": f"{bundle / 'plugins'}{os.pathsep}{tmp_path / 'evil'}"}
+    assert [f.detail for f in integrity.check_qt_overrides(foreign, str(bundle))] == ["QT_PLUGIN_PATH"]
+    escape = {"QT_PLUGIN_PATH": str(bundle / ".." / "evil")}
+    assert [f.detail for f in integrity.check_qt_overrides(escape, str(bundle))] == ["QT_PLUGIN_PATH"]
+    assert [f.detail for f in integrity.check_qt_overrides(own)] == ["QT_PLUGIN_PATH", "QML2_IMPORT_PATH"]
