@@ -23,7 +23,6 @@ from agent_client.config import DeploymentConfig, load_deployment_config, save_u
 from agent_client.errors import ClientError, DeploymentConfigError
 from agent_client.messages import user_message
 from agent_client.views.enrolment_dialog import EnrolmentDialog
-from agent_client.views.login_window import LoginWindow
 from shared.errors import ErrorCode
 
 if TYPE_CHECKING:
@@ -34,6 +33,7 @@ if TYPE_CHECKING:
     from agent_client.credentials import CredentialStore, DeviceIdentity
     from agent_client.outcome import OutcomeDraft
     from agent_client.service import AgentService
+    from agent_client.views.login_window import LoginWindow  # its Qt namespace (15 ms): not needed to enrol
     from agent_client.views.record_window import RecordWindow
     from shared.auth import LoginResponse
     from shared.protocol import QuotaView, RecordView
@@ -167,6 +167,8 @@ class AppController(QObject):
         except ClientError:
             return None
         if identity is not None:
+            from agent_client.views.login_window import LoginWindow  # noqa: PLC0415 - lazy, see the imports
+
             self._login_window = LoginWindow(config.organisation, options.login or identity.login)
             self._login_window.login_submitted.connect(self.on_login_submitted)
             self._login_window.show()
@@ -236,6 +238,8 @@ class AppController(QObject):
         assert self._connection is not None and self._identity is not None  # noqa: S101 - flow order
         login = self._login_override or self._identity.login
         if self._login_window is None:
+            from agent_client.views.login_window import LoginWindow  # noqa: PLC0415 - lazy, see the imports
+
             self._login_window = LoginWindow(self._connection.config.organisation, login)
             self._login_window.login_submitted.connect(self.on_login_submitted)
         if message:
