@@ -42,10 +42,11 @@ class Connector:
     def __init__(self, backend):
         self.backend = backend
         self.calls = 0
+        self.server = FakeAgentServer()
 
     def __call__(self, deployment):
         self.calls += 1
-        api = AgentApi(BASE_URL, transport=FakeAgentServer().transport())
+        api = AgentApi(BASE_URL, transport=self.server.transport())
         store = CredentialStore(deployment.server_url, self.backend)
         return Connection(config=deployment, store=store, service=AgentService(api, device_name="pc"))
 
@@ -88,6 +89,18 @@ def test_enrolled_the_login_window_first_with_the_bound_login(controller, config
     assert controller.connector.calls == 0
     controller.start(deployment, raw, StartOptions())
     assert controller._login_window is first  # noqa: SLF001 - start() shows the same window
+
+
+def test_a_login_submitted_before_start_connected_is_sent_once_it_has(qtbot, controller, config, backend):
+    deployment, raw = config
+    store = CredentialStore(deployment.server_url, backend)
+    store.save(DeviceIdentity(device_id="dev-1", login="agent.one", private_key=new_device_key()))
+    first = controller.show_first_window(deployment, StartOptions(), lambda: store)
+    first.login_submitted.emit("agent.one", "a password")
+    qtbot.wait(50)  # several event-loop turns: nothing can be sent yet
+    assert controller.connector.server.requests == []
+    controller.start(deployment, raw, StartOptions())
+    qtbot.waitUntil(lambda: "nonce" in [path for path, _ in controller.connector.server.requests], timeout=5000)
 
 
 def test_with_an_enrolment_code_or_no_keyring_no_window_first(controller, config, backend):
