@@ -15,29 +15,32 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QCoreApplication, QObject, Signal
+from PySide6.QtCore import QCoreApplication, QObject, QTimer, Signal
 from PySide6.QtGui import QClipboard
+from PySide6.QtWidgets import QWidget
 
-from agent_client.call_binding import CallBinding
-from agent_client.call_service import CallService
 from agent_client.config import DeploymentConfig, load_deployment_config, save_user_copy
-from agent_client.credentials import CredentialStore, DeviceIdentity
 from agent_client.errors import ClientError, DeploymentConfigError
 from agent_client.messages import user_message
-from agent_client.outcome import OutcomeDraft
-from agent_client.service import AgentService
 from agent_client.session_guards import SessionGuards
 from agent_client.update_service import UpdateService
 from agent_client.views.capture import windows_user32
 from agent_client.views.enrolment_dialog import EnrolmentDialog
-from agent_client.views.login_window import LoginWindow
 from agent_client.views.window_marks import WindowWatermarks
-from shared.auth import LoginResponse
 from shared.errors import ErrorCode
-from shared.protocol import IdleReason, QuotaView, RecordView
 
-if TYPE_CHECKING:  # imported when the first record window is built, after login: not at start-up
+if TYPE_CHECKING:
+    # The connection's modules (httpx, keyring, cryptography, pydantic's wire models) load after
+    # the first window is shown (agent_client.main); the record window after login.
+    from agent_client.call_binding import CallBinding
+    from agent_client.call_service import CallService
+    from agent_client.credentials import CredentialStore, DeviceIdentity
+    from agent_client.outcome import OutcomeDraft
+    from agent_client.service import AgentService
+    from agent_client.views.login_window import LoginWindow  # its Qt namespace (15 ms): not needed to enrol
     from agent_client.views.record_window import RecordWindow
+    from shared.auth import LoginResponse
+    from shared.protocol import QuotaView, RecordView
 
 __all__ = ["AppController", "Connection", "StartOptions"]
 
@@ -157,6 +160,36 @@ class AppController(QObject):
         else:
             self._show_enrolment(options.config_path)
 
+    def show_first_window(
+        self, config: DeploymentConfig, options: StartOptions, open_store: Callable[[], CredentialStore]
+    ) -> QWidget | None:
+        """Show the window :meth:`start` will show, before it connects (only the identity decides which).
+
+        ``main`` shows it first and calls :meth:`start` once it is on screen;
+        :meth:`start` does all its work as before and shows the same window
+        again (a no-op). Any error here is left to :meth:`start`, which
+        reports it as always.
+
+        Returns:
+            The login window (enrolled) or the enrolment dialog (not enrolled,
+            no ``--enrol-code``), or None if :meth:`start` shows no window first.
+        """
+        try:
+            identity = open_store().load()
+        except ClientError:
+            return None
+        if identity is not None:
+            from agent_client.views.login_window import LoginWindow  # noqa: PLC0415 - lazy, see the imports
+
+            self._login_window = LoginWindow(config.organisation, options.login or identity.login)
+            self._login_window.login_submitted.connect(self.on_login_submitted)
+            self._login_window.show()
+            return self._login_window
+        if options.enrol_code:
+            return None
+        self._show_enrolment(options.config_path)
+        return self._enrolment
+
     def shutdown(self) -> None:
         """Take any record off screen and send what can still be sent."""
         self.guards.session_ended()
@@ -198,6 +231,8 @@ class AppController(QObject):
         if connection.updates is not None:
             connection.updates.start()
         if connection.calls is not None:
+            from agent_client.call_binding import CallBinding  # noqa: PLC0415 - lazy, see the imports
+
             self._calls = CallBinding(
                 connection.calls,
                 window=lambda: self.record_window,
@@ -222,6 +257,8 @@ class AppController(QObject):
         assert self._connection is not None and self._identity is not None  # noqa: S101 - flow order
         login = self._login_override or self._identity.login
         if self._login_window is None:
+            from agent_client.views.login_window import LoginWindow  # noqa: PLC0415 - lazy, see the imports
+
             self._login_window = LoginWindow(self._connection.config.organisation, login)
             self._login_window.login_submitted.connect(self.on_login_submitted)
         if message:
@@ -260,6 +297,9 @@ class AppController(QObject):
 
     def on_login_submitted(self, login: str, password: str) -> None:
         """Log in with the stored device identity."""
+        if self._connection is None:  # the first window came before start() connected: once it has
+            QTimer.singleShot(0, lambda: self.on_login_submitted(login, password))
+            return
         assert self._connection is not None and self._identity is not None  # noqa: S101 - flow order
         self._connection.service.login(self._identity, login, password)
 
@@ -330,6 +370,8 @@ class AppController(QObject):
             return
         blocked = self._connection is not None and self._connection.service.records_blocked
         if record is None:
+            from shared.protocol import IdleReason  # noqa: PLC0415 - lazy, see the imports
+
             reason = IdleReason(idle_reason) if idle_reason in set(IdleReason) else None
             self.record_window.show_idle(reason, poll_after_s=retry_after_s)
         elif self._reporting_ok and not blocked:

@@ -29,7 +29,7 @@ import sys
 from collections.abc import Callable, Iterable, Sequence
 from types import CodeType
 
-from shared.integrity import IntegrityReason
+from shared.integrity_reasons import IntegrityReason
 
 __all__ = ["BundleGuard", "IntegrityViolationError", "bundle_roots", "install"]
 

@@ -29,8 +29,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from cryptography import x509
-
 from agent_client.errors import DeploymentConfigError
 
 __all__ = [
@@ -188,8 +186,19 @@ def parse_deployment_config(raw: bytes) -> DeploymentConfig:
         idle_lock_minutes=_check_idle_lock(data.get("idle_lock_minutes", _IDLE_LOCK_DEFAULT)),
         **flags,
     )
-    build_ssl_context(config.ca_certificate)
+    _check_ca(config.ca_certificate)
     return config
+
+
+def _check_ca(ca_pem: str) -> None:
+    """Check that OpenSSL takes ``ca_pem`` as trust anchors (before the first window, without cryptography).
+
+    :func:`build_ssl_context` parses the certificates again, strictly, when the client connects.
+    """
+    try:
+        ssl.create_default_context(cadata=ca_pem.encode("ascii").decode("ascii"))
+    except (ssl.SSLError, UnicodeEncodeError, ValueError) as exc:
+        raise DeploymentConfigError("deployment config ca_certificate is not a valid PEM certificate") from exc
 
 
 def _check_idle_lock(value: object) -> int:
@@ -228,6 +237,8 @@ def build_ssl_context(ca_pem: str) -> ssl.SSLContext:
     Raises:
         DeploymentConfigError: The PEM holds no valid certificate.
     """
+    from cryptography import x509  # noqa: PLC0415 - lazy: built after the first window is shown
+
     try:
         certificates = x509.load_pem_x509_certificates(ca_pem.encode("ascii"))
     except (ValueError, UnicodeEncodeError) as exc:

@@ -12,15 +12,17 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import keyring
 import keyring.backend
 import keyring.errors
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from agent_client.errors import CredentialStoreUnavailable
-from shared.protocol import b64decode_strict, b64encode
+from shared.b64 import b64decode_strict, b64encode
+
+if TYPE_CHECKING:  # cryptography loads when a key is made or read, not to find out that there is none
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 __all__ = [
     "SERVICE_NAME",
@@ -41,11 +43,15 @@ _FORMAT = 1
 
 def new_device_key() -> Ed25519PrivateKey:
     """Create a fresh Ed25519 device key."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: PLC0415 - lazy
+
     return Ed25519PrivateKey.generate()
 
 
 def public_key_b64(key: Ed25519PrivateKey) -> str:
     """Return the raw 32-byte public key of ``key`` as base64."""
+    from cryptography.hazmat.primitives import serialization  # noqa: PLC0415 - lazy (see the imports)
+
     raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     return b64encode(raw)
 
@@ -70,6 +76,8 @@ class DeviceIdentity:
 
     def to_secret(self) -> str:
         """Serialise to the JSON text stored in the keyring."""
+        from cryptography.hazmat.primitives import serialization  # noqa: PLC0415 - lazy (see the imports)
+
         raw = self.private_key.private_bytes(
             serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
         )
@@ -82,6 +90,8 @@ class DeviceIdentity:
         Raises:
             CredentialStoreUnavailable: The stored secret is not a Custos identity.
         """
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: PLC0415 - lazy
+
         try:
             data = json.loads(text)
             if data["v"] != _FORMAT:

@@ -9,9 +9,12 @@ raw body or a traceback.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from shared.errors import ErrorCode
-from shared.protocol import QuotaView
+
+if TYPE_CHECKING:  # pydantic's wire models are not imported before the first window
+    from shared.protocol import QuotaView
 
 __all__ = [
     "ApiError",

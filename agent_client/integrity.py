@@ -30,7 +30,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
-from shared.integrity import IntegrityReason
+from shared.integrity_reasons import IntegrityReason
 
 __all__ = [
     "DebugApi",

@@ -5,19 +5,15 @@ from __future__ import annotations
 import argparse
 import logging
 import signal
-import sqlite3
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import keyring
-import keyring.backend
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from agent_client import refusal
-from agent_client.api import AgentApi, CallApi
 from agent_client.app import AppController, Connection, StartOptions
-from agent_client.call_service import CallService
 from agent_client.config import (
     DeploymentConfig,
     build_ssl_context,
@@ -25,15 +21,20 @@ from agent_client.config import (
     load_deployment_config,
     user_config_dir,
 )
-from agent_client.credentials import CredentialStore, MemoryKeyring
 from agent_client.errors import ClientError, CredentialStoreUnavailable
+from agent_client.first_window import when_shown
 from agent_client.messages import user_message
-from agent_client.outbox import Outbox, OutboxKey, outbox_path
-from agent_client.selftest import run_self_test
-from agent_client.service import AgentService
 from agent_client.translations import LANGUAGES, install_translators, system_language
 from agent_client.update_service import make_update_service
 from shared.limits import LIMITS
+
+if TYPE_CHECKING:
+    # What ``connect`` builds (httpx, cryptography, the outbox, pydantic's wire models) loads
+    # inside it, after the first window is shown; keyring with the device identity.
+    import keyring.backend
+
+    from agent_client.credentials import CredentialStore
+    from agent_client.outbox import Outbox
 
 __all__ = ["main", "open_outbox"]
 
@@ -104,11 +105,23 @@ def open_outbox(server_url: str, backend: keyring.backend.KeyringBackend | None)
     Raises:
         CredentialStoreUnavailable: No secure keyring for the key.
     """
+    import sqlite3  # noqa: PLC0415 - lazy: built after the first window (see the imports)
+
+    import keyring  # noqa: PLC0415
+
+    from agent_client.outbox import Outbox, OutboxKey, outbox_path  # noqa: PLC0415
+
     key = OutboxKey(server_url, backend if backend is not None else keyring.get_keyring()).load_or_create()
     try:
         return Outbox(outbox_path(user_config_dir(), server_url), key=key)
     except (OSError, sqlite3.Error) as exc:
         raise CredentialStoreUnavailable(f"the outbox cannot be opened: {type(exc).__name__}") from exc
+
+
+def _memory_keyring() -> keyring.backend.KeyringBackend:
+    from agent_client.credentials import MemoryKeyring  # noqa: PLC0415 - lazy (keyring, cryptography)
+
+    return MemoryKeyring()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -122,11 +135,13 @@ def main(argv: list[str] | None = None) -> int:
     """
     args = _parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr)
-    backend = MemoryKeyring() if args.ephemeral_keyring else None
+    backend = _memory_keyring() if args.ephemeral_keyring else None
     refused = refusal.guard_start(language=args.lang, load_config=lambda: _load_config(args.config), backend=backend)
     if refused is not None:
         return refused
     if args.self_test:
+        from agent_client.selftest import run_self_test  # noqa: PLC0415 - not on the agent's start path
+
         return run_self_test(args.config, ephemeral_keyring=args.ephemeral_keyring)
     password = _read_password() if args.password_stdin else None
     app = QApplication(sys.argv[:1])
@@ -138,8 +153,17 @@ def main(argv: list[str] | None = None) -> int:
         _report_fatal(app, f"{user_message(exc.code)}\n{exc.message}")
         return 2
 
+    def open_store(deployment: DeploymentConfig) -> CredentialStore:
+        from agent_client.credentials import CredentialStore  # noqa: PLC0415 - lazy (see the imports)
+
+        return CredentialStore(deployment.server_url, backend)
+
     def connect(deployment: DeploymentConfig) -> Connection:
-        store = CredentialStore(deployment.server_url, backend)
+        from agent_client.api import AgentApi, CallApi  # noqa: PLC0415 - lazy: after the first window
+        from agent_client.call_service import CallService  # noqa: PLC0415
+        from agent_client.service import AgentService  # noqa: PLC0415
+
+        store = open_store(deployment)
         api = AgentApi(deployment.api_base_url, ssl_context=build_ssl_context(deployment.ca_certificate))
         outbox = open_outbox(deployment.server_url, backend)
         return Connection(
@@ -163,7 +187,9 @@ def main(argv: list[str] | None = None) -> int:
     app.aboutToQuit.connect(controller.shutdown)
     _quit_on_signals(app)
     options = StartOptions(config_path=args.config, enrol_code=args.enrol_code, login=args.login, password=password)
-    QTimer.singleShot(0, lambda: controller.start(config, raw, options))
+    # The first window (login or enrolment) goes on screen before the connection is built.
+    first = controller.show_first_window(config, options, lambda: open_store(config)) if config else None
+    when_shown(first, lambda: controller.start(config, raw, options))
     status = app.exec()
     return exit_code or status
 

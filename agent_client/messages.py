@@ -9,13 +9,16 @@ the one the server means.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QCoreApplication
 
 from agent_client.errors import ApiError, ClientError
-from shared.calls import CallResult, CallState, CallView
 from shared.errors import ErrorCode
-from shared.protocol import IdleReason, NoCallReason, QuotaView
+
+if TYPE_CHECKING:  # the wire models (pydantic) load with the first call or record, not before the first window
+    from shared.calls import CallView
+    from shared.protocol import IdleReason, NoCallReason, QuotaView
 
 __all__ = [
     "call_state_text",
@@ -195,6 +198,8 @@ def call_state_text(call: CallView) -> str:
     Returns:
         A translated phrase such as "Your phone is ringing…" or "Ended: busy".
     """
+    from shared.calls import CallResult, CallState  # noqa: PLC0415 - lazy: see the imports
+
     if call.state is not CallState.ENDED or call.result is None:
         states = {
             CallState.DIALING: translate("CallTexts", "Dialling…"),
@@ -218,6 +223,8 @@ def call_state_text(call: CallView) -> str:
 
 def no_call_reason_texts() -> dict[NoCallReason, str]:
     """The choices of "Could not call", translated, in display order."""
+    from shared.protocol import NoCallReason  # noqa: PLC0415 - lazy: see the imports
+
     return {
         NoCallReason.TELEPHONY_UNAVAILABLE: translate("CallTexts", "The telephone system is down"),
         NoCallReason.AGENT_PHONE_PROBLEM: translate("CallTexts", "My phone does not work"),
@@ -228,6 +235,8 @@ def no_call_reason_texts() -> dict[NoCallReason, str]:
 
 def idle_message(reason: IdleReason | None) -> str:
     """What the record window says when ``/next`` issued nothing."""
+    from shared.protocol import IdleReason  # noqa: PLC0415 - lazy: see the imports
+
     if reason is IdleReason.OUTSIDE_CALLING_HOURS:
         return translate("ErrorMessages", "Outside the campaign's calling hours: no customer may be called now.")
     if reason is IdleReason.NO_CONTACTS:

@@ -18,17 +18,18 @@ import logging
 import os
 import sys
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-import keyring.backend
 from PySide6.QtCore import QCoreApplication
 
 from agent_client import audit_hook, integrity
 from agent_client.config import DeploymentConfig
-from agent_client.credentials import CredentialStore
 from agent_client.errors import ClientError
-from agent_client.integrity_report import send_integrity_report
 from agent_client.translations import install_translators, system_language
-from shared.integrity import IntegrityReason
+from shared.integrity_reasons import IntegrityReason
+
+if TYPE_CHECKING:  # the report's imports (keyring, httpx, pydantic) load only when a start is refused
+    import keyring.backend
 
 __all__ = ["EXIT_REFUSED", "guard_start", "refusal_text"]
 
@@ -90,6 +91,9 @@ def refusal_text(reason: IntegrityReason) -> str:
 
 def _report(reason: IntegrityReason, load_config: ConfigLoader, backend: keyring.backend.KeyringBackend | None) -> None:
     """Send the signed report if this device is enrolled with the deployment; never raises."""
+    from agent_client.credentials import CredentialStore  # noqa: PLC0415 - lazy: see the imports
+    from agent_client.integrity_report import send_integrity_report  # noqa: PLC0415 - lazy: see the imports
+
     try:
         config, _ = load_config()
         identity = CredentialStore(config.server_url, backend).load() if config is not None else None

@@ -14,15 +14,22 @@ Each run spawns a fresh Python process, alternating the two programs:
 
 Start time is from just before the process is spawned until its first
 top-level window is exposed: an event filter on the application prints a
-marker on the first ``QEvent.Expose`` of an exposed window and quits, and the
-parent takes the time when that line arrives. Peak RSS is the child's
+marker with the child's peak RSS so far (``ru_maxrss``) on the first
+``QEvent.Expose`` of an exposed window, and the parent takes the time when
+that line arrives. The hello world then quits. The client goes on until it
+is **ready**: ``AppController.start`` has returned, so the connection is
+built (keyring opened, pinned TLS context, httpx client, outbox opened);
+a second marker says so and the client quits. Its peak RSS then is
 ``ru_maxrss`` from ``os.wait4``. Prints min and median of each and the
-ratios against the target (at most 1.5x the start time, at most 40 MB more).
+ratios against the target (at most 1.5x the start time, at most 40 MB more,
+to the first window) and the same figures for the ready client.
 
 ``--platform xcb`` starts a private Xvfb when ``DISPLAY`` is unset;
-``offscreen`` needs no X server (the smoke test uses it). ``--block
-rich,click,pygments`` starts the client as if the bundle did not ship
-httpx's optional command-line dependencies.
+``offscreen`` needs no X server (the smoke test uses it). By default the
+client runs as shipped: the bundle (``packaging/custos-agent.spec``) leaves
+out rich, click, pygments and typer, which httpx's optional command line
+would import, so they are blocked (:data:`SHIPPED_BLOCK`); ``--block ""``
+measures with them, ``--block a,b`` blocks others.
 """
 
 from __future__ import annotations
@@ -44,13 +51,27 @@ from pathlib import Path
 from typing import Any
 
 MARKER = "CUSTOS-BENCH-SHOWN"
+READY_MARKER = "CUSTOS-BENCH-READY"
+#: What the client bundle does not ship (PyInstaller ``excludes`` of packaging/custos-agent.spec).
+SHIPPED_BLOCK = "rich,click,pygments,typer"
 TARGET_RATIO = 1.5
 TARGET_EXTRA_MB = 40.0
 _TIMEOUT_S = 120.0
 
 
-def quit_on_first_window(base: Any) -> Any:
-    """Subclass ``base`` (a ``QApplication`` class) to print :data:`MARKER` once a window is exposed, then quit."""
+def _peak_rss_kib() -> int:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+
+
+def quit_on_first_window(base: Any, *, quit_after: bool = True) -> Any:
+    """Subclass ``base`` (a ``QApplication`` class) to print :data:`MARKER` and the peak RSS once a window is exposed.
+
+    Args:
+        base: The application class.
+        quit_after: Quit right after the marker (else the program goes on).
+    """
     from PySide6.QtCore import QEvent, QObject, QTimer
     from PySide6.QtGui import QWindow
 
@@ -64,8 +85,9 @@ def quit_on_first_window(base: Any) -> Any:
             exposed = event.type() == QEvent.Type.Expose and isinstance(watched, QWindow) and watched.isExposed()
             if exposed and not self._seen:
                 self._seen = True
-                print(MARKER, flush=True)  # noqa: T201 - the parent waits for it
-                QTimer.singleShot(0, self._app.quit)
+                print(MARKER, _peak_rss_kib(), flush=True)  # noqa: T201 - the parent waits for it
+                if quit_after:
+                    QTimer.singleShot(0, self._app.quit)
             return False
 
     class _Benched(base):  # type: ignore[misc, valid-type]
@@ -90,7 +112,17 @@ def _child_client(config: str, blocked: list[str]) -> int:
         sys.modules[name] = None  # type: ignore[assignment]
     import agent_client.main as client
 
-    client.QApplication = quit_on_first_window(client.QApplication)  # type: ignore[misc]
+    class _ReadyController(client.AppController):  # type: ignore[misc, name-defined]
+        def start(self, *args: Any) -> None:
+            super().start(*args)  # the connection is built (or the start failed: no marker, the run fails)
+            if self._connection is not None:
+                print(READY_MARKER, _peak_rss_kib(), flush=True)  # noqa: T201 - the parent waits for it
+                from PySide6.QtCore import QTimer
+
+                QTimer.singleShot(0, client.QApplication.instance().quit)
+
+    client.QApplication = quit_on_first_window(client.QApplication, quit_after=False)  # type: ignore[misc]
+    client.AppController = _ReadyController  # type: ignore[misc]
     return client.main(["--config", config, "--ephemeral-keyring", "--lang", "en"])
 
 
@@ -98,37 +130,54 @@ def _child_client(config: str, blocked: list[str]) -> int:
 class Sample:
     program: str
     start_s: float
-    max_rss_mb: float
+    max_rss_mb: float  # peak RSS when the first window was exposed
+    ready_s: float  # the hello world: = start_s
+    ready_rss_mb: float  # peak RSS of the whole run (os.wait4)
+
+
+def _marker(buffer: bytes, marker: str) -> int | None:
+    """The peak RSS (KiB) printed after ``marker`` on a complete line of ``buffer``, or None."""
+    for line in buffer.decode(errors="replace").splitlines(keepends=True):
+        fields = line.split()
+        if line.endswith("\n") and len(fields) == 2 and fields[0] == marker and fields[1].isdigit():
+            return int(fields[1])
+    return None
 
 
 def _spawn(program: str, config: Path, env: dict[str, str], blocked: str = "") -> Sample:
     argv = [sys.executable, "-m", "bench.client_start", "--child", program, "--config", str(config)]
-    argv += ["--block", blocked] if blocked else []
+    argv += ["--block", blocked]
     started = time.monotonic()
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)  # noqa: S603 - our own
     assert proc.stdout is not None
-    shown = None
+    shown = ready = None
+    shown_rss: int | None = None
+    wait_for_ready = program == "client"
     deadline = started + _TIMEOUT_S
     buffer = b""
-    while shown is None and time.monotonic() < deadline:
-        ready, _, _ = select.select([proc.stdout], [], [], 1.0)
-        if not ready:
+    while (ready is None if wait_for_ready else shown is None) and time.monotonic() < deadline:
+        readable, _, _ = select.select([proc.stdout], [], [], 1.0)
+        if not readable:
             continue
         chunk = os.read(proc.stdout.fileno(), 4096)
         if not chunk:
             break
         buffer += chunk
-        if MARKER.encode() in buffer:
-            shown = time.monotonic()
+        now = time.monotonic()
+        if shown is None and (shown_rss := _marker(buffer, MARKER)) is not None:
+            shown = now
+        if shown is not None and ready is None and _marker(buffer, READY_MARKER) is not None:
+            ready = now
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     errors = proc.stderr.read().decode(errors="replace") if proc.stderr is not None else ""
     proc.stdout.close()
     if proc.stderr is not None:
         proc.stderr.close()
-    if shown is None or proc.returncode != 0:
-        raise RuntimeError(f"{program} showed no window (exit {proc.returncode}): {errors[-2000:]}")
-    return Sample(program, shown - started, usage.ru_maxrss / 1024)  # ru_maxrss: KiB on Linux
+    if shown is None or shown_rss is None or (wait_for_ready and ready is None) or proc.returncode != 0:
+        raise RuntimeError(f"{program} showed no window or was not ready (exit {proc.returncode}): {errors[-2000:]}")
+    ready = ready if ready is not None else shown
+    return Sample(program, shown - started, shown_rss / 1024, ready - started, usage.ru_maxrss / 1024)
 
 
 def _write_config(directory: Path) -> Path:
@@ -207,9 +256,14 @@ class Result:
     start_ratio: float
     extra_rss_mb: float
     within_target: bool
+    client_ready_min_s: float
+    client_ready_median_s: float
+    client_ready_rss_median_mb: float
+    ready_ratio: float
+    ready_extra_rss_mb: float
 
 
-def run(runs: int, platform: str, blocked: str = "") -> Result:
+def run(runs: int, platform: str, blocked: str = SHIPPED_BLOCK) -> Result:
     """Alternate ``runs`` starts of each program and summarise them."""
     samples: dict[str, list[Sample]] = {"hello": [], "client": []}
     with tempfile.TemporaryDirectory() as tmp, _display(platform) as env:
@@ -225,6 +279,8 @@ def run(runs: int, platform: str, blocked: str = "") -> Result:
     client_rss = statistics.median(s.max_rss_mb for s in samples["client"])
     ratio = statistics.median(client) / statistics.median(hello)
     extra = client_rss - hello_rss
+    ready = [s.ready_s for s in samples["client"]]
+    ready_rss = statistics.median(s.ready_rss_mb for s in samples["client"])
     return Result(
         platform=platform,
         runs=runs,
@@ -238,6 +294,11 @@ def run(runs: int, platform: str, blocked: str = "") -> Result:
         start_ratio=round(ratio, 2),
         extra_rss_mb=round(extra, 1),
         within_target=ratio <= TARGET_RATIO and extra <= TARGET_EXTRA_MB,
+        client_ready_min_s=round(min(ready), 3),
+        client_ready_median_s=round(statistics.median(ready), 3),
+        client_ready_rss_median_mb=round(ready_rss, 1),
+        ready_ratio=round(statistics.median(ready) / statistics.median(hello), 2),
+        ready_extra_rss_mb=round(ready_rss - hello_rss, 1),
     )
 
 
@@ -248,7 +309,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--platform", choices=("xcb", "offscreen"), default="xcb")
     parser.add_argument("--json", action="store_true", help="print the result as one JSON line")
     parser.add_argument(
-        "--block", default="", help="comma-separated modules the client may not import (a bundle without them)"
+        "--block",
+        default=SHIPPED_BLOCK,
+        help=f"comma-separated modules the client may not import (default, as shipped: {SHIPPED_BLOCK}; '' for none)",
     )
     parser.add_argument("--child", choices=("hello", "client"), help=argparse.SUPPRESS)
     parser.add_argument("--config", help=argparse.SUPPRESS)

@@ -9,33 +9,14 @@ replayed.
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Annotated
 
 from pydantic import Field, StringConstraints
 
+from shared.integrity_reasons import IntegrityReason
 from shared.protocol import B64, Ident, WireModel
 
 __all__ = ["IntegrityReason", "IntegrityReport", "integrity_challenge"]
-
-
-class IntegrityReason(StrEnum):
-    """The closed set of reasons the client refuses to start (audited as ``reason``)."""
-
-    DEBUGGER_ATTACHED = "debugger_attached"
-    """A native debugger or tracer is attached (``TracerPid``, ``IsDebuggerPresent``)."""
-    PYTHON_TRACER = "python_tracer"
-    """A Python trace or profile function is set (pdb, coverage, a profiler)."""
-    QT_PLUGIN_OVERRIDE = "qt_plugin_override"
-    """``QT_PLUGIN_PATH`` or another variable makes Qt load plugins or QML from elsewhere."""
-    NON_DEFAULT_PLATFORM = "non_default_platform"
-    """A Qt platform plugin other than the desktop's own (offscreen, vnc, minimal, ...)."""
-    PRELOAD_LIBRARY = "preload_library"
-    """The dynamic loader is told to inject a library (``LD_PRELOAD``, ``DYLD_INSERT_LIBRARIES``, ...)."""
-    CODE_INJECTION = "code_injection"
-    """Code or a library from outside the installed bundle was loaded (audit hook)."""
-    PYTHON_ENV_OVERRIDE = "python_env_override"
-    """``PYTHONPATH``, ``PYTHONSTARTUP`` or another variable that runs foreign Python code."""
 
 
 ClientVersion = Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_.+-]+$")]

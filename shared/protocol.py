@@ -7,8 +7,6 @@ travel as unpadded-safe standard base64 strings.
 
 from __future__ import annotations
 
-import base64
-import binascii
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
@@ -24,7 +22,8 @@ from pydantic import (
     model_validator,
 )
 
-from shared.errors import ErrorCode, ValidationError
+from shared.b64 import b64decode_strict, b64encode
+from shared.errors import ErrorCode
 from shared.limits import LIMITS
 from shared.strategy import CallbackFor
 
@@ -60,33 +59,6 @@ class WireModel(BaseModel):
     """Base of every wire model: immutable, unknown fields rejected."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-def b64encode(data: bytes) -> str:
-    """Encode bytes as standard base64 text (RFC 4648 section 4)."""
-    return base64.b64encode(data).decode("ascii")
-
-
-def b64decode_strict(text: str, *, expected_len: int | None = None) -> bytes:
-    """Decode standard base64, rejecting non-alphabet characters.
-
-    Args:
-        text: Base64 text.
-        expected_len: If given, the decoded length in bytes that is required.
-
-    Returns:
-        The decoded bytes.
-
-    Raises:
-        ValidationError: The text is not valid base64 or has the wrong length.
-    """
-    try:
-        raw = base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise ValidationError("value is not valid base64") from exc
-    if expected_len is not None and len(raw) != expected_len:
-        raise ValidationError(f"value must decode to {expected_len} bytes")
-    return raw
 
 
 class FieldView(WireModel):

@@ -36,7 +36,10 @@ def main() -> None:
 
         from PySide6.QtWidgets import QApplication, QLabel
 
-        import agent_client.main  # noqa: F401 - the whole client's imports
+        import agent_client.main  # noqa: F401 - the client's imports up to its first window
+        import agent_client.outbox  # noqa: F401 - and those after it (the connection)
+        import agent_client.service  # noqa: F401
+        import agent_client.views.record_window  # noqa: F401
 
         dataclasses.make_dataclass("Point", ["x", "y"])
         namedtuple("Pair", "a b")
