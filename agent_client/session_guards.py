@@ -11,17 +11,19 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QApplication
 
 from agent_client.config import DeploymentConfig
 from agent_client.idle import IdleWatch
-from agent_client.service import AgentService
 from agent_client.views.accessibility import set_screen_reader_mode
 from agent_client.views.capture import CaptureExclusion, User32
-from agent_client.views.record_window import RecordWindow
-from shared.client_report import ClientReport, ClientReportKind
+
+if TYPE_CHECKING:  # the service and record window load after the first window (agent_client.main)
+    from agent_client.service import AgentService
+    from agent_client.views.record_window import RecordWindow
 
 __all__ = ["SessionGuards"]
 
@@ -76,6 +78,8 @@ class SessionGuards(QObject):
 
     def session_started(self, service: AgentService, window: RecordWindow) -> None:
         """Report the settings and any refused exclusion, then run the idle lock over ``window``'s session."""
+        from shared.client_report import ClientReport, ClientReportKind  # noqa: PLC0415 - pydantic: after login
+
         self.session_ended()
         self._service = service
         screen_reader = bool(self._config and self._config.screen_reader_mode)
@@ -115,6 +119,8 @@ class SessionGuards(QObject):
             self._refused.append(window_name)
 
     def _report_refusal(self, window_name: str) -> None:
+        from shared.client_report import ClientReport, ClientReportKind  # noqa: PLC0415 - pydantic: after login
+
         assert self._service is not None  # noqa: S101 - callers check
         self._service.report_client(
             ClientReport(

@@ -19,8 +19,8 @@ from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPaintE
 from PySide6.QtWidgets import QWidget
 
 from agent_client.views.qr_image import qr_image
+from shared.b64 import b64decode_strict
 from shared.errors import ValidationError
-from shared.protocol import b64decode_strict
 
 __all__ = ["CODE_MARGIN", "MODULE_PX", "WatermarkOverlay"]
 
