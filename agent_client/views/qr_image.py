@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import segno
 from PySide6.QtGui import QImage
 
 __all__ = ["QUIET_ZONE", "qr_image"]
@@ -26,8 +25,10 @@ def qr_image(payload: bytes) -> QImage:
         draw it scaled by a whole factor without smoothing.
 
     Raises:
-        segno.DataOverflowError: The payload does not fit any QR version.
+        segno.DataOverflowError: The payload does not fit any QR version (a ValueError).
     """
+    import segno  # noqa: PLC0415 - 30 ms of imports (xml, urllib): only once a record is shown
+
     symbol = segno.make_qr(payload, error="m", boost_error=False, mode="byte")
     rows = [
         bytes(DARK if module else LIGHT for module in row) for row in symbol.matrix_iter(scale=1, border=QUIET_ZONE)

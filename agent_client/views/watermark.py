@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-import segno
 from PySide6.QtCore import QEvent, QObject, QRect, Qt, QTimer
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPaintEvent
 from PySide6.QtWidgets import QWidget
@@ -95,7 +94,7 @@ class WatermarkOverlay(QWidget):
         if code and self._show_code:
             try:
                 self._code = qr_image(b64decode_strict(code))
-            except (ValidationError, segno.DataOverflowError):
+            except (ValidationError, ValueError):  # ValueError: segno.DataOverflowError
                 self._code = None
         self.update()
 
