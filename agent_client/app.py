@@ -161,7 +161,11 @@ class AppController(QObject):
             self._show_enrolment(options.config_path)
 
     def show_first_window(
-        self, config: DeploymentConfig, options: StartOptions, open_store: Callable[[], CredentialStore]
+        self,
+        config: DeploymentConfig,
+        options: StartOptions,
+        open_store: Callable[[], CredentialStore],
+        enrolled_login: Callable[[], str | None] | None = None,
     ) -> QWidget | None:
         """Show the window :meth:`start` will show, before it connects (only the identity decides which).
 
@@ -170,18 +174,30 @@ class AppController(QObject):
         again (a no-op). Any error here is left to :meth:`start`, which
         reports it as always.
 
+        Args:
+            config: The deployment config.
+            options: The start options.
+            open_store: Opens the credential store (the keyring), used when no hint is given.
+            enrolled_login: The login this computer is enrolled for, from a non-secret hint
+                (:mod:`agent_client.enrolment_hint`), without opening the keyring; :meth:`start`
+                corrects the window if the keyring says otherwise.
+
         Returns:
             The login window (enrolled) or the enrolment dialog (not enrolled,
             no ``--enrol-code``), or None if :meth:`start` shows no window first.
         """
-        try:
-            identity = open_store().load()
-        except ClientError:
-            return None
-        if identity is not None:
+        if enrolled_login is not None:
+            login = enrolled_login()  # the hint: the keyring is opened only once the window is up
+        else:
+            try:
+                identity = open_store().load()
+            except ClientError:
+                return None
+            login = identity.login if identity is not None else None
+        if login is not None:
             from agent_client.views.login_window import LoginWindow  # noqa: PLC0415 - lazy, see the imports
 
-            self._login_window = LoginWindow(config.organisation, options.login or identity.login)
+            self._login_window = LoginWindow(config.organisation, options.login or login)
             self._login_window.login_submitted.connect(self.on_login_submitted)
             self._login_window.show()
             return self._login_window

@@ -18,6 +18,7 @@ import keyring
 import keyring.backend
 import keyring.errors
 
+from agent_client.enrolment_hint import enrolled_login, forget_hint, write_hint
 from agent_client.errors import CredentialStoreUnavailable
 from shared.b64 import b64decode_strict, b64encode
 
@@ -192,7 +193,10 @@ class CredentialStore:
     def __init__(self, server_url: str, backend: keyring.backend.KeyringBackend | None = None) -> None:
         self._backend = backend if backend is not None else keyring.get_keyring()
         check_backend(self._backend)
+        self._server_url = server_url
         self._username = f"device@{server_url}"
+        # the first-window hint follows only a store that outlives the process
+        self._hinted = not isinstance(self._backend, MemoryKeyring)
 
     def load(self) -> DeviceIdentity | None:
         """Return the stored identity, or None if this device is not enrolled.
@@ -204,7 +208,13 @@ class CredentialStore:
             text = self._backend.get_password(SERVICE_NAME, self._username)
         except keyring.errors.KeyringError as exc:
             raise CredentialStoreUnavailable(f"the keyring refused to read: {type(exc).__name__}") from exc
-        return None if text is None else DeviceIdentity.from_secret(text)
+        identity = None if text is None else DeviceIdentity.from_secret(text)
+        if self._hinted:
+            if identity is None:
+                forget_hint(self._server_url)
+            elif enrolled_login(self._server_url) != identity.login:
+                write_hint(self._server_url, identity.login)  # enrolled before hints, or a stale hint
+        return identity
 
     def save(self, identity: DeviceIdentity) -> None:
         """Store the identity, replacing any earlier one.
@@ -217,9 +227,13 @@ class CredentialStore:
         except keyring.errors.KeyringError as exc:
             raise CredentialStoreUnavailable(f"the keyring refused to store: {type(exc).__name__}") from exc
         log.info("device identity stored in keyring backend %s", type(self._backend).__name__)
+        if self._hinted:
+            write_hint(self._server_url, identity.login)
 
     def forget(self) -> None:
         """Delete the stored identity if there is one."""
+        if self._hinted:
+            forget_hint(self._server_url)
         try:
             self._backend.delete_password(SERVICE_NAME, self._username)
         except keyring.errors.PasswordDeleteError:

@@ -135,7 +135,14 @@ def main(argv: list[str] | None = None) -> int:
     """
     args = _parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr)
-    backend = _memory_keyring() if args.ephemeral_keyring else None
+    memory: list[keyring.backend.KeyringBackend] = []
+
+    def backend() -> keyring.backend.KeyringBackend | None:
+        """The keyring of the device identity (None: the OS one), made on first use: keyring is slow to load."""
+        if args.ephemeral_keyring and not memory:
+            memory.append(_memory_keyring())
+        return memory[0] if memory else None
+
     refused = refusal.guard_start(language=args.lang, load_config=lambda: _load_config(args.config), backend=backend)
     if refused is not None:
         return refused
@@ -156,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     def open_store(deployment: DeploymentConfig) -> CredentialStore:
         from agent_client.credentials import CredentialStore  # noqa: PLC0415 - lazy (see the imports)
 
-        return CredentialStore(deployment.server_url, backend)
+        return CredentialStore(deployment.server_url, backend())
 
     def connect(deployment: DeploymentConfig) -> Connection:
         from agent_client.api import AgentApi, CallApi  # noqa: PLC0415 - lazy: after the first window
@@ -165,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
 
         store = open_store(deployment)
         api = AgentApi(deployment.api_base_url, ssl_context=build_ssl_context(deployment.ca_certificate))
-        outbox = open_outbox(deployment.server_url, backend)
+        outbox = open_outbox(deployment.server_url, backend())
         return Connection(
             config=deployment,
             store=store,
@@ -188,7 +195,15 @@ def main(argv: list[str] | None = None) -> int:
     _quit_on_signals(app)
     options = StartOptions(config_path=args.config, enrol_code=args.enrol_code, login=args.login, password=password)
     # The first window (login or enrolment) goes on screen before the connection is built.
-    first = controller.show_first_window(config, options, lambda: open_store(config)) if config else None
+    if config is None:
+        first = None
+    else:
+        # an ephemeral keyring starts empty: never enrolled; else the hint says for whom, if anyone
+        from agent_client.enrolment_hint import enrolled_login  # noqa: PLC0415 - small, but only here
+
+        server = config.server_url
+        hint = (lambda: None) if args.ephemeral_keyring else (lambda: enrolled_login(server))
+        first = controller.show_first_window(config, options, lambda: open_store(config), hint)
     when_shown(first, lambda: controller.start(config, raw, options))
     status = app.exec()
     return exit_code or status

@@ -50,6 +50,7 @@ _NO_GUI = frozenset(
 translate = QCoreApplication.translate  # by this name, with literal contexts, for pyside6-lupdate
 
 ConfigLoader = Callable[[], tuple[DeploymentConfig | None, bytes | None]]
+KeyringGetter = Callable[[], "keyring.backend.KeyringBackend | None"]
 
 
 def refusal_text(reason: IntegrityReason) -> str:
@@ -89,14 +90,14 @@ def refusal_text(reason: IntegrityReason) -> str:
     return texts[reason]
 
 
-def _report(reason: IntegrityReason, load_config: ConfigLoader, backend: keyring.backend.KeyringBackend | None) -> None:
+def _report(reason: IntegrityReason, load_config: ConfigLoader, backend: KeyringGetter) -> None:
     """Send the signed report if this device is enrolled with the deployment; never raises."""
     from agent_client.credentials import CredentialStore  # noqa: PLC0415 - lazy: see the imports
     from agent_client.integrity_report import send_integrity_report  # noqa: PLC0415 - lazy: see the imports
 
     try:
         config, _ = load_config()
-        identity = CredentialStore(config.server_url, backend).load() if config is not None else None
+        identity = CredentialStore(config.server_url, backend()).load() if config is not None else None
     except ClientError as exc:
         log.info("integrity report not sent: %s", exc.code)
         return
@@ -110,7 +111,7 @@ def _refuse(
     reason: IntegrityReason,
     language: str,
     load_config: ConfigLoader,
-    backend: keyring.backend.KeyringBackend | None,
+    backend: KeyringGetter,
     *,
     dialog: bool = True,
 ) -> int:
@@ -132,7 +133,7 @@ def guard_start(
     *,
     language: str | None,
     load_config: ConfigLoader,
-    backend: keyring.backend.KeyringBackend | None,
+    backend: KeyringGetter,
     probe: integrity.Probe | None = None,
 ) -> int | None:
     """Install the audit hook (frozen build) and run the start-up checks; refuse if one is enforced.
@@ -140,7 +141,8 @@ def guard_start(
     Args:
         language: The ``--lang`` choice (the system's language when None).
         load_config: Loads the deployment config (to find the server to report to).
-        backend: The keyring of the device identity (None: the OS keyring).
+        backend: Returns the keyring of the device identity (None: the OS keyring); called
+            only when a report is sent, so keyring is not loaded on a normal start.
         probe: What the checks look at (:meth:`integrity.Probe.current` when None; tests inject one).
 
     Returns:

@@ -17,11 +17,11 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QApplication
 
 from agent_client.config import DeploymentConfig
-from agent_client.idle import IdleWatch
 from agent_client.views.accessibility import set_screen_reader_mode
 from agent_client.views.capture import CaptureExclusion, User32
 
 if TYPE_CHECKING:  # the service and record window load after the first window (agent_client.main)
+    from agent_client.idle import IdleWatch
     from agent_client.service import AgentService
     from agent_client.views.record_window import RecordWindow
 
@@ -92,6 +92,8 @@ class SessionGuards(QObject):
         for name in refused:
             self._report_refusal(name)
         minutes = self._config.idle_lock_minutes if self._config else 10
+        from agent_client.idle import IdleWatch  # noqa: PLC0415 - after login
+
         idle = IdleWatch(minutes * 60, clock=self._idle_clock, parent=self)
         idle.warning.connect(lambda seconds: window.show_notice(self._warning_text(seconds)))
         idle.resumed.connect(lambda: window.show_notice(""))

@@ -127,3 +127,53 @@ def test_when_shown_calls_back_once_after_the_window_is_exposed(qtbot):
     qtbot.waitUntil(lambda: calls == [True])
     qtbot.wait(FALLBACK_MS + 200)  # the fallback has passed too
     assert calls == [True]
+
+
+def test_the_enrolment_hint_follows_a_persistent_store_only(tmp_path, monkeypatch):
+    """The first window is chosen from a non-secret hint, so start-up need not open the keyring."""
+    from agent_client import enrolment_hint
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+
+    import keyring.backend
+
+    class DiskKeyring(keyring.backend.KeyringBackend):
+        """Stands for the OS keyring: a store that outlives the process (never chosen by keyring itself)."""
+
+        priority = 1  # a secure store for check_backend; taken off keyring's list below
+
+        def __init__(self):
+            super().__init__()
+            self.values = {}
+
+        def get_password(self, service, username):
+            return self.values.get((service, username))
+
+        def set_password(self, service, username, password):
+            self.values[(service, username)] = password
+
+        def delete_password(self, service, username):
+            self.values.pop((service, username), None)
+
+    keyring.backend.KeyringBackend._classes.discard(DiskKeyring)  # noqa: SLF001 - never chosen by keyring
+    url = "https://custos.test:8443"
+    memory = CredentialStore(url, MemoryKeyring())
+    memory.save(DeviceIdentity(device_id="dev-1", login="agent.one", private_key=new_device_key()))
+    assert enrolment_hint.enrolled_login(url) is None  # an ephemeral identity leaves no trace on disk
+    store = CredentialStore(url, DiskKeyring())
+    store.save(DeviceIdentity(device_id="dev-1", login="agent.one", private_key=new_device_key()))
+    assert enrolment_hint.enrolled_login(url) == "agent.one"
+    hint_files = list((tmp_path / "custos-agent").glob("enrolled-*"))
+    assert len(hint_files) == 1 and hint_files[0].read_text().strip() == "agent.one"  # the login, never a key
+    store.forget()
+    assert enrolment_hint.enrolled_login(url) is None
+
+
+def test_a_wrong_hint_is_corrected_by_start(controller, config, backend):
+    deployment, raw = config
+    first = controller.show_first_window(
+        deployment, StartOptions(), lambda: CredentialStore(deployment.server_url, backend), lambda: "agent.one"
+    )
+    assert isinstance(first, LoginWindow) and first.login_edit.text() == "agent.one"
+    controller.start(deployment, raw, StartOptions())  # the keyring has no identity: enrol instead
+    assert controller._enrolment is not None and controller._enrolment.isVisible()  # noqa: SLF001
