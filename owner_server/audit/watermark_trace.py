@@ -82,14 +82,18 @@ class Issuance:
         }
 
 
+#: The formats a photo or screenshot comes in; others (EPS: Ghostscript, PDF …) are never opened.
+IMAGE_FORMATS = ("PNG", "JPEG", "WEBP", "BMP", "TIFF", "GIF")
+
+
 def read_image(path: Path) -> Image.Image:
-    """Read a PNG, JPEG or any image Pillow knows, as 8-bit grayscale.
+    """Read a photo or screenshot (:data:`IMAGE_FORMATS` only), as 8-bit grayscale.
 
     Raises:
-        ValidationError: The file cannot be read, is not an image, or is larger than :data:`MAX_PIXELS`.
+        ValidationError: The file cannot be read, is not such an image, or is larger than :data:`MAX_PIXELS`.
     """
     try:
-        with Image.open(path) as img:
+        with Image.open(path, formats=IMAGE_FORMATS) as img:
             width, height = img.size
             if width * height > MAX_PIXELS:
                 raise ValidationError(f"{path.name} is too large ({width} x {height} pixels)")
@@ -127,7 +131,9 @@ def verified_claims(payloads: list[bytes], public_key: Ed25519PublicKey) -> list
         except ValidationError:  # a forgery or a malformed token: a verified one may still follow
             continue
     if not claims:
-        raise ForgedCodeError("the watermark code is not signed by this installation")
+        raise ForgedCodeError(
+            f"the watermark code is not signed by this installation ({len(payloads)} code(s) found, none genuine)"
+        )
     return claims
 
 

@@ -57,9 +57,12 @@ def decode(
         claims = verified_claims(payloads, public_key)
         with session_scope(inst.engine) as session:
             found = [trace(session, claims=c, actor=ACTOR) for c in claims]
+    forged = len(payloads) - len(claims)
     if json_out:
-        print_json({"codes": [i.as_json() for i in found]})
+        print_json({"codes": [i.as_json() for i in found], "codes_found": len(payloads), "not_genuine": forged})
         return
+    if forged:
+        _line(f"warning: {forged} of {len(payloads)} codes in the image are not signed by this installation")
     for n, issuance in enumerate(found):
         if n:
             _line("")

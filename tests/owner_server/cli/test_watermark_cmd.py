@@ -162,3 +162,25 @@ def test_an_unreadable_file_is_one_line(installation, screenshot, run, tmp_path,
     (tmp_path / "truncated.png").write_bytes(png.getvalue()[:200])
     _one_line_error(run(tmp_path / name), "cannot be read as an image")
     assert _decodes(installation) == []
+
+
+def test_only_photo_formats_are_opened(installation, screenshot, run, tmp_path):
+    """Red team: Pillow would hand an EPS to Ghostscript; only photo and screenshot formats are read."""
+    eps = tmp_path / "photo.eps"
+    eps.write_bytes(b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\nshowpage\n")
+    _one_line_error(run(eps), "cannot be read as an image")
+    ico = tmp_path / "shot.ico"
+    screenshot.resize((64, 64)).save(ico, format="ICO")
+    _one_line_error(run(ico), "cannot be read as an image")
+
+
+def test_a_forged_code_beside_a_genuine_one_is_named(installation, issued, screenshot, run, tmp_path):
+    claims = watermark.read_claims(watermark.decode_code(issued.watermark_code))
+    theirs = watermark.sign_claims(Ed25519PrivateKey.generate(), claims)
+    forged = Image.open(_qr_png(theirs, tmp_path / "forged.png")).convert("RGB")
+    both = Image.new("RGB", (screenshot.width + forged.width + 40, max(screenshot.height, forged.height)), "white")
+    both.paste(screenshot.convert("RGB"), (0, 0))
+    both.paste(forged, (screenshot.width + 40, 0))
+    result = run(_save(both, tmp_path / "both.png"))
+    assert result.exit_code == 0, result.stderr
+    assert "1 of 2 codes in the image are not signed by this installation" in result.stdout + result.stderr
