@@ -14,9 +14,12 @@ tested with made-up inputs; :meth:`Probe.current` gathers the real ones.
 
 ``QT_QPA_PLATFORMTHEME`` and ``QT_STYLE_OVERRIDE`` are allowed: they pick
 among the plugins shipped in the bundle, and only a plugin path override
-could bring in foreign ones. ``LD_LIBRARY_PATH`` is not checked (the frozen
-build's own loader set-up and many desktops use it); the audit hook
-(:mod:`agent_client.audit_hook`) refuses libraries loaded from outside the bundle.
+could bring in foreign ones. ``LD_LIBRARY_PATH`` is checked in a frozen build
+only: every entry must lie in the bundle (PyInstaller's bootloader puts it
+there) or a system library folder, else the dynamic loader could resolve one of
+the system libraries the bundle leaves out (libGL, libxcb …) from a folder the
+user controls; the audit hook (:mod:`agent_client.audit_hook`) refuses
+libraries Python loads by path from outside the bundle.
 """
 
 from __future__ import annotations
@@ -208,6 +211,25 @@ def check_preload(env: Mapping[str, str]) -> list[Finding]:
     return [Finding(IntegrityReason.PRELOAD_LIBRARY, name) for name in PRELOADS if env.get(name)]
 
 
+#: Where a frozen build's ``LD_LIBRARY_PATH`` may point besides the bundle (root-owned system folders).
+SYSTEM_LIBRARY_DIRS = ("/lib", "/lib64", "/usr/lib", "/usr/lib64", "/usr/local/lib")
+
+
+def check_library_path(env: Mapping[str, str], bundle: str | None) -> list[Finding]:
+    """A frozen build's ``LD_LIBRARY_PATH`` entries outside the bundle and the system library folders.
+
+    Args:
+        env: The environment.
+        bundle: The frozen build's folder (``sys._MEIPASS``); None (not frozen): nothing is checked.
+    """
+    if not bundle or not env.get("LD_LIBRARY_PATH"):
+        return []
+    for entry in filter(None, env["LD_LIBRARY_PATH"].split(os.pathsep)):
+        if not _inside(entry, bundle) and not any(_inside(entry, system) for system in SYSTEM_LIBRARY_DIRS):
+            return [Finding(IntegrityReason.PRELOAD_LIBRARY, "LD_LIBRARY_PATH")]
+    return []
+
+
 def check_python_env(env: Mapping[str, str]) -> list[Finding]:
     """Variables that run or import foreign Python code (:data:`PYTHON_OVERRIDES`)."""
     return [Finding(IntegrityReason.PYTHON_ENV_OVERRIDE, name) for name in PYTHON_OVERRIDES if env.get(name)]
@@ -269,6 +291,7 @@ def find(probe: Probe) -> list[Finding]:
         *check_qt_overrides(probe.env, probe.bundle),
         *check_platform(probe.env, probe.platform),
         *check_preload(probe.env),
+        *check_library_path(probe.env, probe.bundle),
         *check_python_env(probe.env),
     ]
 

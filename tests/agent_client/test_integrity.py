@@ -185,3 +185,16 @@ def test_the_frozen_builds_own_qt_paths_are_not_an_override(tmp_path):
     escape = {"QT_PLUGIN_PATH": str(bundle / ".." / "evil")}
     assert [f.detail for f in integrity.check_qt_overrides(escape, str(bundle))] == ["QT_PLUGIN_PATH"]
     assert [f.detail for f in integrity.check_qt_overrides(own)] == ["QT_PLUGIN_PATH", "QML2_IMPORT_PATH"]
+
+
+def test_a_frozen_builds_library_path_may_point_only_at_the_bundle_and_system_folders(tmp_path):
+    """Red team: LD_LIBRARY_PATH could make the loader take libGL or libxcb from a folder the agent controls."""
+    bundle = str(tmp_path / "_internal")
+    own = {"LD_LIBRARY_PATH": f"{bundle}{os.pathsep}/usr/lib/x86_64-linux-gnu"}
+    assert integrity.check_library_path(own, bundle) == []
+    evil = {"LD_LIBRARY_PATH": f"{bundle}{os.pathsep}{tmp_path / 'evil'}"}
+    assert [f.detail for f in integrity.check_library_path(evil, bundle)] == ["LD_LIBRARY_PATH"]
+    assert integrity.check_library_path(evil, None) == []  # run from source: not checked
+    assert [f.detail for f in integrity.check_library_path({"LD_LIBRARY_PATH": "/usr/lib/../../tmp"}, bundle)] == [
+        "LD_LIBRARY_PATH"
+    ]
