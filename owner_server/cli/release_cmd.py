@@ -88,9 +88,12 @@ def add(
     json_out: JsonOpt = False,
 ) -> None:
     """Add an installer and publish it (new targets, snapshot and timestamp)."""
-    chosen = platform or platform_for_file(file.name)
+    implied = platform_for_file(file.name)
+    chosen = platform or implied
     if chosen not in PLATFORMS:
         raise fail(f"--platform must be one of {', '.join(PLATFORMS)} (it cannot be told from {file.name})")
+    if implied and chosen != implied:
+        raise fail(f"{file.name} is a {implied} installer by its suffix, not {chosen}")
     target_platform: Platform = "linux" if chosen == "linux" else "windows"
     with _repository(data_dir) as (inst, repo):
         release = repo.add(file, version=version, platform=target_platform)

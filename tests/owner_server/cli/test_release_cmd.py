@@ -113,3 +113,60 @@ def test_keys_rotate_rewraps_the_update_keys(repo):
     names = sorted(p.name for p in (data_dir / "updates" / "keys").iterdir())
     assert names == [f"{role}-kek{kek}.pem" for role in ("snapshot", "targets", "timestamp")]
     assert run(data_dir, "release", "timestamp").returncode == 0
+
+
+def _tree(data_dir):
+    updates = data_dir / "updates"
+    return {
+        str(p.relative_to(updates)): p.read_bytes() for p in updates.rglob("*") if p.is_file() and p.name != ".lock"
+    }
+
+
+def _release_added(data_dir) -> list[str]:
+    with sqlite3.connect(data_dir / "custos.db") as db:
+        rows = db.execute("SELECT details FROM auditentry WHERE action = 'release_added'").fetchall()
+    return [json.loads(row[0])["version"] for row in rows]
+
+
+def test_a_failed_add_changes_nothing_and_a_retry_publishes_and_audits(repo):
+    """Red-team F3: a missing snapshot key used to leave N.targets.json and the target behind, published later."""
+    base, data_dir = repo
+    (key,) = (data_dir / "updates" / "keys").glob("snapshot-kek*.pem")
+    aside = base / key.name
+    deb = base / "custos-agent_0.3.0_amd64.deb"
+    deb.write_bytes(b"deb 0.3.0" * 100)
+    before, audited = _tree(data_dir), _release_added(data_dir)
+    key.rename(aside)
+    try:
+        _one_line_error(
+            run(data_dir, "release", "add", str(deb), "--version", "0.3.0"), "the snapshot signing key is missing"
+        )
+        assert _tree(data_dir) == {k: v for k, v in before.items() if not k.startswith("keys/snapshot-")}
+    finally:
+        aside.rename(key)
+    assert _tree(data_dir) == before
+    assert [r["version"] for r in json.loads(run(data_dir, "release", "list", "--json").stdout)["releases"]] == [
+        "0.2.0"
+    ]
+    done = run(data_dir, "release", "add", str(deb), "--version", "0.3.0", "--json")
+    assert done.returncode == 0, done.stderr
+    assert _release_added(data_dir) == [*audited, "0.3.0"]
+    listed = json.loads(run(data_dir, "release", "list", "--json").stdout)["releases"]
+    assert [r["version"] for r in listed] == ["0.2.0", "0.3.0"]
+
+
+def test_a_suffix_for_another_platform_is_refused(repo):
+    """Red-team F4: a Windows .exe must not be published as a Linux release (nor a .deb as Windows)."""
+    base, data_dir = repo
+    before = _tree(data_dir)
+    exe = base / "setup-1.0.exe"
+    exe.write_bytes(b"MZ" * 50)
+    _one_line_error(
+        run(data_dir, "release", "add", str(exe), "--version", "1.0", "--platform", "linux"), "is a windows installer"
+    )
+    deb = base / "custos-agent_1.0_amd64.deb"
+    deb.write_bytes(b"deb 1.0")
+    _one_line_error(
+        run(data_dir, "release", "add", str(deb), "--version", "1.0", "--platform", "windows"), "is a linux installer"
+    )
+    assert _tree(data_dir) == before
