@@ -30,6 +30,8 @@ def repo(tmp_path_factory):
     )
     assert done.returncode == 0, done.stderr
     assert len(json.loads(done.stdout)["root_keyids"]) == 3
+    assert "CUSTOS_ROOT_KEY_PASSPHRASE is not set" in done.stderr  # one warning line: the root keys are plain
+    assert len(done.stderr.strip().splitlines()) == 1
     deb = base / "custos-agent_0.2.0_amd64.deb"
     deb.write_bytes(b"deb 0.2.0" * 100)
     done = run(data_dir, "release", "add", str(deb), "--version", "0.2.0", "--json")
@@ -170,3 +172,15 @@ def test_a_suffix_for_another_platform_is_refused(repo):
         run(data_dir, "release", "add", str(deb), "--version", "1.0", "--platform", "windows"), "is a linux installer"
     )
     assert _tree(data_dir) == before
+
+
+def test_release_init_with_a_root_passphrase_does_not_warn(tmp_path, monkeypatch):
+    data_dir = tmp_path / "data"
+    assert run(data_dir, "init").returncode == 0
+    (tmp_path / "rootkeys").mkdir()
+    monkeypatch.setenv("CUSTOS_ROOT_KEY_PASSPHRASE", "correct horse battery staple")
+    done = run(data_dir, "release", "init", "--root-key-dir", str(tmp_path / "rootkeys"))
+    assert done.returncode == 0, done.stderr
+    assert "unencrypted" not in done.stderr
+    (key,) = (tmp_path / "rootkeys").glob("root-*.pem")
+    assert b"ENCRYPTED PRIVATE KEY" in key.read_bytes()
