@@ -32,6 +32,7 @@ from owner_server.updates.keys import (
     load_root_signers,
 )
 from owner_server.updates.layout import UpdatesLayout, atomic_write, valid_target_name
+from owner_server.updates.published import read_published
 from shared.errors import ConflictError, ValidationError
 from shared.updates import Platform, parse_version, release_info
 
@@ -86,28 +87,8 @@ class UpdateRepository:
 
     # -- reading -----------------------------------------------------------
 
-    def _read(self, name: str, kind: type[T]) -> Metadata[T]:
-        md = Metadata[T].from_file(str(self.layout.metadata / name))
-        if not isinstance(md.signed, kind):
-            raise ValidationError(f"{name} is not {kind.type} metadata")
-        return md
-
     def _current(self, role: str, kind: type[T]) -> Metadata[T]:
-        if not self.layout.exists():
-            raise ValidationError("no update repository here; run `custos-server release init` first")
-        if role in ("root", "timestamp"):
-            return self._read(f"{role}.json", kind)
-        # What is published, read the way a client does (timestamp -> snapshot -> targets), never
-        # "the highest N on disk": a file a failed release left behind is not published.
-        stamp = self._read("timestamp.json", Timestamp)
-        snapshot_version = stamp.signed.snapshot_meta.version
-        if role == "snapshot":
-            return self._read(f"{snapshot_version}.snapshot.json", kind)
-        snap = self._read(f"{snapshot_version}.snapshot.json", Snapshot)
-        meta = snap.signed.meta.get("targets.json")
-        if meta is None:
-            raise ValidationError("the published snapshot names no targets metadata")
-        return self._read(f"{meta.version}.targets.json", kind)
+        return read_published(self.layout, role, kind)
 
     #: Warn (in the server log) once root has less than this left; only the offline keys can renew it.
     root_warning = timedelta(days=30)
