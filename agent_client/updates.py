@@ -12,10 +12,14 @@ Source: TUF specification 1.0, "Detailed client workflow".
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import os
+import shutil
 import sys
-from collections.abc import Iterator
-from dataclasses import dataclass
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Protocol
@@ -42,6 +46,7 @@ __all__ = [
 ]
 
 _CHUNK = 64 * 1024
+log = logging.getLogger(__name__)
 
 
 class HttpxFetcher(FetcherInterface):
@@ -99,12 +104,16 @@ class UpdateOffer:
         version: Its release version.
         platform: ``linux`` or ``windows``.
         installer: The downloaded, verified installer, or None when this platform's edge does not download.
+        length: The size in bytes the verified targets metadata gives.
+        sha256: The hex SHA-256 the verified targets metadata gives.
     """
 
     name: str
     version: str
     platform: Platform
     installer: Path | None = None
+    length: int | None = None
+    sha256: str | None = None
 
 
 class UpdateOutcome(StrEnum):
@@ -136,28 +145,64 @@ class LinuxAptEdge:
         return UpdateOutcome.IT_INSTALLS
 
 
+def _start_elevated(path: Path) -> None:
+    """Start ``path`` detached with elevation (ShellExecute verb ``runas``) and ``/S``; Windows only."""
+    if sys.platform == "win32":
+        os.startfile(str(path), "runas", "/S")  # noqa: S606 - a copy just re-hashed, no shell
+
+
 class WindowsInstallerEdge:
     """Windows: run the verified, Authenticode-signed NSIS installer silently (``/S``) after the client exits.
 
     The installer writes to Program Files, so Windows asks for elevation (UAC,
     ShellExecute verb ``runas``); where agents are standard users without that
     right, IT's software distribution installs it and the notice still tells the
-    agent. Runs only on Windows (``os.startfile``).
+    agent. At exit the cached download is copied into a fresh private temp
+    directory and the copy's length and SHA-256 are checked against the verified
+    target info right before it is launched: a file swapped in the cache after
+    ngclient verified it is not run.
+
+    Args:
+        launch: Starts the installer (default ``os.startfile`` with ``runas`` on Windows,
+            nothing elsewhere); tests fake this OS edge.
     """
 
     downloads = True
 
-    def __init__(self) -> None:
-        self.pending: Path | None = None
+    def __init__(self, launch: Callable[[Path], None] | None = None) -> None:
+        self.pending: UpdateOffer | None = None
+        self._launch = launch or _start_elevated
 
     def prepare(self, offer: UpdateOffer) -> UpdateOutcome:  # noqa: D102
-        self.pending = offer.installer
+        self.pending = offer
         return UpdateOutcome.INSTALL_ON_EXIT
 
-    def run_pending(self) -> None:
-        """Start the pending installer detached (call as the client exits); nothing when none is pending."""
-        if self.pending is not None and sys.platform == "win32":
-            os.startfile(str(self.pending), "runas", "/S")  # noqa: S606 - a file ngclient verified, no shell
+    def run_pending(self) -> Path | None:
+        """Start the pending installer detached (call as the client exits).
+
+        Returns:
+            The checked copy that was launched, or None when none is pending or it did not match.
+        """
+        offer = self.pending
+        self.pending = None
+        if offer is None or offer.installer is None or offer.length is None or offer.sha256 is None:
+            return None
+        private = Path(tempfile.mkdtemp(prefix="custos-update-"))  # 0700 on POSIX; the user's own %TEMP% on Windows
+        copy = private / Path(offer.name).name
+        try:
+            shutil.copyfile(offer.installer, copy)
+            with copy.open("rb") as fh:  # the copy is what runs, so the copy is what is checked
+                length, digest = os.fstat(fh.fileno()).st_size, hashlib.file_digest(fh, "sha256").hexdigest()
+        except OSError as exc:
+            log.warning("update installer could not be copied (%s); not started", type(exc).__name__)
+            return None
+        if length != offer.length or digest != offer.sha256:
+            log.warning("update installer %s changed after it was verified; not started", offer.name)
+            copy.unlink(missing_ok=True)
+            private.rmdir()
+            return None
+        self._launch(copy)
+        return copy
 
 
 def current_platform() -> Platform:
@@ -242,10 +287,10 @@ class UpdateChecker:
         info = release_info(target.custom) if target is not None else None
         if target is None or info is None or info[1] != self._platform or parse_version(info[0]) <= self._current:
             return None
-        offer = UpdateOffer(target.path, info[0], info[1])
+        offer = UpdateOffer(target.path, info[0], info[1], length=target.length, sha256=target.hashes.get("sha256"))
         if self.edge.downloads:
             path = updater.find_cached_target(target) or updater.download_target(target)
-            offer = UpdateOffer(offer.name, offer.version, offer.platform, Path(path))
+            offer = replace(offer, installer=Path(path))
         return offer, self.edge.prepare(offer)
 
     def _newest(self) -> UpdateOffer | None:

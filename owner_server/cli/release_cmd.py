@@ -7,6 +7,7 @@ with its key-encryption key. Every change is audited.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -18,10 +19,10 @@ from rich.table import Table
 from tuf.api.exceptions import RepositoryError
 
 from owner_server.audit import log as audit
-from owner_server.cli.common import DataDirOpt, JsonOpt, add_row, fail, installation, out, print_json
+from owner_server.cli.common import DataDirOpt, JsonOpt, add_row, err_console, fail, installation, out, print_json
 from owner_server.core.datadir import Installation
 from owner_server.core.db import session_scope
-from owner_server.updates.keys import OnlineKeys
+from owner_server.updates.keys import ROOT_PASSPHRASE_ENV, OnlineKeys
 from owner_server.updates.layout import UpdatesLayout
 from owner_server.updates.repository import UpdateRepository
 from shared.errors import CustosError
@@ -71,6 +72,8 @@ def init(
     with _repository(data_dir) as (inst, repo):
         keyids = repo.init(root_key_dir, threshold=threshold, count=keys)
         _audit(inst, "release_repository_created", threshold=threshold, root_keys=keys)
+        if not os.environ.get(ROOT_PASSPHRASE_ENV):
+            err_console.print(f"warning: {ROOT_PASSPHRASE_ENV} is not set; the root keys are written unencrypted")
         root_json = repo.layout.metadata / "root.json"
     if json_out:
         print_json({"root_keyids": keyids, "threshold": threshold, "root": str(root_json)})
@@ -88,9 +91,12 @@ def add(
     json_out: JsonOpt = False,
 ) -> None:
     """Add an installer and publish it (new targets, snapshot and timestamp)."""
-    chosen = platform or platform_for_file(file.name)
+    implied = platform_for_file(file.name)
+    chosen = platform or implied
     if chosen not in PLATFORMS:
         raise fail(f"--platform must be one of {', '.join(PLATFORMS)} (it cannot be told from {file.name})")
+    if implied and chosen != implied:
+        raise fail(f"{file.name} is a {implied} installer by its suffix, not {chosen}")
     target_platform: Platform = "linux" if chosen == "linux" else "windows"
     with _repository(data_dir) as (inst, repo):
         release = repo.add(file, version=version, platform=target_platform)

@@ -32,6 +32,7 @@ from owner_server.updates.keys import (
     load_root_signers,
 )
 from owner_server.updates.layout import UpdatesLayout, atomic_write, valid_target_name
+from owner_server.updates.published import read_published
 from shared.errors import ConflictError, ValidationError
 from shared.updates import Platform, parse_version, release_info
 
@@ -86,18 +87,8 @@ class UpdateRepository:
 
     # -- reading -----------------------------------------------------------
 
-    def _read(self, name: str, kind: type[T]) -> Metadata[T]:
-        md = Metadata[T].from_file(str(self.layout.metadata / name))
-        if not isinstance(md.signed, kind):
-            raise ValidationError(f"{name} is not {kind.type} metadata")
-        return md
-
     def _current(self, role: str, kind: type[T]) -> Metadata[T]:
-        if not self.layout.exists():
-            raise ValidationError("no update repository here; run `custos-server release init` first")
-        if role in ("root", "timestamp"):
-            return self._read(f"{role}.json", kind)
-        return self._read(f"{self.layout.latest_version(role)}.{role}.json", kind)
+        return read_published(self.layout, role, kind)
 
     #: Warn (in the server log) once root has less than this left; only the offline keys can renew it.
     root_warning = timedelta(days=30)
@@ -155,20 +146,51 @@ class UpdateRepository:
         atomic_write(self.layout.metadata / f"{md.signed.version}.root.json", data)
         atomic_write(self.layout.metadata / "root.json", data)
 
-    def _publish(self, *, targets: Metadata[Targets] | None, snapshot: bool) -> None:
-        """Sign what changed and everything above it: targets → snapshot → timestamp (written last)."""
-        if targets is not None:
-            data = self._sign(targets, [self._keys.load("targets")])
-            atomic_write(self.layout.metadata / f"{targets.signed.version}.targets.json", data)
+    def _signers(self) -> dict[str, Signer]:
+        """Every online role's signer (loaded before anything is written).
+
+        Raises:
+            ValidationError: A signing key is missing or cannot be decrypted.
+        """
+        return {role: self._keys.load(role) for role in ONLINE_ROLES}
+
+    def _publish(
+        self, *, targets: Metadata[Targets] | None, snapshot: bool, signers: dict[str, Signer] | None = None
+    ) -> None:
+        """Sign what changed and everything above it: targets → snapshot → timestamp (written last).
+
+        Every signer is loaded and every role signed in memory before the first file is
+        written; a write that fails removes the files this call wrote, so a failure leaves
+        the published state (timestamp.json) as it was.
+
+        Raises:
+            ValidationError: A signing key is missing or cannot be decrypted (nothing written).
+            OSError: A file could not be written (what this call wrote is removed).
+        """
+        signers = signers or self._signers()
+        writes: list[tuple[Path, bytes]] = []
         snap = self._current("snapshot", Snapshot)
+        if targets is not None:
+            data = self._sign(targets, [signers["targets"]])
+            writes.append((self.layout.metadata / f"{targets.signed.version}.targets.json", data))
         if targets is not None or snapshot:
-            version = self.layout.latest_version("targets")
-            snap.signed.meta["targets.json"] = MetaFile(version=version)
-            data = self._sign(snap, [self._keys.load("snapshot")])
-            atomic_write(self.layout.metadata / f"{snap.signed.version}.snapshot.json", data)
+            published = targets if targets is not None else self._current("targets", Targets)
+            snap.signed.meta["targets.json"] = MetaFile(version=published.signed.version)
+            data = self._sign(snap, [signers["snapshot"]])
+            writes.append((self.layout.metadata / f"{snap.signed.version}.snapshot.json", data))
         stamp = self._current("timestamp", Timestamp)
         stamp.signed.snapshot_meta = MetaFile(version=snap.signed.version)
-        atomic_write(self.layout.metadata / "timestamp.json", self._sign(stamp, [self._keys.load("timestamp")]))
+        stamp_data = self._sign(stamp, [signers["timestamp"]])
+        written: list[Path] = []
+        try:
+            for path, data in writes:
+                atomic_write(path, data)
+                written.append(path)
+            atomic_write(self.layout.metadata / "timestamp.json", stamp_data)
+        except BaseException:
+            for path in written:
+                path.unlink(missing_ok=True)
+            raise
 
     def init(self, root_key_dir: Path, *, threshold: int = 1, count: int = 1) -> list[str]:
         """Create the repository: ``count`` offline root keys in ``root_key_dir``, online keys, version 1 of each role.
@@ -228,6 +250,7 @@ class UpdateRepository:
             raise ValidationError("installer file name must be letters, digits and . _ + - only")
         wanted = parse_version(version)
         with self._locked():
+            signers = self._signers()  # a missing key fails here, before anything is written
             current = [r for r in self.releases() if r.platform == platform]
             if current and wanted <= parse_version(current[-1].version):
                 raise ValidationError(f"version {version} is not newer than {current[-1].version} for {platform}")
@@ -246,9 +269,15 @@ class UpdateRepository:
                 tmp.unlink()
                 raise ValidationError(f"{path} changed while it was being added")
             tmp.chmod(0o644)
+            fresh = not stored.exists()
             tmp.replace(stored)
             targets.signed.targets[path.name] = target
-            self._publish(targets=targets, snapshot=True)
+            try:
+                self._publish(targets=targets, snapshot=True, signers=signers)
+            except BaseException:
+                if fresh:
+                    stored.unlink(missing_ok=True)
+                raise
         return Release(path.name, version, platform, target.length, digest)
 
     def resign_timestamp(self) -> int:

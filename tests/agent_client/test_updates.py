@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import shutil
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -18,7 +19,7 @@ from securesystemslib.signer import CryptoSigner
 from tuf.api import exceptions as tuf_errors
 from tuf.api.metadata import Metadata, Timestamp
 
-from agent_client.updates import LinuxAptEdge, UpdateOutcome
+from agent_client.updates import LinuxAptEdge, UpdateOutcome, WindowsInstallerEdge
 from owner_server.api.app import create_app
 from tests.support.updates import RecordingEdge, checker, init_repository, installer, repository
 
@@ -175,3 +176,32 @@ def test_rotated_online_keys_are_followed_through_the_new_root(installation, ser
     repo.add(installer(tmp_path, "0.4.0"), version="0.4.0", platform="windows")
     offer, _ = checker(installation, client, cache).check()  # still bootstrapped from the provisioned 1.root.json
     assert offer.version == "0.4.0"
+
+
+def _windows_offer(installation, client, tmp_path):
+    edge = WindowsInstallerEdge(launch=lambda path: launched.append((path, path.read_bytes())))
+    launched: list[tuple[Path, bytes]] = []
+    result = checker(installation, client, tmp_path / "cache", edge=edge).check()
+    assert result is not None and result[1] is UpdateOutcome.INSTALL_ON_EXIT
+    return edge, result[0], launched
+
+
+def test_the_verified_installer_is_launched_from_a_checked_private_copy(installation, served, tmp_path):
+    """The launch is the OS edge (``os.startfile`` runas), faked here; the copy and hash check are real."""
+    _repo, client = served
+    edge, offer, launched = _windows_offer(installation, client, tmp_path)
+    copy = edge.run_pending()
+    assert copy is not None and copy != offer.installer and launched == [(copy, offer.installer.read_bytes())]
+    assert edge.run_pending() is None and len(launched) == 1  # once only
+
+
+@pytest.mark.parametrize("swap", [b"MZ evil", None])
+def test_an_installer_swapped_after_verification_is_not_launched(installation, served, tmp_path, swap, caplog):
+    """Red-team F7: a same-user process replaces (or pads) the cached installer between download and exit."""
+    _repo, client = served
+    edge, offer, launched = _windows_offer(installation, client, tmp_path)
+    original = offer.installer.read_bytes()
+    offer.installer.write_bytes(swap if swap is not None else original[:-1] + bytes([original[-1] ^ 1]))
+    assert edge.run_pending() is None
+    assert launched == []
+    assert "changed after it was verified" in caplog.text
