@@ -4,8 +4,10 @@ import json
 from datetime import timedelta
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
+from owner_server.api.app import create_app
 from owner_server.identity.client_report import MAX_REPORTS_PER_HOUR, SUPPRESSED_ACTION
 from owner_server.models import AuditEntry
 from owner_server.models._common import utcnow
@@ -125,8 +127,16 @@ def test_a_flood_of_reports_stops_at_the_cap(client, setup, installation):
     assert len(_suppressed(installation)) == 1  # once an hour, not once per dropped report
 
 
-def test_logging_in_again_does_not_reset_the_cap_and_other_agents_are_unaffected(client, installation):
+def test_logging_in_again_does_not_reset_the_cap_and_other_agents_are_unaffected(any_installation):
+    """On SQLite and PostgreSQL: the cap counts the agent's entries of the last hour, whatever the session."""
+    installation = any_installation
     setup = seed(installation, agents=("agent1", "agent2"))
+    app = create_app(installation.settings, engine=installation.engine, keys=installation.keys)
+    with TestClient(app, base_url="https://testserver") as client:
+        _three_sessions_and_another_agent(client, installation, setup)
+
+
+def _three_sessions_and_another_agent(client, installation, setup):
     r, device = enrol(client, setup["agent1"].enrolment_code)
     device_id = r.json()["device_id"]
     body = {"kind": "capture_exclusion_refused", "occurred_at": utcnow().isoformat(), "window": "QDialog"}
