@@ -30,7 +30,6 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from agent_client.errors import DeploymentConfigError
-from agent_client.known_folder import program_data_dir
 
 __all__ = [
     "CONFIG_FILE_NAME",
@@ -111,6 +110,8 @@ def system_config_dir() -> Path:
     variable, which a standard user can set to make their own config win.
     """
     if sys.platform == "win32":
+        from agent_client.known_folder import program_data_dir  # noqa: PLC0415 - ctypes and uuid on Windows only
+
         return Path(program_data_dir()) / "Custos"
     return Path("/etc") / _APP_DIR
 
