@@ -25,7 +25,7 @@ import ssl
 import sys
 import tempfile
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -74,6 +74,8 @@ class DeploymentConfig:
         idle_lock_minutes: Minutes without keyboard or mouse input after which the
             record is hidden and the agent must log in again.
         update_check: Whether the client checks the owner's update repository.
+        provisioned: Whether the config was read from the machine-wide provisioned
+            file (:func:`system_config_dir`); set by :func:`load_deployment_config`.
     """
 
     server_url: str
@@ -82,6 +84,7 @@ class DeploymentConfig:
     screen_reader_mode: bool = False
     idle_lock_minutes: int = _IDLE_LOCK_DEFAULT
     update_check: bool = True
+    provisioned: bool = False
 
     @property
     def api_base_url(self) -> str:
@@ -101,10 +104,15 @@ def user_config_dir() -> Path:
 def system_config_dir() -> Path:
     """Return the machine-wide directory IT provisions (admin-only write; not created).
 
-    ``%ProgramData%/Custos`` on Windows, ``/etc/custos-agent`` elsewhere.
+    ``%ProgramData%/Custos`` on Windows, ``/etc/custos-agent`` elsewhere. On
+    Windows the folder comes from the shell (``SHGetKnownFolderPath``,
+    ``FOLDERID_ProgramData``), never from the ``PROGRAMDATA`` environment
+    variable, which a standard user can set to make their own config win.
     """
     if sys.platform == "win32":
-        return Path(os.environ.get("PROGRAMDATA") or r"C:\ProgramData") / "Custos"
+        from agent_client.known_folder import program_data_dir  # noqa: PLC0415 - ctypes and uuid on Windows only
+
+        return Path(program_data_dir()) / "Custos"
     return Path("/etc") / _APP_DIR
 
 
@@ -147,7 +155,17 @@ def load_deployment_config(path: Path) -> tuple[DeploymentConfig, bytes]:
         raise DeploymentConfigError(f"cannot read deployment config {path}: {exc.strerror}") from exc
     if len(raw) > _MAX_CONFIG_BYTES:
         raise DeploymentConfigError(f"deployment config {path} is larger than {_MAX_CONFIG_BYTES} bytes")
-    return parse_deployment_config(raw), raw
+    config = parse_deployment_config(raw)
+    if _same_file(path, system_config_dir() / SYSTEM_CONFIG_FILE_NAME):
+        config = replace(config, provisioned=True)
+    return config, raw
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve()
+    except OSError:
+        return False
 
 
 def parse_deployment_config(raw: bytes) -> DeploymentConfig:

@@ -2,7 +2,8 @@
 
 :class:`SessionGuards` is owned by :class:`agent_client.app.AppController`:
 it excludes every top-level window from capture (reporting a refusal to the
-server), sets the deployment's screen-reader mode, reports that setting after
+server), sets the deployment's screen-reader mode, reports the settings that
+weaken protection (screen reader, idle lock, update check, provisioned) after
 each login, and runs the idle lock while a session is open.
 """
 
@@ -82,10 +83,15 @@ class SessionGuards(QObject):
 
         self.session_ended()
         self._service = service
-        screen_reader = bool(self._config and self._config.screen_reader_mode)
+        config = self._config
         service.report_client(
             ClientReport(
-                kind=ClientReportKind.CLIENT_SETTINGS, occurred_at=self._utc_clock(), screen_reader_mode=screen_reader
+                kind=ClientReportKind.CLIENT_SETTINGS,
+                occurred_at=self._utc_clock(),
+                screen_reader_mode=bool(config and config.screen_reader_mode),
+                idle_lock_minutes=config.idle_lock_minutes if config else None,
+                update_check=config.update_check if config else None,
+                provisioned=config.provisioned if config else None,
             )
         )
         refused, self._refused = self._refused, []
@@ -121,11 +127,13 @@ class SessionGuards(QObject):
             self._refused.append(window_name)
 
     def _report_refusal(self, window_name: str) -> None:
-        from shared.client_report import ClientReport, ClientReportKind  # noqa: PLC0415 - pydantic: after login
+        from shared.client_report import ClientReport, ClientReportKind, client_window  # noqa: PLC0415 - after login
 
         assert self._service is not None  # noqa: S101 - callers check
         self._service.report_client(
             ClientReport(
-                kind=ClientReportKind.CAPTURE_EXCLUSION_REFUSED, occurred_at=self._utc_clock(), window=window_name
+                kind=ClientReportKind.CAPTURE_EXCLUSION_REFUSED,
+                occurred_at=self._utc_clock(),
+                window=client_window(window_name),  # the closed set: an unknown class name is sent as "other"
             )
         )

@@ -19,7 +19,10 @@ from shared.protocol import B64, Ident, WireModel
 __all__ = ["IntegrityReason", "IntegrityReport", "integrity_challenge"]
 
 
-ClientVersion = Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_.+-]+$")]
+#: A release version, not free text (it is audited): ``1.2.3``, optionally a short ``-rc.1`` / ``+build.7`` suffix.
+ClientVersion = Annotated[
+    str, StringConstraints(max_length=32, pattern=r"^[0-9]{1,6}(\.[0-9]{1,6}){0,3}([-+][a-z0-9.]{1,16})?$")
+]
 
 
 def integrity_challenge(*, device_id: str, nonce: str, reason: IntegrityReason, client_version: str) -> bytes:

@@ -162,6 +162,28 @@ def test_the_screen_reader_setting_is_reported_after_login(qtbot, controller, ca
     assert (report.kind, report.screen_reader_mode) == ("client_settings", mode)
 
 
+def test_the_settings_that_weaken_protection_are_reported(qtbot, controller, ca_pem, fake_server):
+    start_working(qtbot, controller, raw_config(ca_pem, idle_lock_minutes=120, update_check=False))
+    qtbot.waitUntil(lambda: len(fake_server.client_reports) == 1, timeout=TIMEOUT)
+    report = fake_server.client_reports[0]
+    # provisioned: this config was handed to the controller, not read from the machine-wide file
+    assert (report.idle_lock_minutes, report.update_check, report.provisioned) == (120, False, False)
+
+
+class _HomeMadePopup(QDialog):
+    """A top-level window class outside the closed set the server accepts."""
+
+
+def test_a_refusal_for_an_unknown_window_class_is_sent_as_other(qtbot, qapp, controller, ca_pem, fake_server, user32):
+    window = start_working(qtbot, controller, raw_config(ca_pem))
+    popup = _HomeMadePopup(window)
+    user32.refusing = True
+    QTimer.singleShot(0, popup.accept)
+    popup.exec()
+    qtbot.waitUntil(lambda: len(fake_server.client_reports) == 2, timeout=TIMEOUT)
+    assert fake_server.client_reports[1].window == "other"
+
+
 def test_the_login_and_record_windows_are_excluded_and_a_refusal_reaches_the_server(
     qtbot, qapp, controller, ca_pem, fake_server, user32
 ):

@@ -46,17 +46,26 @@ def device(inst, client):
     return key, r.json()["device_id"]
 
 
-def _report(client, device, *, reason=IntegrityReason.DEBUGGER_ATTACHED, signed_reason=None, nonce=None, key=None):
+def _report(
+    client,
+    device,
+    *,
+    reason=IntegrityReason.DEBUGGER_ATTACHED,
+    signed_reason=None,
+    nonce=None,
+    key=None,
+    version="0.1.0",
+):
     own_key, device_id = device
     nonce = nonce or client.post(f"{API}/nonce", json={"device_id": device_id}).json()["nonce"]
     message = integrity_challenge(
-        device_id=device_id, nonce=nonce, reason=signed_reason or reason, client_version="0.1.0"
+        device_id=device_id, nonce=nonce, reason=signed_reason or reason, client_version=version
     )
     body = {
         "device_id": device_id,
         "nonce": nonce,
         "reason": reason.value,
-        "client_version": "0.1.0",
+        "client_version": version,
         "signature": b64encode((key or own_key).key.sign(message)),
     }
     return client.post(f"{API}/integrity-reports", json=body), body
@@ -114,3 +123,29 @@ def test_reports_are_rate_limited_per_device(inst, client, device):
     r, _ = _report(client, device)
     assert r.status_code == 429 and r.json()["code"] == "rate_limited"
     assert len(_entries(inst)) == REPORTS_PER_HOUR
+
+
+@pytest.mark.parametrize("version", ["0.1.0", "12.3", "1.2.3-rc.1", "1.2.3+build.7"])
+def test_release_versions_are_accepted(inst, client, device, version):
+    r, _ = _report(client, device, version=version)
+    assert r.status_code == 204, r.text
+    assert [entry["client_version"] for entry in _entries(inst)] == [version]
+
+
+@pytest.mark.parametrize(
+    "version",
+    [
+        "573370142.Kaczmarkiewicz",  # free text after the digits
+        "Kaczmarkiewicz",
+        "1.2.3-Gdynia",  # upper case in the suffix
+        "1.2.3-abcdefghijklmnopq",  # suffix longer than 16
+        "1.2.3.4.5",
+        "",
+        "1..2",
+        "1.2 3",
+    ],
+)
+def test_a_version_that_is_not_a_release_version_is_refused_and_not_audited(inst, client, device, version):
+    r, _ = _report(client, device, version=version)
+    assert r.status_code == 400, r.text
+    assert _entries(inst) == [] and _alerts(inst) == []
