@@ -54,8 +54,9 @@ def test_safe_shortcuts_pass(key):
 
 def test_a_stored_policy_is_not_rechecked():
     """A policy stored before these checks existed must still load for issuing."""
-    stored = CampaignPolicy.model_validate({"fields": {"imie": "visible"}, "dispositions": [{"code": "x", "label": "X",
-                                                                                            "shortcut": "Ctrl+C"}]})
+    stored = CampaignPolicy.model_validate(
+        {"fields": {"imie": "visible"}, "dispositions": [{"code": "x", "label": "X", "shortcut": "Ctrl+C"}]}
+    )
     assert CampaignPolicy.model_validate_json(stored.model_dump_json()).fields
     with pytest.raises(ValidationError):
         parse_policy(stored.model_dump(mode="json"))
