@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
 import shutil
 import signal
 import socket
@@ -9,9 +11,11 @@ import subprocess
 import sys
 import time
 import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, NamedTuple
+from typing import IO, Annotated, NamedTuple
 
 import typer
 
@@ -64,8 +68,43 @@ def _free_port(preferred: int) -> int:
                 sock.bind(("127.0.0.1", port))
             except OSError:
                 continue
-            return int(sock.getsockname()[1])
+            taken = int(sock.getsockname()[1])
+            if taken != preferred:
+                out.print(f"[yellow]note:[/] port {preferred} is busy; the demo uses {taken}")
+            return taken
     raise fail("no free TCP port on 127.0.0.1")
+
+
+@contextmanager
+def _demo_lock(data_dir: Path) -> Iterator[IO[str]]:
+    """Hold ``<data dir>.lock`` while this demo (and its server, which inherits it) runs.
+
+    A second ``demo`` on the same data dir would otherwise wipe a running
+    demo's data under its server. The lock is an advisory ``flock`` (released
+    by the kernel when the last holder exits, ``kill -9`` included).
+
+    Raises:
+        typer.Exit: Another demo holds the lock (exit 2, one line).
+    """
+    lock_path = data_dir.with_name(data_dir.name + ".lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    handle = lock_path.open("a+", encoding="ascii")
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "?"
+            raise fail(
+                f"a demo is already running with {data_dir} (process {holder}); stop it first or use another --data-dir"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        yield handle
+    finally:
+        handle.close()
 
 
 class DemoSecrets(NamedTuple):
@@ -160,6 +199,11 @@ def demo(
     """Set up a demo installation, start the server and the agent client already enrolled."""
     data_dir = data_dir.resolve()
     _stop_children_on_termination()
+    with _demo_lock(data_dir) as lock:
+        _run_demo(data_dir, lock, port=port, contacts=contacts, no_client=no_client)
+
+
+def _run_demo(data_dir: Path, lock: IO[str], *, port: int, contacts: int, no_client: bool) -> None:
     port = _free_port(port)
     console_port = _free_port(port + 1 if port < 65535 else 8444)
     try:
@@ -187,6 +231,7 @@ def demo(
             str(console_port),
         ],
         start_new_session=True,
+        pass_fds=(lock.fileno(),),  # the lock lives as long as the server, even if this process is killed
     )
     client: subprocess.Popen[bytes] | None = None
     try:

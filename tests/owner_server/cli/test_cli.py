@@ -154,6 +154,13 @@ def test_terminating_the_demo_stops_its_server(tmp_path):
         while "Server:" not in (tmp_path / "demo.log").read_text() and time.monotonic() < deadline:
             assert demo.poll() is None, (tmp_path / "demo.log").read_text()
             time.sleep(0.2)
+        # issue 10: a second demo on the same data dir must not wipe the running one's data
+        second = subprocess.run(
+            [sys.executable, "-m", "owner_server", "demo", "--data-dir", str(tmp_path / "demo"), "--no-client"],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert second.returncode == 2 and "a demo is already running" in second.stderr, second.stderr
+        assert second.stderr.strip().count("\n") == 0 and (tmp_path / "demo" / "settings.toml").exists()
         demo.send_signal(signal.SIGTERM)
         demo.wait(timeout=30)
         with socket.socket() as probe:
