@@ -224,12 +224,15 @@ def agent_api(any_installation) -> Iterator[TestClient]:
 
 
 def _shape(record: dict) -> tuple:
-    """What an agent can tell a record by, bar its values: keys, field names, labels, which are masked, the rest."""
+    """What an agent can tell a record by, bar its values: keys, field names, labels, which are masked, the rest.
+
+    The watermark code is per issuance (agent, lease, time, signature): only its length is a shape.
+    """
     fields = tuple((f["name"], f["label"], f["masked"]) for f in record["fields"])
-    rest = {
-        k: v for k, v in record.items() if k not in ("lease_id", "contact_ref", "fields", "issued_at", "expires_at")
-    }
-    return tuple(sorted(record)), fields, json.dumps(rest, sort_keys=True)
+    per_issuance = ("lease_id", "contact_ref", "fields", "issued_at", "expires_at", "watermark_code")
+    rest = {k: v for k, v in record.items() if k not in per_issuance}
+    mark = len(record.get("watermark_code") or "")
+    return tuple(sorted(record)), fields, mark, json.dumps(rest, sort_keys=True)
 
 
 def test_canaries_are_issued_like_any_contact_and_unmarked_on_the_wire(any_installation, campaign, agent_api, tmp_path):
