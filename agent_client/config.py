@@ -23,12 +23,12 @@ import logging
 import os
 import ssl
 import sys
-import tempfile
 import tomllib
 from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from agent_client.atomic_file import write_atomically
 from agent_client.errors import DeploymentConfigError
 
 __all__ = [
@@ -291,16 +291,7 @@ def save_user_copy(raw: bytes, directory: Path | None = None) -> Path:
     target = target_dir / CONFIG_FILE_NAME
     try:
         target_dir.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(dir=target_dir, prefix=".deployment-", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(raw)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp_name, target)
-        except BaseException:
-            Path(tmp_name).unlink(missing_ok=True)
-            raise
+        write_atomically(target, raw)
     except OSError as exc:
         raise DeploymentConfigError(f"cannot save deployment config copy in {target_dir}: {exc.strerror}") from exc
     return target

@@ -16,10 +16,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
-import tempfile
 from pathlib import Path
 
+from agent_client.atomic_file import write_atomically
 from agent_client.config import user_config_dir
 
 __all__ = ["enrolled_login", "forget_hint", "write_hint"]
@@ -47,10 +46,7 @@ def write_hint(server_url: str, login: str, directory: Path | None = None) -> No
     target = _path(server_url, directory)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".enrolled-", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(login[:_MAX_LOGIN] + "\n")
-        os.replace(tmp, target)
+        write_atomically(target, (login[:_MAX_LOGIN] + "\n").encode("utf-8"))
     except OSError as exc:
         log.info("enrolment hint not written: %s", type(exc).__name__)
 

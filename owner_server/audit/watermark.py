@@ -37,6 +37,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from owner_server.vault.key_files import load_ed25519_key
 from shared.errors import ValidationError
 from shared.protocol import b64decode_strict, b64encode
 
@@ -157,13 +158,7 @@ def decode_code(text: str) -> bytes:
 
 
 def _load(path: Path) -> Ed25519PrivateKey:
-    try:
-        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-    except (OSError, ValueError) as exc:
-        raise ValidationError(f"watermark signing key {path.name} is unreadable") from exc
-    if not isinstance(key, Ed25519PrivateKey):
-        raise ValidationError("watermark signing key is not Ed25519")
-    return key
+    return load_ed25519_key(path, what="watermark signing key")
 
 
 def load_watermark_key(data_dir: Path, *, create: bool = True) -> Ed25519PrivateKey:

@@ -31,9 +31,10 @@ from owner_server.core.migrate import upgrade_to_head
 from owner_server.core.settings import SETTINGS_FILE, Settings, load_settings
 from owner_server.models import Checkpoint
 from owner_server.vault.kek import FileKekProvider, make_kek_provider
+from owner_server.vault.key_files import load_ed25519_key
 from owner_server.vault.keys import KeyService
 from owner_server.vault.rotation import verify_keys
-from shared.errors import ConflictError, ValidationError
+from shared.errors import ConflictError
 
 __all__ = [
     "DEPLOYMENT_FILE",
@@ -167,14 +168,7 @@ def load_audit_signing_key(data_dir: Path) -> Ed25519PrivateKey:
     Raises:
         ValidationError: The key file is missing or not an Ed25519 key.
     """
-    path = data_dir / AUDIT_KEY_FILE
-    try:
-        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-    except (OSError, ValueError) as exc:
-        raise ValidationError(f"audit signing key {path.name} is missing or unreadable") from exc
-    if not isinstance(key, Ed25519PrivateKey):
-        raise ValidationError("audit signing key is not Ed25519")
-    return key
+    return load_ed25519_key(data_dir / AUDIT_KEY_FILE, what="audit signing key")
 
 
 def verify_audit(settings: Settings, engine: Engine) -> audit.VerifyResult:
