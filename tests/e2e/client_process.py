@@ -12,15 +12,12 @@ the OS keyring, which cannot run here (a fake at the edge; the client checks not
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import threading
 from pathlib import Path
 
 import httpx
-import keyring.backend
-import keyring.errors
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -35,33 +32,7 @@ from agent_client.credentials import CredentialStore  # noqa: E402
 from agent_client.outbox import Outbox, OutboxKey, outbox_path  # noqa: E402
 from agent_client.service import AgentService  # noqa: E402
 from tests.agent_client.agent_fakes import say_no_call  # noqa: E402
-
-
-class FileKeyring(keyring.backend.KeyringBackend):
-    """Secrets in one JSON file (tests only: it survives the process, as the OS keyring would)."""
-
-    priority = 1
-
-    def __init__(self, path: Path) -> None:
-        super().__init__()
-        self._path = path
-
-    def _load(self) -> dict[str, str]:
-        return json.loads(self._path.read_text()) if self._path.exists() else {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self._load().get(f"{service}/{username}")
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        data = self._load()
-        data[f"{service}/{username}"] = password
-        self._path.write_text(json.dumps(data))
-
-    def delete_password(self, service: str, username: str) -> None:
-        data = self._load()
-        if data.pop(f"{service}/{username}", None) is None:
-            raise keyring.errors.PasswordDeleteError("no such secret")
-        self._path.write_text(json.dumps(data))
+from tests.e2e.env_keyring import FileKeyring  # noqa: E402 - secrets that survive the process, as the OS keyring's
 
 
 class HoldingTransport(httpx.HTTPTransport):

@@ -15,14 +15,18 @@ import keyring.backend
 import keyring.errors
 
 
-class EnvFileKeyring(keyring.backend.KeyringBackend):
+class FileKeyring(keyring.backend.KeyringBackend):
     """Secrets in one JSON file (tests only)."""
 
     priority = 1  # type: ignore[assignment]
 
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self._file = path
+
     @property
     def _path(self) -> Path:
-        return Path(os.environ["CUSTOS_TEST_KEYRING"])
+        return self._file
 
     def _load(self) -> dict[str, str]:
         return json.loads(self._path.read_text()) if self._path.exists() else {}
@@ -40,3 +44,14 @@ class EnvFileKeyring(keyring.backend.KeyringBackend):
         if data.pop(f"{service}/{username}", None) is None:
             raise keyring.errors.PasswordDeleteError("no such secret")
         self._path.write_text(json.dumps(data))
+
+
+class EnvFileKeyring(FileKeyring):
+    """The file named by ``CUSTOS_TEST_KEYRING`` (keyring builds backends without arguments)."""
+
+    def __init__(self) -> None:
+        super().__init__(Path(os.environ.get("CUSTOS_TEST_KEYRING", "")))
+
+    @property
+    def _path(self) -> Path:
+        return Path(os.environ["CUSTOS_TEST_KEYRING"])
