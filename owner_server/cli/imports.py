@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import signal
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,7 +24,6 @@ from owner_server.cli.common import (
     fail,
     installation,
     out,
-    print_json,
 )
 from owner_server.lists import importer
 from owner_server.lists.importing.pipeline import OpenedFile, estimate_records, open_file
@@ -57,7 +58,8 @@ def _print_report(opened: OpenedFile, report: importer.ImportReport, dry_run: bo
     shown = None if dry_run else SHOWN_ROWS  # a dry run is for reading the whole report
     if report.rejected or report.warnings:
         table = Table("record", "code", "reason", title="Rejected records and warnings")
-        for row in (report.rejected + report.warnings)[:shown]:
+        left = None if shown is None else max(shown - len(report.rejected), 0)
+        for row in [*report.rejected[:shown], *report.warnings.head(left)]:
             add_row(table, str(row.record_no), row.reason_code, row.reason)
         out.print(table)
     if report.duplicates:
@@ -74,6 +76,23 @@ def _print_report(opened: OpenedFile, report: importer.ImportReport, dry_run: bo
     )
     if hidden and not dry_run:
         out.print(f"... and {hidden} more rows; use --json for the full report")
+
+
+def _print_json_streaming(data: dict[str, object], key: str, items: Iterator[dict[str, object]]) -> None:
+    """Print ``data`` as :func:`print_json` would, with ``key`` last holding ``items``, written one at a time.
+
+    A million warnings are never a list in memory: each is encoded and written
+    as it comes out of the report's compact tally.
+    """
+    head = json.dumps({**data, key: []}, ensure_ascii=False, indent=2, default=str)
+    assert head.endswith("[]\n}"), "the streamed key is the last one"
+    write = sys.stdout.write
+    write(head[: -len("[]\n}")] + "[")
+    sep = "\n"
+    for item in items:
+        write(sep + "    " + json.dumps(item, ensure_ascii=False, default=str))
+        sep = ",\n"
+    write("\n  ]\n}\n" if sep != "\n" else "]\n}\n")
 
 
 @contextmanager
@@ -171,10 +190,10 @@ def import_file(
         except KeyboardInterrupt:  # the importer removed what it staged before this arrives
             raise fail("interrupted; nothing was imported", code=130, error_code="interrupted") from None
     if json_out:
-        data = report.as_dict()
+        data = report.as_dict(with_warnings=False)
         data["dry_run"] = dry_run
         data["mapping"] = opened.mapping.describe()
-        print_json(data)
+        _print_json_streaming(data, "warnings", report.warning_dicts())
     else:
         _print_report(opened, report, dry_run)
     if report.imported == 0 and report.rejected and not report.duplicates:
