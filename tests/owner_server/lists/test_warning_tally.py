@@ -46,7 +46,11 @@ def test_warnings_come_back_in_order_per_code_and_the_head_is_cut():
         RejectedRow(9, "repaired_trunk_zero", "r1"),
     ]
     rows = [(w.record_no, w.reason_code, w.reason) for w in report.warnings]
-    assert rows == [(3, "repaired_trunk_zero", "r1"), (9, "repaired_trunk_zero", "r1"), (5, "letters", "second phone dropped")]
+    assert rows == [
+        (3, "repaired_trunk_zero", "r1"),
+        (9, "repaired_trunk_zero", "r1"),
+        (5, "letters", "second phone dropped"),
+    ]
     assert [w.record_no for w in report.warnings.head(2)] == [3, 9]
     assert report.as_dict()["warnings"] == [{"record": r, "code": c, "reason": t} for r, c, t in rows]
     assert report.as_dict()["warning_counts"] == {"repaired_trunk_zero": 2, "letters": 1}
