@@ -10,7 +10,10 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-CASES_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "cases" / "import"
+#: Beside the checkout, or where ``CUSTOS_CASES_DIR`` says (a worktree one level deeper).
+CASES_DIR = Path(
+    os.environ.get("CUSTOS_CASES_DIR") or Path(__file__).resolve().parents[1].parent / "shared" / "cases" / "import"
+)
 
 
 @pytest.fixture

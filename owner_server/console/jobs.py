@@ -59,6 +59,8 @@ class ImportJob:
         status: Where it is.
         overrides: Column (``#n``) → field, chosen on the preview page.
         dry_run: Whether the run writes nothing.
+        accept_float_artefacts: Read a phone's exact ``.0`` tail as a spreadsheet artefact
+            (``custos-server import --accept-float-artefacts``), chosen on the preview page.
         total: Estimated records (None for XLSX: unknown).
         done: Records handled so far.
         report: The report, once done.
@@ -79,6 +81,7 @@ class ImportJob:
     status: JobStatus = JobStatus.UPLOADED
     overrides: dict[str, str] = field(default_factory=dict)
     dry_run: bool = False
+    accept_float_artefacts: bool = False
     total: int | None = None
     done: int = 0
     report: ImportReport | None = None
@@ -109,7 +112,12 @@ class ImportJob:
         Raises:
             ImportFileError: The file or the mapping cannot be used.
         """
-        return open_file(self.path, region=self.region, overrides=self.overrides if overrides is None else overrides)
+        return open_file(
+            self.path,
+            region=self.region,
+            overrides=self.overrides if overrides is None else overrides,
+            accept_float_artefacts=self.accept_float_artefacts,
+        )
 
 
 _lock = threading.Lock()

@@ -134,10 +134,17 @@ async def import_run(
     state: State,
     job: Annotated[str, Form()],
     dry_run: Annotated[str, Form()] = "",
+    accept_float_artefacts: Annotated[str, Form()] = "",
 ) -> Response:
-    """Start the import with the mapping on the page (in the background) and show its progress."""
+    """Start the import with the mapping and options on the page (in the background) and show its progress.
+
+    ``accept_float_artefacts=1`` is the CLI's ``--accept-float-artefacts``: a phone's
+    exact ``.0`` tail is dropped (and the record listed as repaired), other decimals
+    are still rejected.
+    """
     found = find_job(state, job, user_id=principal.user_id)
     if found.status is JobStatus.UPLOADED:
+        found.accept_float_artefacts = accept_float_artefacts == "1"
         try:
             found.overrides = await _remap(request, state, found)
             opened = found.open()

@@ -281,3 +281,32 @@ def test_the_pages_speak_polish(admin, tmp_path) -> None:
     page = admin.get(f"/import/jobs/{job}").text
     assert "Kodowanie" in page and "Importuj z tym przypisaniem" in page
     assert "Lista zastrzeżonych numerów" in admin.get("/lists").text
+
+
+FLOAT_ROWS = ["Łucja;Żółkiewicz;500000001.0;Łódź;A", "Jan;Nowak;600000002.5;Gdańsk;B"]
+
+
+def test_float_artefacts_are_accepted_only_when_ticked_as_on_the_cli(installation, admin, tmp_path) -> None:
+    """Issue 10: the console's run has the CLI's --accept-float-artefacts; only an exact .0 tail is read."""
+    page = admin.get(f"/import/jobs/{_job_id(_upload(admin, _csv(tmp_path, 'a.csv', FLOAT_ROWS)))}").text
+    assert 'name="accept_float_artefacts"' in page and "checked" not in page
+    plain = _job_id(_upload(admin, _csv(tmp_path, "b.csv", FLOAT_ROWS)))
+    admin.post_form("/import/run", {"job": plain, "dry_run": "1"})
+    report = _wait(admin, plain)
+    assert _count(report, "imported") == 0 and _count(report, "rejected") == 2
+    assert '<tr class="intake-reject"><td>1</td><td>decimal_number</td>' in report
+    ticked = _job_id(_upload(admin, _csv(tmp_path, "c.csv", FLOAT_ROWS)))
+    admin.post_form("/import/run", {"job": ticked, "accept_float_artefacts": "1"})
+    report = _wait(admin, ticked)
+    assert _count(report, "imported") == 1 and _count(report, "rejected") == 1 and _count(report, "warnings") == 1
+    assert '<tr class="intake-warning"><td>1</td><td>repaired_float_artefact</td>' in report
+    assert '<tr class="intake-reject"><td>2</td>' in report  # another decimal: still rejected
+    assert "500000001" not in report and "Żółkiewicz" not in report
+    with session_scope(installation.engine) as session:
+        assert len(session.exec(select(Contact)).all()) == 1
+
+
+def test_the_float_artefacts_option_speaks_polish(admin, tmp_path) -> None:
+    admin.cookies.set("custos-lang", "pl")
+    page = admin.get(f"/import/jobs/{_job_id(_upload(admin, _csv(tmp_path)))}").text
+    assert "Przyjmij artefakty liczb z arkusza" in page
