@@ -32,15 +32,37 @@ from owner_server.lists.erasure import (
     erase_by_phone,
     erase_campaign,
 )
+from owner_server.lists.erasure_notes import MAX_NOTE_CHARS, check_note, read_note
 from owner_server.lists.export import export_campaign
 from owner_server.lists.retention import run_retention, set_retention
 from owner_server.models._common import utcnow
+from shared.errors import ValidationError
 
-__all__ = ["campaign_erase", "erase", "export", "register", "retention_app", "retention_run", "set_retention_cmd"]
+__all__ = [
+    "campaign_erase",
+    "erase",
+    "erasure_app",
+    "erasure_show",
+    "export",
+    "register",
+    "retention_app",
+    "retention_run",
+    "set_retention_cmd",
+]
 
 ACTOR = "admin:cli"
 retention_app = typer.Typer(help="Automatic erasure after a campaign ends.", no_args_is_help=True)
-ReasonOpt = Annotated[ErasureReason, typer.Option(help="Why the data is erased (recorded in the audit log).")]
+ReasonOpt = Annotated[
+    ErasureReason, typer.Option(help="Why the data is erased: a reason code (recorded in the audit log).")
+]
+NoteOpt = Annotated[
+    str | None,
+    typer.Option(
+        help=f"Free text on the erasure (at most {MAX_NOTE_CHARS} characters); may name the person: "
+        "stored encrypted, the audit log gets only its id and SHA-256; read it with 'erasure show NOTE_ID'."
+    ),
+]
+erasure_app = typer.Typer(help="Notes given with erasures.", no_args_is_help=True)
 
 
 def export(
@@ -69,6 +91,7 @@ def erase(
     campaign: Annotated[str | None, typer.Option(help="Only this campaign (default: all).")] = None,
     region: Annotated[str, typer.Option(help="Region of a national phone number (ISO 3166 code).")] = "PL",
     reason: ReasonOpt = ErasureReason.DATA_SUBJECT_REQUEST,
+    note: NoteOpt = None,
     data_dir: DataDirOpt = None,
     database_url: DbUrlOpt = None,
     json_out: JsonOpt = False,
@@ -76,27 +99,58 @@ def erase(
     """Erase a person's contacts so their personal data cannot be recovered (audited)."""
     if (phone is None) == (customer_id is None):
         raise fail("give exactly one of --phone and --customer-id")
+    try:
+        note = check_note(note)  # before the database: a bad note is one line and changes nothing
+    except ValidationError as exc:
+        raise fail(f"--note: {exc.message}", error_code=exc.code.value) from None
     with installation(data_dir, database_url) as inst:
         if phone is not None:
             report = erase_by_phone(
-                inst.engine, inst.keys, phone=phone, region=region, campaign=campaign, reason=reason, actor=ACTOR
-            )
+                inst.engine, inst.keys, phone=phone, region=region, campaign=campaign, reason=reason, note=note,
+                actor=ACTOR,
+            )  # fmt: skip
         else:
             assert customer_id is not None
             report = erase_by_customer_id(
-                inst.engine, inst.keys, customer_id=customer_id, campaign=campaign, reason=reason, actor=ACTOR
-            )
+                inst.engine, inst.keys, customer_id=customer_id, campaign=campaign, reason=reason, note=note,
+                actor=ACTOR,
+            )  # fmt: skip
     if json_out:
         print_json({"erased": len(report.contact_refs), **asdict(report)})
         return
     if not report.contact_refs:
-        out.print("No live contact matched; nothing was erased.")
+        out.print("No live contact matched; nothing was erased" + (" and the note was not kept." if note else "."))
         return
     out.print(f"Erased [bold]{len(report.contact_refs)}[/] contact(s), closed {report.leases_closed} open lease(s):")
     for ref in report.contact_refs:
         out.print(f"  {ref}")
+    for ref in report.note_refs:
+        out.print(f"Note stored encrypted as {ref} (custos-server erasure show {ref})")
     if not report.storage_scrubbed:
         out.print("Note: the SQLite WAL could not be truncated now (a reader was active); a later checkpoint will.")
+
+
+@erasure_app.command("show")
+def erasure_show(
+    note_id: Annotated[
+        str, typer.Argument(help="The note's id, as 'erase' printed it or a contact_erased entry holds it.")
+    ],
+    data_dir: DataDirOpt = None,
+    database_url: DbUrlOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Show the note given with an erasure and check it against the audit log (owner admins; audited)."""
+    with installation(data_dir, database_url) as inst:
+        view = read_note(inst.engine, inst.keys, ref=note_id, actor=ACTOR)
+    if json_out:
+        print_json(asdict(view))
+        return
+    state = "matches" if view.intact else "DOES NOT MATCH"
+    out.print(f"Note {view.ref} on campaign [bold]{view.campaign}[/], by {view.actor} at {view.created_at.isoformat()}")
+    out.print(
+        f"Contacts: {', '.join(view.contact_refs) or '(no audit entry references it)'}; hash {state} the audit log"
+    )
+    out.print(view.note, markup=False, highlight=False)
 
 
 def _print_campaign(result: CampaignErasure) -> None:
@@ -186,6 +240,7 @@ def register(app: typer.Typer) -> None:
     app.command("export")(export)
     app.command("erase")(erase)
     app.add_typer(retention_app, name="retention")
+    app.add_typer(erasure_app, name="erasure")
     names = {c.name for c in manage.campaign_app.registered_commands}
     if "erase" not in names:
         manage.campaign_app.command("erase")(campaign_erase)

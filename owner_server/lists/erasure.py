@@ -5,14 +5,16 @@ Design:
       empties the contact's ``payload`` (every encrypted field), replaces its
       ``phone_bidx`` with random bytes (the number can no longer be matched),
       sets the state to ``erased`` and closes any open lease, in one transaction
-      with one ``contact_erased`` audit entry per contact (ref, reason, how it was
-      matched). The row keeps its ref, state, attempts and outcomes, so the audit
-      trail and reports still resolve; no personal data remains in it.
+      with one ``contact_erased`` audit entry per contact (ref, reason code, how it
+      was matched, and the id and hash of the owner's encrypted free-text note when
+      one was given: :mod:`owner_server.lists.erasure_notes`). The row keeps its
+      ref, state, attempts and outcomes, so the audit trail and reports still
+      resolve; no personal data remains in it.
     * **Campaign erasure** (:func:`erase_campaign`, and retention) is
       crypto-shredding: every data key of the campaign is destroyed (``wrapped``
       emptied, ``destroyed_at`` set), its contacts are erased as above in bulk,
-      open leases close and ``erased_at`` is set, with one ``campaign_erased``
-      entry. Distribution refuses erased campaigns, so their agents get nothing.
+      open leases close, its erasure notes are deleted and ``erased_at`` is set,
+      with one ``campaign_erased`` entry. Distribution refuses erased campaigns, so their agents get nothing.
     * **Retention** (:mod:`owner_server.lists.retention`) erases campaigns
       this way once their ``ends_at`` plus ``retention_days`` has passed.
     * Afterwards old page images are flushed (:func:`scrub_storage`): SQLite
@@ -40,7 +42,7 @@ Limits:
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
@@ -52,12 +54,14 @@ from sqlalchemy.sql import ColumnElement
 from sqlmodel import Session, col, select
 
 from owner_server.audit import log as audit
-from owner_server.core.db import is_sqlite, session_scope
+from owner_server.core.db import session_scope
 from owner_server.identity.admin import get_campaign
+from owner_server.lists.customer_scan import SCAN_BATCH, scan_customer_id
+from owner_server.lists.erasure_notes import check_note, drop_campaign_notes, store_notes
 from owner_server.lists.importing.phones import PhoneRejected, normalise_phone
+from owner_server.lists.storage_scrub import scrub_storage
 from owner_server.models import Campaign, Contact, ContactState, DataKey, Disposition, Lease
 from owner_server.models._common import utcnow
-from owner_server.vault.aead import FieldCipher, decode_payload
 from owner_server.vault.keys import PURPOSE_CAMPAIGN, KeyService
 from shared.errors import ValidationError
 
@@ -73,11 +77,13 @@ __all__ = [
     "scrub_storage",
 ]
 
-SCAN_BATCH = 1000
-
 
 class ErasureReason(StrEnum):
-    """Why data is erased; a closed set so audit details never hold free text."""
+    """Why data is erased: a closed set of codes, so audit details never hold free text.
+
+    The owner's own words go in a note (:mod:`owner_server.lists.erasure_notes`),
+    stored encrypted beside the log.
+    """
 
     DATA_SUBJECT_REQUEST = "data_subject_request"
     OBJECTION = "objection"
@@ -93,11 +99,13 @@ class ContactErasure:
         contact_refs: Refs of the contacts erased now.
         leases_closed: Open leases closed.
         storage_scrubbed: True when old page images were flushed afterwards.
+        note_refs: Ids of the encrypted notes stored (one per campaign touched; none without a note).
     """
 
     contact_refs: tuple[str, ...]
     leases_closed: int = 0
     storage_scrubbed: bool = False
+    note_refs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,10 +155,20 @@ def _campaign_ids(session: Session, campaign: str | None) -> list[int]:
     return [i for i in live if i is not None]
 
 
-def _erase_contacts(
-    session: Session, contacts: Iterable[Contact], *, reason: ErasureReason, matched_by: str, actor: str
+def _erase_contacts(  # noqa: PLR0913 - the erasure's what, why, who, and its note
+    session: Session,
+    contacts: Sequence[Contact],
+    *,
+    reason: ErasureReason,
+    matched_by: str,
+    actor: str,
+    keys: KeyService,
+    note: str | None,
 ) -> ContactErasure:
     now, refs, closed = utcnow(), [], 0
+    notes = {}
+    if note is not None and contacts:
+        notes = store_notes(session, keys, note=note, campaign_ids={c.campaign_id for c in contacts}, actor=actor)
     for contact in contacts:
         assert contact.id is not None
         contact.payload = b""
@@ -170,11 +188,16 @@ def _erase_contacts(
                 "matched_by": matched_by,
                 "campaign_id": contact.campaign_id,
                 "leases_closed": here,
+                **_note_details(notes.get(contact.campaign_id)),
             },
         )
         refs.append(contact.ref)
         closed += here
-    return ContactErasure(tuple(refs), closed)
+    return ContactErasure(tuple(refs), closed, note_refs=tuple(ref for ref, _ in notes.values()))
+
+
+def _note_details(note: tuple[str, str] | None) -> dict[str, str]:
+    return {} if note is None else {"note_id": note[0], "note_sha256": note[1]}
 
 
 def _after(engine: Engine, report: ContactErasure) -> ContactErasure:
@@ -190,6 +213,7 @@ def erase_by_phone(
     region: str = "PL",
     campaign: str | None = None,
     reason: ErasureReason = ErasureReason.DATA_SUBJECT_REQUEST,
+    note: str | None = None,
 ) -> ContactErasure:
     """Erase every live contact whose main phone is ``phone`` (any common format).
 
@@ -201,14 +225,18 @@ def erase_by_phone(
         region: Region of a national number (ISO 3166).
         campaign: Limit to this campaign; all campaigns when None.
         reason: Why, recorded in the audit log.
+        note: Free text on the erasure (may hold personal data): checked by
+            :func:`.erasure_notes.check_note`, stored encrypted, referenced from
+            each ``contact_erased`` entry by id and hash; not stored when nothing matched.
 
     Returns:
         The refs erased (none when nothing matched).
 
     Raises:
-        ValidationError: The phone or region is not valid (nothing changed).
+        ValidationError: The phone, region or note is not valid (nothing changed).
         NotFoundError: Unknown campaign (nothing changed).
     """
+    note = check_note(note)
     parsed = normalise_phone(phone, region.upper())
     if isinstance(parsed, PhoneRejected):
         raise ValidationError(parsed.reason)
@@ -219,50 +247,8 @@ def erase_by_phone(
             Contact.phone_bidx == bidx, col(Contact.campaign_id).in_(ids), col(Contact.state) != ContactState.ERASED
         )
         found = session.exec(stmt.order_by(col(Contact.id)).with_for_update()).all()
-        report = _erase_contacts(session, found, reason=reason, matched_by="phone", actor=actor)
+        report = _erase_contacts(session, found, reason=reason, matched_by="phone", actor=actor, keys=keys, note=note)
     return _after(engine, report)
-
-
-def scan_customer_id(engine: Engine, keys: KeyService, *, campaign_id: int, wanted: str, batch: int) -> list[int]:
-    """Ids of a campaign's live contacts whose customer id is ``wanted``; decrypts that field only.
-
-    Streams the campaign in batches of ``batch`` by id, each in its own short
-    transaction (agents keep working), so no whole-campaign list is held.
-
-    Args:
-        engine: Database engine.
-        keys: Key service (the campaign's data keys).
-        campaign_id: The campaign to scan (not erased: its keys must exist).
-        wanted: The customer id, stripped.
-        batch: Contacts read per query.
-
-    Returns:
-        Matching contact ids in id order (erased contacts never match).
-    """
-    found: list[int] = []
-    ciphers: dict[int, FieldCipher] = {}
-    last = 0
-    while True:
-        with session_scope(engine) as session:
-            rows = session.exec(
-                select(Contact.id, Contact.ref, Contact.data_key_id, Contact.payload)
-                .where(
-                    Contact.campaign_id == campaign_id,
-                    col(Contact.state) != ContactState.ERASED,
-                    col(Contact.id) > last,
-                )
-                .order_by(col(Contact.id))
-                .limit(batch)
-            ).all()
-            for data_key_id in {row[2] for row in rows} - ciphers.keys():
-                ciphers[data_key_id] = keys.cipher_for(session, data_key_id=data_key_id)
-        if not rows:
-            return found
-        for contact_id, ref, data_key_id, payload in rows:
-            blob = decode_payload(payload).get("customer_id")
-            if blob is not None and ciphers[data_key_id].decrypt(ref, "customer_id", blob).strip() == wanted:
-                found.append(cast(int, contact_id))
-        last = cast(int, rows[-1][0])
 
 
 def erase_by_customer_id(
@@ -273,18 +259,20 @@ def erase_by_customer_id(
     actor: str,
     campaign: str | None = None,
     reason: ErasureReason = ErasureReason.DATA_SUBJECT_REQUEST,
+    note: str | None = None,
     batch: int = SCAN_BATCH,
 ) -> ContactErasure:
     """Erase every live contact whose ``customer_id`` field equals ``customer_id``.
 
     The customer id is encrypted, so each campaign is streamed in batches and
-    only that field is decrypted; matches are erased in one transaction.
+    only that field is decrypted; matches are erased in one transaction. The
+    ``note`` is as :func:`erase_by_phone` takes it.
 
     Raises:
-        ValidationError: The customer id is empty (nothing changed).
+        ValidationError: The customer id or the note is empty or not valid (nothing changed).
         NotFoundError: Unknown campaign (nothing changed).
     """
-    wanted = customer_id.strip()
+    wanted, note = customer_id.strip(), check_note(note)
     if not wanted:
         raise ValidationError("the customer id is empty")
     with session_scope(engine) as session:
@@ -295,7 +283,9 @@ def erase_by_customer_id(
     with session_scope(engine) as session:
         stmt = select(Contact).where(col(Contact.id).in_(matches), col(Contact.state) != ContactState.ERASED)
         found = session.exec(stmt.order_by(col(Contact.id)).with_for_update()).all()
-        report = _erase_contacts(session, found, reason=reason, matched_by="customer_id", actor=actor)
+        report = _erase_contacts(
+            session, found, reason=reason, matched_by="customer_id", actor=actor, keys=keys, note=note
+        )
     return _after(engine, report)
 
 
@@ -336,6 +326,7 @@ def erase_campaign_in(
         _drop_notes(session, col(Disposition.contact_id).in_(ids))
         erased, last = erased + len(ids), cast(int, ids[-1])
     closed = _close_leases(session, col(Lease.campaign_id) == campaign.id, now)
+    notes = drop_campaign_notes(session, campaign_id=campaign.id)
     campaign.erased_at = now
     session.add(campaign)
     audit.append(
@@ -349,6 +340,7 @@ def erase_campaign_in(
             "data_keys_destroyed": destroyed,
             "contacts_erased": erased,
             "leases_closed": closed,
+            **({"erasure_notes_removed": notes} if notes else {}),
         },
     )
     return CampaignErasure(campaign.name, campaign.id, False, destroyed, erased, closed)
@@ -374,25 +366,3 @@ def erase_campaign(
         result = erase_campaign_in(session, get_campaign(session, name=name), reason=reason, actor=actor, batch=batch)
     keys.forget_cached()
     return result if result.already_erased else replace(result, storage_scrubbed=scrub_storage(engine))
-
-
-def scrub_storage(engine: Engine) -> bool:
-    """Flush old page images of erased rows where the database allows it.
-
-    Returns:
-        True when done; False when a SQLite reader kept the WAL from being
-        truncated (it is truncated at a later checkpoint).
-    """
-    if is_sqlite(engine):
-        raw = engine.raw_connection()
-        try:
-            cursor = raw.cursor()
-            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            busy = cursor.fetchone()
-            cursor.close()
-        finally:
-            raw.close()
-        return busy is not None and busy[0] == 0
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.exec_driver_sql("VACUUM contact")
-    return True

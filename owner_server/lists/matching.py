@@ -9,7 +9,7 @@ Design:
       replaced with random bytes).
     * Customer id: the field is encrypted, so each live campaign is streamed
       and only that field decrypted
-      (:func:`~owner_server.lists.erasure.scan_customer_id`); an erased
+      (:func:`~owner_server.lists.customer_scan.scan_customer_id`); an erased
       campaign has no keys left and is skipped.
     * Contact: its ref, in any state (an erased contact's history stays traceable).
     * Staged contacts (an import not yet published) are never matched;
@@ -29,7 +29,7 @@ from sqlmodel import Session, col, select
 from owner_server.audit.lookup import LookupKind
 from owner_server.core.db import session_scope
 from owner_server.identity.admin import get_campaign
-from owner_server.lists.erasure import SCAN_BATCH, scan_customer_id
+from owner_server.lists.customer_scan import SCAN_BATCH, scan_customer_id
 from owner_server.lists.importing.phones import PhoneRejected, normalise_phone
 from owner_server.models import Campaign, Contact, ContactState
 from owner_server.vault.keys import KeyService

@@ -5,6 +5,7 @@ from owner_server.models.audit import AuditEntry, AuditHead, Checkpoint
 from owner_server.models.campaigns import Campaign, DataKey
 from owner_server.models.console import ConsoleSession, ConsoleStage, RecoveryCode
 from owner_server.models.contacts import Contact, ContactState, ImportBatch
+from owner_server.models.erasure import ErasureNote
 from owner_server.models.identity import (
     AccessToken,
     Device,
@@ -41,6 +42,7 @@ __all__ = [
     "DisplayEventRow",
     "Disposition",
     "EnrolmentCode",
+    "ErasureNote",
     "ImportBatch",
     "Lease",
     "RecoveryCode",

@@ -26,6 +26,7 @@ from owner_server.console.uploads import MAX_UPLOAD_BYTES, LimitedRoute, new_pri
 from owner_server.identity.console_sessions import ConsolePrincipal
 from owner_server.lists import suppression
 from owner_server.lists.erasure import ErasureReason, erase_by_customer_id, erase_by_phone
+from owner_server.lists.erasure_notes import MAX_NOTE_CHARS, read_note
 from owner_server.lists.export import export_campaign
 from owner_server.lists.importing.pipeline import file_sha256, phone_rows
 from owner_server.lists.retention import retention_overview, set_retention
@@ -56,6 +57,7 @@ def lists_page(request: Request, principal: Dnc, state: State) -> Response:
         "campaigns": campaigns,
         "live": [c.name for c in campaigns if c.erased_at is None],
         "reasons": [r.value for r in ErasureReason],
+        "max_note": MAX_NOTE_CHARS,
         "max_mib": MAX_UPLOAD_BYTES // (1024 * 1024),
     }
     return render(request, "lists/page.html", context)
@@ -126,15 +128,20 @@ def erase(
     campaign: Annotated[str, Form()] = "",
     reason: Annotated[str, Form()] = ErasureReason.DATA_SUBJECT_REQUEST.value,
     region: Annotated[str, Form()] = "PL",
+    note: Annotated[str, Form()] = "",
 ) -> Response:
-    """Erase a person's contacts by phone or customer id (audited; the value is never echoed)."""
+    """Erase a person's contacts by phone or customer id (audited; the value and the note are never echoed).
+
+    A non-blank ``note`` is stored encrypted (:mod:`owner_server.lists.erasure_notes`)
+    and shown to admins on ``/lists/notes/{ref}``.
+    """
     try:
         why = ErasureReason(reason)
     except ValueError:
         raise ValidationError("Choose a reason from the list.") from None
     if not value.strip():
         raise ValidationError("Give the phone number or customer id to erase.")
-    scope = campaign.strip() or None
+    scope, text = campaign.strip() or None, note if note.strip() else None
     if by == "phone":
         report = erase_by_phone(
             state.engine,
@@ -143,15 +150,29 @@ def erase(
             region=region.strip().upper(),
             campaign=scope,
             reason=why,
+            note=text,
             actor=principal.actor,
         )
     elif by == "customer_id":
         report = erase_by_customer_id(
-            state.engine, state.keys, customer_id=value.strip(), campaign=scope, reason=why, actor=principal.actor
+            state.engine,
+            state.keys,
+            customer_id=value.strip(),
+            campaign=scope,
+            reason=why,
+            note=text,
+            actor=principal.actor,
         )
     else:
         raise ValidationError("Erase by phone or by customer id.")
     return render(request, "lists/erase_report.html", {"report": report, "by": by})
+
+
+@router.get("/lists/notes/{ref}")
+def erasure_note(request: Request, principal: Eraser, state: State, ref: str) -> Response:
+    """An erasure's note, checked against its audit entries (reading it is audited ``erasure_note_read``)."""
+    view = read_note(state.engine, state.keys, ref=ref, actor=principal.actor)
+    return render(request, "lists/note.html", {"note": view})
 
 
 def _end_of_day(text: str) -> datetime:

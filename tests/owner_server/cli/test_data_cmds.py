@@ -122,3 +122,87 @@ def test_commands_run_as_a_real_process(installation):
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == {"campaigns_erased": []}
+
+
+NOTE = "Pani Łucja Żółkiewicz zadzwoniła 2 maja i prosi o usunięcie danych"
+
+
+def _entries(installation, action):
+    from sqlmodel import select
+
+    from owner_server.core.db import session_scope
+    from owner_server.models import AuditEntry
+
+    with session_scope(installation.engine) as session:
+        return [(e.object_id, json.loads(e.details)) for e in session.exec(select(AuditEntry)) if e.action == action]
+
+
+def _stored_bytes(installation) -> bytes:
+    """Every byte of the database file and its WAL, as someone who copied them would read them."""
+    folder = installation.settings.data_dir
+    return b"".join(p.read_bytes() for p in folder.rglob("*") if p.is_file() and ".db" in p.name)
+
+
+def test_erase_takes_a_reason_code_and_a_note_kept_encrypted_and_readable_by_an_admin(cli, installation):
+    """Issue 10: a code for the log, free text in a note of its own, encrypted, referenced by id and hash."""
+    result = cli("erase", "--customer-id", "C-1", "--reason", "objection", "--note", NOTE, "--json")
+    report = _json(result)
+    assert report["erased"] == 1 and len(report["note_refs"]) == 1
+    note_id = report["note_refs"][0]
+    [(ref, details)] = _entries(installation, "contact_erased")
+    assert details["reason"] == "objection" and details["note_id"] == note_id and len(details["note_sha256"]) == 64
+    assert "Żółkiewicz" not in json.dumps(_entries(installation, "contact_erased"), ensure_ascii=False)
+    assert "zadzwoniła".encode() not in _stored_bytes(installation) and b"Pani" not in _stored_bytes(installation)
+    shown = _json(cli("erasure", "show", note_id, "--json"))
+    assert shown["note"] == NOTE and shown["intact"] is True and shown["contact_refs"] == [ref]
+    human = cli("erasure", "show", note_id)
+    assert human.exit_code == 0 and NOTE in human.stdout and "matches" in human.stdout
+    assert [oid for oid, _ in _entries(installation, "erasure_note_read")] == [note_id, note_id]
+    assert cli("audit", "verify").exit_code == 0
+
+
+def test_a_tampered_note_no_longer_matches_its_audit_entry(cli, installation):
+    from sqlmodel import select
+
+    from owner_server.core.db import session_scope
+    from owner_server.lists.erasure_notes import _associated
+    from owner_server.models import ErasureNote
+
+    note_id = _json(cli("erase", "--phone", "500000001", "--note", NOTE, "--json"))["note_refs"][0]
+    with session_scope(installation.engine) as session:  # someone with the keys rewrites the note
+        row = session.exec(select(ErasureNote)).one()
+        box = installation.keys.secret_box(session)
+        row.ciphertext = box.encrypt(b"inna notatka", associated_data=_associated(note_id))
+        session.add(row)
+    assert _json(cli("erasure", "show", note_id, "--json"))["intact"] is False
+
+
+def test_a_campaigns_erasure_removes_its_notes(cli):
+    note_id = _json(cli("erase", "--customer-id", "C-2", "--note", NOTE, "--json"))["note_refs"][0]
+    assert cli("campaign", "erase", "Camp", "--yes").exit_code == 0
+    gone = cli("erasure", "show", note_id)
+    assert gone.exit_code == 2 and "no erasure note" in gone.stderr and "Traceback" not in gone.stderr
+    assert cli("audit", "verify").exit_code == 0
+
+
+@pytest.mark.parametrize(
+    ("note", "message"),
+    [("   ", "empty"), ("x" * 2001, "at most 2000"), ("line\x00nul", "control characters")],
+)
+def test_a_bad_note_is_one_line_and_erases_nothing(cli, installation, note, message):
+    result = cli("erase", "--customer-id", "C-1", "--note", note)
+    assert result.exit_code == 2 and message in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "xxxx" not in result.stderr
+    assert _entries(installation, "contact_erased") == []
+
+
+def test_a_note_with_nothing_matched_is_not_kept(cli, installation):
+    result = cli("erase", "--phone", "+48 511 111 111", "--note", NOTE)
+    assert result.exit_code == 0 and "the note was not kept" in result.stdout
+    from sqlmodel import select
+
+    from owner_server.core.db import session_scope
+    from owner_server.models import ErasureNote
+
+    with session_scope(installation.engine) as session:
+        assert session.exec(select(ErasureNote)).all() == []

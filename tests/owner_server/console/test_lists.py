@@ -181,7 +181,7 @@ def _requirements(route: APIRoute) -> list[Requirement]:
 
 def test_every_intake_route_has_one_requirement_and_refuses_auditors_and_supervisors(console_as, anonymous) -> None:
     routes = _intake_routes()
-    assert len(routes) == 11
+    assert len(routes) == 12  # 11 and the erasure note (issue 10)
     clients = [console_as(Role.AUDITOR), console_as(Role.SUPERVISOR)]
     for route in routes:
         assert len(_requirements(route)) == 1, route.path
@@ -199,3 +199,33 @@ def test_a_post_without_the_csrf_token_is_refused(installation, admin) -> None:
     answer = admin.post("/lists/erase", data={"by": "phone", "value": "+48500000001"}, follow_redirects=False)
     assert answer.status_code == 403
     assert _audit(installation, "contact_erased") == []
+
+
+NOTE = "Pan Jan dzwonił 3 maja: prosi o usunięcie wszystkich danych"
+
+
+def test_erasure_with_a_note_stores_it_encrypted_and_shows_it_to_an_admin(installation, admin) -> None:
+    """Issue 10: the console's erase form takes a note; the audit entry holds its id and hash only."""
+    answer = admin.post_form("/lists/erase", {"by": "customer_id", "value": "C-1", "reason": "objection", "note": NOTE})
+    assert answer.status_code == 200 and "Erased 1 contact(s)" in answer.text and NOTE not in answer.text
+    match = re.search(r'href="/lists/notes/([0-9a-f]{32})"', answer.text)
+    assert match
+    (entry,) = _audit(installation, "contact_erased")
+    details = json.loads(entry.details)
+    assert details["note_id"] == match.group(1) and len(details["note_sha256"]) == 64 and "Jan" not in entry.details
+    page = admin.get(f"/lists/notes/{match.group(1)}")
+    assert page.status_code == 200 and NOTE in page.text and 'data-intact="true"' in page.text
+    (read,) = _audit(installation, "erasure_note_read")
+    assert read.actor == "admin:anna" and read.object_id == match.group(1)
+    admin.cookies.set("custos-lang", "pl")
+    assert "Notatka zgadza się ze skrótem" in admin.get(f"/lists/notes/{match.group(1)}").text
+    assert "Notatka (opcjonalnie)" in admin.get("/lists").text
+
+
+def test_a_blank_note_is_no_note_and_a_long_one_changes_nothing(installation, admin) -> None:
+    answer = admin.post_form("/lists/erase", {"by": "customer_id", "value": "C-1", "note": "  "})
+    assert "Erased 1 contact(s)" in answer.text and "/lists/notes/" not in answer.text
+    long = admin.post_form("/lists/erase", {"by": "customer_id", "value": "C-2", "note": "x" * 2001})
+    assert long.status_code == 400 and "at most 2000" in long.text and "xxxx" not in long.text
+    assert len(_audit(installation, "contact_erased")) == 1
+    assert admin.get("/lists/notes/" + "0" * 32).status_code == 404
