@@ -6,7 +6,12 @@ extra field named ``extra:<slug of its header>``.
 
 from __future__ import annotations
 
-__all__ = ["CONTACT_FIELDS", "EXTRA_PREFIX", "MAPPABLE_FIELDS"]
+__all__ = ["CONTACT_FIELDS", "EXTRA_PREFIX", "MAPPABLE_FIELDS", "MAX_PHONES", "PHONE_FIELDS"]
+
+#: Most phone numbers a contact keeps (``phone``, ``phone2`` ... ``phone9``).
+MAX_PHONES = 9
+#: The phone slots in dialling order: slot 1 is ``phone`` (deduplicated, blind-indexed), then ``phone2`` ...
+PHONE_FIELDS = ("phone", *(f"phone{n}" for n in range(2, MAX_PHONES + 1)))
 
 #: Every known field, in the order exports and reports show them.
 CONTACT_FIELDS = (
@@ -15,7 +20,7 @@ CONTACT_FIELDS = (
     "full_name",
     "phone",
     "phone_ext",
-    "phone2",
+    *PHONE_FIELDS[1:],
     "email",
     "city",
     "address",

@@ -40,6 +40,7 @@ from owner_server.lists.importing.reading import Record
 from owner_server.models.contacts import new_pick_key
 from owner_server.vault.aead import FieldCipher
 from owner_server.vault.blind_index import BlindIndexer
+from shared.fields import PHONE_FIELDS
 
 __all__ = [
     "BIDX_AT",
@@ -71,6 +72,10 @@ STAGED_COLUMNS = (
 )
 #: One contact ready to insert: values of :data:`STAGED_COLUMNS`.
 StagedRow = tuple[str, int, "int | None", int, bytes, bytes, str, int, int, int]
+#: A phone slot in words for the report's reasons (which never hold a digit: see :mod:`.importing.phones`).
+_SLOT_WORDS = dict(
+    zip(PHONE_FIELDS[1:], ("second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth"), strict=True)
+)
 BIDX_AT: Final = 5  # STAGED_COLUMNS.index("phone_bidx"), as a literal so type checkers follow it
 RECORD_AT: Final = 8  # STAGED_COLUMNS.index("source_record")
 
@@ -81,8 +86,8 @@ def contact_values(row: NormalisedRow) -> dict[str, str]:
     values["phone"] = row.phone.e164
     if row.phone.extension:
         values["phone_ext"] = row.phone.extension
-    if row.phone2 is not None:
-        values["phone2"] = row.phone2.e164
+    for slot, phone in row.extra_phones:
+        values[slot] = phone.e164
     return values
 
 
@@ -110,7 +115,7 @@ class PreparedChunk:
     Attributes:
         rows: Contacts ready to stage, in record order (duplicates not yet removed).
         rejected: Records not imported, with reasons.
-        warnings: Imported records whose second phone was dropped.
+        warnings: Imported records with a further phone dropped or a number repaired.
         handled: Records in the chunk (rows + rejected).
     """
 
@@ -158,12 +163,14 @@ class ChunkPreparer:
             if isinstance(row, RejectedRow):
                 rejected.append(row)
                 continue
-            if row.phone2_rejected is not None:
-                reason = "second phone dropped: " + row.phone2_rejected.reason
-                warnings.append(RejectedRow(row.record_no, row.phone2_rejected.reason_code, reason))
-            for label, phone in (("", row.phone), ("second ", row.phone2)):
-                if phone is not None and phone.repair is not None:
-                    reason = label + REPAIRS[phone.repair]
+            for slot, dropped in row.phones_rejected:
+                reason = f"{_SLOT_WORDS[slot]} phone dropped: {dropped.reason}"
+                warnings.append(RejectedRow(row.record_no, dropped.reason_code, reason))
+            for slot, phone in (("phone", row.phone), *row.extra_phones):
+                if phone.repair is not None:
+                    reason = (
+                        REPAIRS[phone.repair] if slot == "phone" else f"{_SLOT_WORDS[slot]} {REPAIRS[phone.repair]}"
+                    )
                     warnings.append(RejectedRow(row.record_no, f"repaired_{phone.repair}", reason))
             kept.append(row)
         refs = new_refs(len(kept))

@@ -191,8 +191,8 @@ def import_dnc(
             report.rejected.append(row)
             continue
         pending.setdefault(indexer.phone(row.phone.e164), row.record_no)
-        if row.phone2 is not None:
-            pending.setdefault(indexer.phone(row.phone2.e164), row.record_no)
+        for _, extra in row.extra_phones:
+            pending.setdefault(indexer.phone(extra.e164), row.record_no)
         if len(pending) >= BATCH:
             _flush(engine, pending, report, source_sha256, actor)
             pending = {}

@@ -4,12 +4,16 @@ Header names are compared by a key that ignores case, diacritics, punctuation
 and spacing (``"Tel. kom."`` → ``"tel kom"``, ``"Imię"`` → ``"imie"``).
 
 Design:
-    * The first phone-like column is ``phone``, the second ``phone2``; a
-      numbered header (``Telefon 2``) sorts by its number. A header is
+    * Phone-like columns fill the phone slots in order: the first is ``phone``,
+      the next ``phone2``, ``phone3`` ... up to ``phone9``
+      (:data:`shared.fields.PHONE_FIELDS`); a numbered header (``Telefon 3``)
+      sorts by its number, a "second" word (``Drugi telefon``) as 2. A header is
       phone-like when it is a known alias or holds a telephone word
       (``"Nr telefonu stacjonarnego"``, ``"Tel. dom."``) and no word that makes it
-      about something else (``"Data telefonu"``). Further phone columns,
-      and repeats of any field, are kept as extra fields.
+      about something else (``"Data telefonu"``). Phone columns beyond the
+      ninth are kept as hidden extra fields and ``describe`` says so
+      (:attr:`ColumnMapping.surplus_phones`); repeats of any other field are
+      kept as extra fields.
     * ``Name``/``Nazwa`` alone means ``full_name``, unless a surname column
       exists, then it means ``first_name``.
     * Unknown columns are kept as ``extra:<slug>``, the slug being the header
@@ -31,7 +35,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from owner_server.lists.importing.errors import ImportFileError
-from shared.fields import EXTRA_PREFIX, MAPPABLE_FIELDS
+from shared.fields import EXTRA_PREFIX, MAPPABLE_FIELDS, PHONE_FIELDS
 
 __all__ = ["FIELDS", "ColumnMapping", "header_key", "map_columns"]
 
@@ -114,12 +118,15 @@ class ColumnMapping:
             columns are absent.
         overridden: Indices whose field was set by an override.
         unnamed_empty: Indices left out because their header and every value are empty.
+        surplus_phones: Indices of phone-like columns beyond the last phone slot,
+            kept as (hidden, never dialled) extra fields.
     """
 
     header: tuple[str, ...]
     fields: dict[int, str]
     overridden: frozenset[int] = frozenset()
     unnamed_empty: frozenset[int] = frozenset()
+    surplus_phones: frozenset[int] = frozenset()
 
     @property
     def phone_index(self) -> int:
@@ -127,9 +134,10 @@ class ColumnMapping:
         return next(i for i, f in self.fields.items() if f == "phone")
 
     @property
-    def phone2_index(self) -> int | None:
-        """Index of the ``phone2`` column, or None."""
-        return next((i for i, f in self.fields.items() if f == "phone2"), None)
+    def extra_phones(self) -> tuple[tuple[int, str], ...]:
+        """``(column index, slot field)`` of the phone columns after ``phone``, in slot order (``phone2`` first)."""
+        slots = {f: i for i, f in self.fields.items() if f in PHONE_FIELDS[1:]}
+        return tuple((slots[f], f) for f in PHONE_FIELDS[1:] if f in slots)
 
     def describe(self) -> list[str]:
         """One line per column for ``--dry-run``, e.g. ``'"Tel. kom." -> phone'``.
@@ -142,6 +150,8 @@ class ColumnMapping:
             target = self.fields.get(index, "(ignored)")
             how = " (set by --map)" if index in self.overridden else ""
             how = " (no header, no values)" if index in self.unnamed_empty else how
+            if index in self.surplus_phones:
+                how = f" (a phone column beyond {PHONE_FIELDS[-1]}: kept hidden, never dialled)"
             lines.append(f'column {index + 1} "{name}" -> {target}{how}')
         return lines
 
@@ -167,10 +177,11 @@ def map_columns(header: tuple[str, ...], overrides: Mapping[str, str] | None = N
     auto = {i: _auto_field(k, keys) for i, k in enumerate(keys) if i not in forced}
     fields: dict[int, str] = {}
     phones = sorted((rank, i) for i, (_, rank) in auto.items() if rank is not None)
-    free_phones = [f for f in ("phone", "phone2") if f not in taken]
+    free_phones = [f for f in PHONE_FIELDS if f not in taken]
     for (_, index), phone in zip(phones, free_phones, strict=False):
         fields[index] = phone
         taken.add(phone)
+    surplus = frozenset(index for _, index in phones[len(free_phones) :])
     for index, (field, _) in sorted(auto.items()):
         if index in fields:
             continue
@@ -187,7 +198,7 @@ def map_columns(header: tuple[str, ...], overrides: Mapping[str, str] | None = N
         raise ImportFileError("--map gives an extra field a name another column already has.")
     if "phone" not in resolved.values():
         raise ImportFileError("No column looks like a phone number; name it with --map COLUMN=phone.")
-    return ColumnMapping(tuple(header), resolved, frozenset(forced))
+    return ColumnMapping(tuple(header), resolved, frozenset(forced), surplus_phones=surplus - forced.keys())
 
 
 def _auto_field(key: str, keys: list[str]) -> tuple[str | None, int | None]:

@@ -9,10 +9,10 @@ Design:
       a value that a spreadsheet would run as a formula (``=…``, ``+…``, ``@…``)
       is kept as it is; exporters use :mod:`owner_server.lists.importing.formulas`.
     * Empty values are left out of :attr:`NormalisedRow.fields`.
-    * A row whose ``phone`` fails is rejected. A ``phone2`` that fails does not
-      reject the row: it is dropped and reported in
-      :attr:`NormalisedRow.phone2_rejected` as a warning. A ``phone2`` equal to
-      ``phone`` is dropped silently.
+    * A row whose ``phone`` fails is rejected. A further phone (``phone2`` ...
+      ``phone9``) that fails does not reject the row: it is dropped and reported
+      in :attr:`NormalisedRow.phones_rejected` as a warning. A further phone
+      equal to ``phone`` or to an earlier slot's is dropped silently.
     * Reasons never quote values; they name columns and counts only.
 """
 
@@ -24,11 +24,12 @@ from dataclasses import dataclass
 
 from owner_server.lists.importing.mapping import ColumnMapping
 from owner_server.lists.importing.phones import PhoneOk, PhoneRejected, check_region, normalise_phone
+from shared.fields import PHONE_FIELDS
 from shared.limits import LIMITS
 
 __all__ = ["NormalisedRow", "RejectedRow", "normalise_records", "normalise_value"]
 
-_PHONE_FIELDS = ("phone", "phone2")
+_PHONE_FIELDS = frozenset(PHONE_FIELDS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,16 +40,18 @@ class NormalisedRow:
         record_no: The record number (1-based, header excluded).
         fields: Field name → non-empty clean value, for every mapped column but
             the phones (``first_name``, ``city``, ``extra:<slug>``, ...).
-        phone: The dialable number.
-        phone2: The second number, or None.
-        phone2_rejected: Why a non-empty second phone was dropped (a warning), or None.
+        phone: The dialable number (slot 1).
+        extra_phones: ``(slot field, number)`` of the further numbers kept
+            (``("phone2", ...)``, ``("phone3", ...)``), in slot order.
+        phones_rejected: ``(slot field, why)`` of non-empty further phones that
+            were dropped (warnings).
     """
 
     record_no: int
     fields: dict[str, str]
     phone: PhoneOk
-    phone2: PhoneOk | None = None
-    phone2_rejected: PhoneRejected | None = None
+    extra_phones: tuple[tuple[str, PhoneOk], ...] = ()
+    phones_rejected: tuple[tuple[str, PhoneRejected], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +115,8 @@ def normalise_records(
     check_region(region)
     width = len(mapping.header)
     plan = tuple((i, f, mapping.header[i]) for i, f in mapping.fields.items() if f not in _PHONE_FIELDS)
-    phone_at, phone2_at = mapping.phone_index, mapping.phone2_index
+    phone_at, extra_at = mapping.phone_index, mapping.extra_phones
+    phone_columns = (phone_at, *(i for i, _ in extra_at))
     nfc = unicodedata.normalize
     for record_no, cells in source:
         if len(cells) != width:
@@ -137,15 +141,15 @@ def normalise_records(
                 break
             if value:
                 fields[field] = value
-        for phone_index in (phone_at, phone2_at):
-            if phone_index is not None and len(cells[phone_index]) > max_field_chars:
+        for phone_index in phone_columns:
+            if len(cells[phone_index]) > max_field_chars:
                 too_long = mapping.header[phone_index]
         if too_long is not None:
             yield RejectedRow(
                 record_no, "field_too_long", f'The value in column "{too_long}" is longer than the field limit.'
             )
             continue
-        yield _with_phones(record_no, fields, cells, phone_at, phone2_at, region, accept_float_artefacts)
+        yield _with_phones(record_no, fields, cells, phone_at, extra_at, region, accept_float_artefacts)
 
 
 def _with_phones(  # noqa: PLR0913 - one record's cells and where its phones are
@@ -153,17 +157,23 @@ def _with_phones(  # noqa: PLR0913 - one record's cells and where its phones are
     fields: dict[str, str],
     cells: tuple[str, ...],
     phone_at: int,
-    phone2_at: int | None,
+    extra_at: tuple[tuple[int, str], ...],
     region: str,
     floats: bool,
 ) -> NormalisedRow | RejectedRow:
     phone = normalise_phone(cells[phone_at], region, accept_float_artefacts=floats)
     if isinstance(phone, PhoneRejected):
         return RejectedRow(record_no, phone.reason_code, phone.reason)
-    if phone2_at is None or not cells[phone2_at].strip():
-        return NormalisedRow(record_no, fields, phone)
-    phone2 = normalise_phone(cells[phone2_at], region, accept_float_artefacts=floats)
-    if isinstance(phone2, PhoneRejected):
-        return NormalisedRow(record_no, fields, phone, None, phone2)
-    same = (phone2.e164, phone2.extension) == (phone.e164, phone.extension)
-    return NormalisedRow(record_no, fields, phone, None if same else phone2)
+    kept: list[tuple[str, PhoneOk]] = []
+    dropped: list[tuple[str, PhoneRejected]] = []
+    seen = {(phone.e164, phone.extension)}
+    for index, slot in extra_at:
+        if not cells[index].strip():
+            continue
+        extra = normalise_phone(cells[index], region, accept_float_artefacts=floats)
+        if isinstance(extra, PhoneRejected):
+            dropped.append((slot, extra))
+        elif (extra.e164, extra.extension) not in seen:
+            seen.add((extra.e164, extra.extension))
+            kept.append((slot, extra))
+    return NormalisedRow(record_no, fields, phone, tuple(kept), tuple(dropped))

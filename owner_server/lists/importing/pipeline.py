@@ -168,7 +168,7 @@ def phone_rows(path: Path, *, region: str = "PL") -> Iterator[NormalisedRow | Re
         region: Default region for national numbers.
 
     Returns:
-        Normalised rows (only ``phone`` and ``phone2`` matter) or rejected rows, in order.
+        Normalised rows (only the phones matter: ``phone`` and every further slot) or rejected rows, in order.
 
     Raises:
         ImportFileError: See :func:`open_file` (CSV/XLSX), or an unknown region.

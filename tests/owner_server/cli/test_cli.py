@@ -199,3 +199,17 @@ def test_float_artefacts_repairs_and_a_full_dry_run(data_dir, tmp_path):
     assert codes.count((71, "repaired_trunk_zero")) == 1
     assert sum(1 for _, code in codes if code == "repaired_float_artefact") == 70
     assert not any(ch.isdigit() for w in report["warnings"] for ch in w["reason"])
+
+
+def test_the_dry_run_shows_phone3_and_on_and_a_surplus_phone_column(data_dir, tmp_path):
+    """Issue 10: every telephone column is a phone slot (phone, phone2, phone3 …) and --dry-run shows it."""
+    header = ";".join(["Imię", *(f"Telefon {n}" for n in range(1, 11))])
+    path = tmp_path / "phones.csv"
+    path.write_text(header + "\nAnna;" + ";".join(f"5000003{n:02d}" for n in range(1, 11)) + "\n", encoding="utf-8")
+    assert run(data_dir, "campaign", "create", "Phones", "--policy", str(POLICY)).returncode == 0
+    dry = run(data_dir, "import", str(path), "--campaign", "Phones", "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert 'column 4 "Telefon 3" -> phone3' in dry.stdout and 'column 10 "Telefon 9" -> phone9' in dry.stdout
+    assert "beyond phone9: kept hidden, never dialled" in dry.stdout
+    data = json.loads(run(data_dir, "import", str(path), "--campaign", "Phones", "--dry-run", "--json").stdout)
+    assert 'column 11 "Telefon 10" -> extra:telefon_10' in data["mapping"][10]

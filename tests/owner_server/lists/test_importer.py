@@ -209,3 +209,33 @@ def test_one_import_at_a_time_per_campaign_and_crashed_imports_are_cleaned(any_i
     with Session(any_installation.engine) as s:
         assert s.exec(select(ImportBatch).where(ImportBatch.file_sha256 == "x")).one().status == "failed"
         assert s.exec(select(Contact).where(Contact.ref == "deadbeef" * 4)).first() is None
+
+
+def test_third_and_later_phones_are_stored_encrypted_in_their_slots(installation, tmp_path):
+    """Issue 10: phone3, phone4 … are phones like phone2: normalised, encrypted, warned about, never extras."""
+    from ..cases_support import contacts
+
+    seed(installation, contacts=[])
+    path = tmp_path / "phones.csv"
+    path.write_text(
+        "Imię;Telefon;Tel. dom.;Tel. służbowy;Telefon 4\n"
+        "Anna;500 000 101;22 123 45 67;abc;(0-22) 765 43 21\n"
+        "Ewa;500 000 102;;600 000 103;\n",
+        encoding="utf-8",
+    )
+    report = _import(installation, path)
+    assert report.imported == 2 and not report.rejected
+    got = [
+        {k: v for k, v in c.items() if k.startswith("phone") or k.startswith("extra")} for c in contacts(installation)
+    ]
+    assert got == [
+        {"phone": "+48500000101", "phone2": "+48221234567", "phone4": "+48227654321"},
+        {"phone": "+48500000102", "phone3": "+48600000103"},
+    ]
+    warnings = [(w.record_no, w.reason_code, w.reason.split(":")[0]) for w in report.warnings]
+    assert (1, "letters", "third phone dropped") in warnings
+    assert (1, "repaired_trunk_zero", "fourth repaired") in warnings
+    assert not any(ch.isdigit() for w in report.warnings for ch in w.reason)
+    with session_scope(installation.engine) as session:
+        payloads = b"".join(c.payload for c in session.exec(select(Contact)))
+    assert b"600000103" not in payloads and b"+48600000103" not in payloads

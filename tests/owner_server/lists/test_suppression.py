@@ -164,3 +164,10 @@ def test_dnc_import_of_a_number_already_listed_withdraws_nothing_twice(any_insta
     nxt = api.post(f"{API}/next", headers=h1, json={}).json()["record"]
     r = api.post(f"{API}/dispositions", headers=h1, json={"lease_id": nxt["lease_id"], "code": "sale"})
     assert r.status_code == 200, r.text
+
+
+def test_a_dnc_file_lists_every_phone_column(installation, tmp_path):
+    """Issue 10: a DNC file's phone, phone2, phone3 … columns are all listed."""
+    path = tmp_path / "dnc.csv"
+    path.write_text("telefon;telefon 2;telefon 3;telefon 4\n500 000 201;500 000 202;500 000 203;500 000 204\n")
+    assert _dnc(installation, path).added == 4

@@ -67,7 +67,7 @@ def test_second_phone_column_is_phone2_and_numbers_order_them():
     assert map_columns(("Telefon 2", "Telefon 1")).fields == {0: "phone2", 1: "phone"}
     assert map_columns(("Tel. kom.", "Telefon")).fields == {0: "phone", 1: "phone2"}
     assert map_columns(("Drugi telefon", "Telefon")).fields == {0: "phone2", 1: "phone"}
-    assert map_columns(("Tel", "Tel 2", "Tel 3")).fields == {0: "phone", 1: "phone2", 2: "extra:tel_3"}
+    assert map_columns(("Tel", "Tel 2", "Tel 3")).fields == {0: "phone", 1: "phone2", 2: "phone3"}
 
 
 def test_name_means_first_name_next_to_a_surname():
@@ -92,7 +92,7 @@ def test_overrides_win_and_take_the_field_away():
     assert mapping.fields == {0: "extra:klient", 1: "phone", 2: "phone2"}
     assert mapping.overridden == frozenset({0, 1, 2, 3})
     assert mapping.phone_index == 1
-    assert mapping.phone2_index == 2
+    assert mapping.extra_phones == ((2, "phone2"),)
     lines = mapping.describe()
     assert lines[1] == 'column 2 "Kontakt" -> phone (set by --map)'
     assert lines[3] == 'column 4 "Śmieci" -> (ignored) (set by --map)'
@@ -147,3 +147,28 @@ def test_any_header_that_means_a_telephone_is_a_phone_column(second):
 @pytest.mark.parametrize("header", ["Data telefonu", "Zgoda na kontakt tel.", "Liczba telefonów", "Operator telefonu"])
 def test_headers_about_calls_are_not_numbers(header):
     assert map_columns(("Telefon", header)).fields == {0: "phone", 1: "extra:" + header_key(header).replace(" ", "_")}
+
+
+def test_third_and_later_phone_columns_are_phone3_and_on():
+    """Issue 10: "phone, phone2, phone3 …": every telephone column is a phone slot, up to phone9."""
+    header = ("Imię", "Telefon", "Tel. dom.", "Tel. służbowy", "Telefon 4")
+    mapping = map_columns(header)
+    assert mapping.fields == {0: "first_name", 1: "phone", 2: "phone2", 3: "phone3", 4: "phone4"}
+    assert mapping.extra_phones == ((2, "phone2"), (3, "phone3"), (4, "phone4"))
+    assert mapping.describe()[3] == 'column 4 "Tel. służbowy" -> phone3'
+    numbered = map_columns(tuple(f"Telefon {n}" for n in (3, 1, 2)))
+    assert numbered.fields == {0: "phone3", 1: "phone", 2: "phone2"}
+
+
+def test_phone_columns_beyond_the_ninth_are_kept_hidden_and_the_dry_run_says_so():
+    mapping = map_columns(tuple(f"Telefon {n}" for n in range(1, 12)))
+    assert [mapping.fields[i] for i in range(9)] == ["phone", *(f"phone{n}" for n in range(2, 10))]
+    assert mapping.fields[9] == "extra:telefon_10" and mapping.surplus_phones == frozenset({9, 10})
+    assert mapping.describe()[9].endswith(
+        "-> extra:telefon_10 (a phone column beyond phone9: kept hidden, never dialled)"
+    )
+
+
+def test_map_can_name_a_later_phone_slot():
+    mapping = map_columns(("Telefon", "Kontakt"), {"Kontakt": "phone5"})
+    assert mapping.fields == {0: "phone", 1: "phone5"} and mapping.extra_phones == ((1, "phone5"),)

@@ -72,15 +72,16 @@ def test_bad_phone_rejects_the_row_with_a_safe_reason():
 def test_bad_phone2_keeps_the_row_and_warns():
     row = one(("Anna", "Nowak", "500 000 001", "4,85E+10", "", ""))
     assert isinstance(row, NormalisedRow)
-    assert row.phone2 is None
-    assert row.phone2_rejected is not None
-    assert row.phone2_rejected.reason_code == "scientific_notation"
+    assert row.extra_phones == ()
+    [(slot, dropped)] = row.phones_rejected
+    assert (slot, dropped.reason_code) == ("phone2", "scientific_notation")
 
 
 def test_phone2_kept_and_equal_phone2_dropped():
-    assert one(("A", "B", "500 000 001", "600 000 002 wew. 5", "", "")).phone2 == PhoneOk("+48600000002", "5")
+    kept = one(("A", "B", "500 000 001", "600 000 002 wew. 5", "", "")).extra_phones
+    assert kept == (("phone2", PhoneOk("+48600000002", "5")),)
     same = one(("A", "B", "500 000 001", "+48 500-000-001", "", ""))
-    assert (same.phone2, same.phone2_rejected) == (None, None)
+    assert (same.extra_phones, same.phones_rejected) == ((), ())
 
 
 def test_field_count_mismatch_is_rejected():
@@ -128,3 +129,12 @@ def test_200k_rows_stream_with_flat_memory(tmp_path):
     assert counts["ok"] + counts["rejected"] == 200_000
     assert counts["ok"] > 100_000
     assert peak < 8 * 1024 * 1024, f"peak {peak / 1e6:.1f} MB"
+
+
+def test_every_further_phone_is_normalised_kept_in_its_slot_or_dropped_with_a_warning():
+    mapping = map_columns(("Telefon", "Telefon 2", "Telefon 3", "Telefon 4", "Telefon 5"))
+    cells = ("500 000 001", "", "22 123 45 67", "abc", "+48 500 000 001")  # empty, kept, bad, same as phone
+    (row,) = normalise_records([(3, cells)], mapping)
+    assert row.extra_phones == (("phone3", PhoneOk("+48221234567")),)
+    assert [(slot, r.reason_code) for slot, r in row.phones_rejected] == [("phone4", "letters")]
+    assert row.fields == {}
