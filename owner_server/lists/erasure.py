@@ -36,7 +36,7 @@ Limits:
       until it restarts; campaign erasure and retention drop the cache of the
       key service they are given.
     * ``erase_by_phone`` matches the main phone's blind index only; a number held
-      only as ``phone2`` is not found (erase that contact by customer id).
+      only in a further slot (``phone2`` … ``phone9``) is not found (erase that contact by customer id).
 """
 
 from __future__ import annotations

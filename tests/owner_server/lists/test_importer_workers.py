@@ -73,7 +73,7 @@ def test_preparer_keeps_order_rejects_and_warnings():
     rows = [
         NormalisedRow(1, {"city": "Łódź"}, PhoneOk("+48500000001")),
         RejectedRow(2, "empty", "The phone number is empty."),
-        NormalisedRow(3, {}, PhoneOk("+48500000003", "12"), None, PhoneRejected("letters", "has letters")),
+        NormalisedRow(3, {}, PhoneOk("+48500000003", "12"), (), (("phone2", PhoneRejected("letters", "has letters")),)),
     ]
     chunk = ChunkPreparer(cipher=cipher, indexer=indexer, target=TARGET).prepare(rows)
     assert chunk.handled == 3
