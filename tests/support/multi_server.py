@@ -30,13 +30,13 @@ from owner_server.identity.outsourcers import set_limits
 from owner_server.models import Contact, ContactState
 from shared.policy import CampaignPolicy
 
-__all__ = ["AGENT_PASSWORD", "LeaseCheck", "check_leases", "free_port", "seed", "serve", "test_policy"]
+__all__ = ["AGENT_PASSWORD", "LeaseCheck", "check_leases", "free_port", "seed", "serve", "contained_policy"]
 
 AGENT_PASSWORD = "several-processes-pw-1"  # noqa: S105 - throwaway agents of a test installation
 ALL_DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 
-def test_policy(*, velocity: int = 1000, per_hour: int = 10_000, per_day: int = 100_000) -> CampaignPolicy:
+def contained_policy(*, velocity: int = 1000, per_hour: int = 10_000, per_day: int = 100_000) -> CampaignPolicy:
     """A policy with every limit and rule on, at thresholds a full-speed honest agent does not reach in a test.
 
     Calling windows and working hours span the whole week, so the result does not depend on the hour;
@@ -220,7 +220,7 @@ SELECT
   (SELECT count(*) FROM (SELECT issued_at, lag(closed_at) OVER w AS prev_closed, lag(id) OVER w AS prev_id
                          FROM lease WINDOW w AS (PARTITION BY contact_id ORDER BY issued_at, id)) AS ordered
      WHERE prev_id IS NOT NULL AND (prev_closed IS NULL OR prev_closed > issued_at)),
-  (SELECT count(*) FROM audit_entry WHERE action = 'record_issued')
+  (SELECT count(*) FROM auditentry WHERE action = 'record_issued')
 """
 
 
