@@ -76,11 +76,20 @@ class Pool:
 
     def __init__(self, urls: list[str], ca: Path) -> None:
         self.urls, self.tls, self.local = urls, tls_context(ca), threading.local()
+        self.every: list[httpx.Client] = []
+        self.lock = threading.Lock()
+
+    def close(self) -> None:
+        """Close every thread's clients."""
+        for client in self.every:
+            client.close()
 
     def post(self, via: int, path: str, body: dict[str, Any], token: str) -> httpx.Response:
         clients = getattr(self.local, "clients", None)
         if clients is None:
             clients = self.local.clients = [httpx.Client(base_url=u, verify=self.tls, timeout=120) for u in self.urls]
+            with self.lock:
+                self.every.extend(clients)
         client, headers = clients[via % len(clients)], {"Authorization": f"Bearer {token}"}
         try:
             return client.post(API + path, json=body, headers=headers)
@@ -148,8 +157,11 @@ def closed_loop(urls: list[str], ca: Path, tokens: list[str], seconds: float) ->
                 count[0] += int(ok)
 
     began = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=len(tokens)) as ex:
-        list(ex.map(loop, range(len(tokens))))
+    try:
+        with ThreadPoolExecutor(max_workers=len(tokens)) as ex:
+            list(ex.map(loop, range(len(tokens))))
+    finally:
+        pool.close()
     return count[0] / (time.perf_counter() - began)
 
 

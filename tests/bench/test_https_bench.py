@@ -6,7 +6,11 @@ import pytest
 
 from bench import https_bench
 
-pytestmark = pytest.mark.postgres
+pytestmark = [
+    pytest.mark.postgres,
+    # the load generator's own client sockets (dropped by httpx after a server closed a keep-alive connection)
+    pytest.mark.filterwarnings("ignore::ResourceWarning", "ignore::pytest.PytestUnraisableExceptionWarning"),
+]
 
 
 def test_https_bench_runs_every_phase_at_a_tiny_size(pg_cluster):
