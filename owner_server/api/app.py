@@ -37,6 +37,7 @@ def create_app(
     engine: Engine | None = None,
     keys: KeyService | None = None,
     telephony: Telephony | None = None,
+    refresh_updates: bool = True,
 ) -> FastAPI:
     """Build the server application.
 
@@ -46,6 +47,8 @@ def create_app(
         keys: A key service (tests); built from the settings' KEK provider when None.
         telephony: The telephony (tests); built from ``telephony.toml`` of the data dir when None
             (stopped with the app).
+        refresh_updates: Keep the update metadata fresh from this app (False in ``serve --workers``
+            workers: their parent does it once for all).
 
     Returns:
         The FastAPI app, with the agent API and no interactive docs.
@@ -62,10 +65,13 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        online = OnlineKeys(UpdatesLayout(settings.data_dir), keys.provider)
-        refresher = asyncio.create_task(keep_fresh(UpdateRepository(settings.data_dir, online)))
+        refresher = None
+        if refresh_updates:
+            online = OnlineKeys(UpdatesLayout(settings.data_dir), keys.provider)
+            refresher = asyncio.create_task(keep_fresh(UpdateRepository(settings.data_dir, online)))
         yield
-        refresher.cancel()
+        if refresher is not None:
+            refresher.cancel()
         telephony.stop()
 
     app = FastAPI(

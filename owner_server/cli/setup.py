@@ -6,19 +6,22 @@ import logging
 import signal
 import socket
 import threading
+from pathlib import Path
 from types import FrameType
 from typing import Annotated, Any
 
 import typer
 import uvicorn
+from fastapi import FastAPI
 
 from owner_server.api.app import create_app
 from owner_server.audit.delivery import DeliveryWorker
 from owner_server.cli.common import DataDirOpt, DbUrlOpt, JsonOpt, fail, installation, out, print_json
+from owner_server.cli.serve_workers import run_workers, sqlite_refusal, start_update_refresher
 from owner_server.console.app import create_console_app
 from owner_server.core.datadir import DEPLOYMENT_FILE, Installation, init_data_dir
 from owner_server.core.db import session_scope
-from owner_server.core.settings import resolve_data_dir
+from owner_server.core.settings import load_settings, resolve_data_dir
 from owner_server.identity.login import purge_expired_nonces
 from owner_server.lists.retention import run_retention
 from owner_server.models._common import utcnow
@@ -93,6 +96,22 @@ def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(0)
 
 
+WorkersOpt = Annotated[
+    int,
+    typer.Option(
+        "--workers",
+        envvar="WEB_CONCURRENCY",
+        min=1,
+        max=64,
+        help=(
+            "Agent API processes (PostgreSQL only; on SQLite, which has one writer, above 1 is refused). "
+            "They share the port; the console, checkpoints, housekeeping and alert delivery run once, "
+            "in the parent process."
+        ),
+    ),
+]
+
+
 def serve(
     data_dir: DataDirOpt = None,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
@@ -102,25 +121,82 @@ def serve(
         str, typer.Option(help="Address of the owner console's own listener (keep it on the owner's LAN).")
     ] = "127.0.0.1",
     console_port: Annotated[int, typer.Option(help="TCP port of the owner console; 0 turns the console off.")] = 8444,
+    workers: WorkersOpt = 1,
 ) -> None:
     """Serve the agent API and, on a separate listener, the owner console, over HTTPS only."""
+    if workers > 1:
+        _refuse_sqlite(data_dir, database_url, workers)
     with installation(data_dir, database_url) as inst:
         inst.checkpoint()
-        app = create_app(inst.settings, engine=inst.engine, keys=inst.keys)
+        agent_sock = (
+            _bind(host, port, f"the agent API cannot listen on {host}:{port}", "choose --port") if workers > 1 else None
+        )
+        app = create_app(inst.settings, engine=inst.engine, keys=inst.keys, refresh_updates=workers == 1)
         out.print(f"telephony: {app.state.custos.telephony.name} (telephony.toml)")
         stop = threading.Event()
         threading.Thread(target=_housekeeping, args=(inst, stop), daemon=True, name="housekeeping").start()
         alerts = _start_alert_delivery(inst)
         console = _start_console(inst, console_host, console_port) if console_port else None
-        signal.signal(signal.SIGTERM, _exit_on_sigterm)
         try:
-            uvicorn.run(app, host=host, port=port, **_uvicorn_options(inst))
+            started = _serve_agents(
+                inst, app, agent_sock, host=host, port=port, workers=workers, database_url=database_url, stop=stop
+            )
         finally:
             stop.set()
             alerts.stop()
             if console is not None:
                 console.should_exit = True
             inst.checkpoint()
+        if not started:
+            raise fail("an agent API process failed to start (see the log above); nothing is served", code=1)
+
+
+def _serve_agents(
+    inst: Installation,
+    app: FastAPI,
+    sock: socket.socket | None,
+    *,
+    host: str,
+    port: int,
+    workers: int,
+    database_url: str | None,
+    stop: threading.Event,
+) -> bool:
+    """Serve the agent API until SIGTERM/SIGINT: in this process (no ``sock``), or in workers listening on ``sock``.
+
+    Returns:
+        False when a worker failed to start (the others were then stopped).
+    """
+    if sock is None:
+        signal.signal(signal.SIGTERM, _exit_on_sigterm)
+        uvicorn.run(app, host=host, port=port, workers=1, **_uvicorn_options(inst))
+        return True
+    start_update_refresher(inst.settings, inst.keys, stop)
+    out.print(f"agent API: https://{host}:{port}/ in {workers} processes")
+    options = _uvicorn_options(inst)
+    return run_workers(inst.settings, sock, workers=workers, database_url=database_url, options=options)
+
+
+def _refuse_sqlite(data_dir: Path | None, database_url: str | None, workers: int) -> None:
+    """Refuse ``--workers`` above 1 on SQLite before anything is opened or migrated (one line, exit 2)."""
+    try:
+        settings = load_settings(resolve_data_dir(data_dir), database_url=database_url)
+    except CustosError as exc:
+        raise fail(exc.message, error_code=exc.code.value) from None
+    if settings.effective_database_url.startswith("sqlite"):
+        raise fail(sqlite_refusal(workers))
+
+
+def _bind(host: str, port: int, what: str, remedy: str) -> socket.socket:
+    """A TCP socket bound to ``host:port`` (uvicorn listens on it); a port in use is one line, exit 2."""
+    try:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError as exc:
+        raise fail(f"{what} ({exc.strerror}); {remedy}") from None
+    return sock
 
 
 def _uvicorn_options(inst: Installation) -> dict[str, Any]:
@@ -142,13 +218,7 @@ def _start_console(inst: Installation, host: str, port: int) -> uvicorn.Server:
 
     The socket is bound here, before anything is served, so a port in use is one clear line and exit 2.
     """
-    try:
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
-    except OSError as exc:
-        raise fail(f"the console cannot listen on {host}:{port} ({exc.strerror}); choose --console-port") from None
+    sock = _bind(host, port, f"the console cannot listen on {host}:{port}", "choose --console-port")
     console_app = create_console_app(inst.settings, engine=inst.engine, keys=inst.keys)
     server = uvicorn.Server(uvicorn.Config(console_app, host=host, port=port, **_uvicorn_options(inst)))
     threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True, name="console").start()

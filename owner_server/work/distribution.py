@@ -26,7 +26,7 @@ from owner_server.audit import watermark
 from owner_server.core.deferred import DeferredError
 from owner_server.identity.login import AgentPrincipal
 from owner_server.lists.suppression import is_suppressed_clause
-from owner_server.models import Contact, ContactState, Lease, User
+from owner_server.models import Contact, ContactState, Lease
 from owner_server.models._common import utcnow
 from owner_server.vault.keys import KeyService
 from owner_server.work.context import AgentContext, load_context
@@ -35,6 +35,7 @@ from owner_server.work.limits import check_quota, count_issued, quota_view
 from owner_server.work.record_view import record_view
 from owner_server.work.rules import check_before_issue
 from owner_server.work.strategy import MAX_IDLE_RETRY_S, seconds_until_open
+from owner_server.work.suspension import lock_agent
 from shared.errors import NotFoundError, QuotaReachedError
 from shared.limits import LIMITS
 from shared.protocol import IdleReason, NextRecordResponse, RecordView
@@ -167,16 +168,6 @@ def _reissue(session: Session, *, agent: AgentPrincipal, lease: Lease) -> tuple[
     return contact, first_in_session
 
 
-def _lock_agent(session: Session, *, user_id: int | None) -> None:
-    """Serialise one agent's issuing requests (row lock on PostgreSQL; SQLite writers are serial already).
-
-    Without it, two parallel ``/next`` of one agent on two server processes
-    could both count below the limit before either commits.
-    """
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(select(User.id).where(col(User.id) == user_id).with_for_update())
-
-
 def next_record(
     session: Session,
     *,
@@ -207,9 +198,10 @@ def next_record(
         NotFoundError: The agent has no campaign.
         QuotaReachedError: The agent reached its hourly or daily limit.
         DeferredError: ``account_suspended`` when a rule suspended the agent in this request.
+        ForbiddenError: ``account_suspended`` when another request suspended it since this one authenticated.
     """
     now = now or utcnow()
-    _lock_agent(session, user_id=agent.user.id)
+    lock_agent(session, user=agent.user)
     ctx = load_context(session, user=agent.user)
     velocity = timedelta(minutes=ctx.policy.rules.velocity.window_minutes)
     lease = open_lease(session, user_id=ctx.user_id, actor=agent.actor, now=now)

@@ -24,6 +24,7 @@ from owner_server.work.outcome_store import (
 )
 from owner_server.work.rules import EVENT_RULE_KINDS, check_events, check_outcome
 from owner_server.work.sequence import note_sequence
+from owner_server.work.suspension import lock_agent
 from shared.errors import ConflictError, ErrorCode, NotFoundError, RateLimitedError, ValidationError
 from shared.limits import LIMITS
 from shared.protocol import DisplayEventKind, DispositionRequest, DispositionResponse, EventBatch, EventBatchResult
@@ -83,9 +84,11 @@ def record_disposition(
         ValidationError: Unknown code, bad notes or callback (:func:`check_request`).
         DeferredError: ``account_suspended`` when the outcome tripped a suspending rule
             (the outcome itself is kept).
+        ForbiddenError: ``account_suspended`` when another request suspended the agent since this one authenticated.
     """
     now = now or utcnow()
     assert agent.user.id is not None
+    lock_agent(session, user=agent.user)  # the agent's row before its lease, as /next takes them
     lease = session.get(Lease, request.lease_id, with_for_update=True)  # a DNC withdrawal or expiry may race it
     if lease is None or lease.user_id != agent.user.id:
         raise NotFoundError("no open lease with that id", code=ErrorCode.NO_LEASE)

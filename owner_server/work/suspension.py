@@ -17,11 +17,41 @@ from owner_server.audit import log as audit
 from owner_server.models import AccessToken, Lease, User
 from owner_server.models._common import utcnow
 from owner_server.work.leases import release_lease
-from shared.errors import ConflictError
+from shared.errors import ConflictError, ErrorCode, ForbiddenError
 
-__all__ = ["revoke_tokens", "reinstate_agent", "suspend_agent", "withdraw_lease"]
+__all__ = ["lock_agent", "revoke_tokens", "reinstate_agent", "suspend_agent", "withdraw_lease"]
 
 _REASON_CHARS = 200
+
+
+def lock_agent(session: Session, *, user: User) -> None:
+    """Serialise one agent's writing requests and re-read the agent under that lock.
+
+    On PostgreSQL the agent's row is locked ``FOR NO KEY UPDATE`` until the
+    transaction ends, so two requests of one agent on two server processes
+    (or two threads) take turns: both cannot count below a limit before either
+    commits. ``NO KEY``: the foreign-key checks of the agent's inserts
+    (``FOR KEY SHARE``) are not blocked by it, which ``FOR UPDATE`` did, and an
+    outcome waiting there while holding its lease deadlocked with a ``/next``
+    waiting for that lease (PostgreSQL docs, "Row-Level Locks", table 13.3).
+    SQLite writers are serial already. On both, the row is read again
+    (``populate_existing``): a request that authenticated before another one
+    suspended the agent sees the suspension here and is refused, instead of
+    tripping the rule, alerting and suspending a second time.
+
+    Args:
+        session: The request's transaction (its first write-side statement).
+        user: The authenticated agent (refreshed in place).
+
+    Raises:
+        ForbiddenError: ``account_suspended``: the agent was suspended since it authenticated.
+    """
+    stmt = select(User).where(col(User.id) == user.id).execution_options(populate_existing=True)
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(key_share=True)
+    current = session.exec(stmt).one()
+    if current.suspended:
+        raise ForbiddenError("account suspended", code=ErrorCode.ACCOUNT_SUSPENDED)
 
 
 def withdraw_lease(session: Session, *, user_id: int, now: datetime, actor: str, reason: str) -> str | None:
