@@ -119,7 +119,9 @@ def _lookup(
         sql = _LOOKUP.format(p="?", among=f"IN ({', '.join('?' * len(bidxs))})")
         result = conn.exec_driver_sql(sql, (campaign_id, *bidxs, erased))
     elif dialect == "postgresql":
-        result = conn.exec_driver_sql(_LOOKUP.format(p="%s", among="= ANY(%s)"), (campaign_id, bidxs, erased))
+        # %b: the indexes go as one binary bytea array (as text, psycopg would hex-escape
+        # 5,000 of them and the server parse them back: ~3 µs a row on the importing side)
+        result = conn.exec_driver_sql(_LOOKUP.format(p="%s", among="= ANY(%b)"), (campaign_id, bidxs, erased))
     else:
         stmt = select(Contact.phone_bidx, Contact.batch_id, Contact.source_record, Contact.state).where(
             col(Contact.campaign_id) == campaign_id,

@@ -158,3 +158,19 @@ def test_workers_are_spawned_without_the_programs_main_module():
         data = spawn.get_preparation_data("worker")
         assert "init_main_from_name" not in data and "init_main_from_path" not in data
     assert sys.modules["__main__"] is main
+
+
+def test_pick_keys_are_drawn_on_the_models_range() -> None:
+    import inspect
+
+    from owner_server.lists.import_workers import PICK_KEY_BOUND, new_pick_keys
+    from owner_server.models.contacts import new_pick_key
+
+    assert "randbelow(2**31 - 1)" in inspect.getsource(new_pick_key)  # same bound as the model's
+    assert PICK_KEY_BOUND == 2**31 - 1
+    keys = new_pick_keys(20000)
+    assert len(keys) == 20000
+    assert all(0 <= key < PICK_KEY_BOUND for key in keys)
+    assert len(set(keys)) > 19990  # 31 random bits each
+    assert max(keys) > 2**30  # the top bit is used
+    assert new_pick_keys(0) == []

@@ -63,3 +63,18 @@ def test_blind_index_is_keyed_and_stable():
     assert a.phone("+48500000001") == a.phone("+48500000001")
     assert a.phone("+48500000001") != b.phone("+48500000001")
     assert len(a.phone("+48500000001")) == 32
+
+
+def test_blind_index_is_rfc2104_hmac_sha256_and_pickles_as_its_key() -> None:
+    import hashlib
+    import hmac
+    import pickle
+
+    key = os.urandom(32)
+    indexer = BlindIndexer(key)
+    copy = pickle.loads(pickle.dumps(indexer))  # noqa: S301 - our own bytes, as the import workers receive them
+    for number in ("+48221234567", "+48600000000", "+4930123456", "+1" + "9" * 14):
+        expected = hmac.new(key, b"phone|" + number.encode(), hashlib.sha256).digest()
+        assert indexer.phone(number) == expected
+        assert copy.phone(number) == expected
+    assert "key" not in repr(indexer)
