@@ -13,6 +13,7 @@ from sqlmodel import Session
 from owner_server.audit.watermark import load_watermark_key
 from owner_server.core.deferred import request_transaction
 from owner_server.core.settings import Settings
+from owner_server.identity.login import AgentPrincipal, authenticate
 from owner_server.telephony.runtime import Telephony
 from owner_server.telephony.settings import TelephonySettings
 from owner_server.vault.keys import KeyService
@@ -46,3 +47,21 @@ class ServerState:
         """
         with request_transaction(self.engine) as session:
             yield session
+
+    @contextmanager
+    def agent_transaction(self, *, token: str, address: str) -> Iterator[tuple[Session, AgentPrincipal]]:
+        """One agent request's transaction, with the agent the bearer token authenticates.
+
+        Args:
+            token: The request's bearer token.
+            address: The client's address (checked against the outsourcer's networks).
+
+        Yields:
+            The transaction and the authenticated agent.
+
+        Raises:
+            AuthError: Unknown, revoked or expired token, or revoked device.
+            ForbiddenError: Suspended account, or an address outside the site's networks.
+        """
+        with request_transaction(self.engine) as session:
+            yield session, authenticate(session, token=token, address=address)
