@@ -128,7 +128,9 @@ def ours_claim(state: ServerState, seat: Seat) -> None:
     """One claim through what the agent API runs: next, one display event, the outcome."""
     now = seat.now
     with state.agent_transaction(token=seat.token, address=ADDRESS) as (session, agent):
-        answer = distribution.next_record(session, agent=agent, keys=state.keys, watermark_key=state.watermark_key, now=now)
+        answer = distribution.next_record(
+            session, agent=agent, keys=state.keys, watermark_key=state.watermark_key, now=now
+        )
     record = answer.record
     assert record is not None, "the campaign ran out of contacts: raise --contacts"
     seat.seq += 1
@@ -182,7 +184,9 @@ def _threads(workers: int, claims: int, seats: list[Seat], work: Callable[[int, 
     return claims / elapsed
 
 
-def _round(arm: str, inst: Any, state: ServerState, floor_args: dict[str, Any], workers: int, claims: int, seats: list[Seat]) -> float:
+def _round(
+    arm: str, inst: Any, state: ServerState, floor_args: dict[str, Any], workers: int, claims: int, seats: list[Seat]
+) -> float:
     def work(_w: int, mine: list[Seat], n: int) -> None:
         floor = FloorWorker(inst.engine, **floor_args) if arm == "floor" else None
         floor_seats = [FloorSeat(token_hash(s.token), s.now) for s in mine]

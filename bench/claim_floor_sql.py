@@ -64,7 +64,9 @@ class FloorWorker:
         watermark_key: The installation's watermark key.
     """
 
-    def __init__(self, engine: Engine, *, policy: CampaignPolicy, cipher: FieldCipher, watermark_key: Ed25519PrivateKey):
+    def __init__(
+        self, engine: Engine, *, policy: CampaignPolicy, cipher: FieldCipher, watermark_key: Ed25519PrivateKey
+    ):
         self.pg = engine.dialect.name == "postgresql"
         self.raw: Any = engine.raw_connection()
         self.conn: Any = self.raw.driver_connection
@@ -202,8 +204,7 @@ class FloorWorker:
         )
         self._q("UPDATE lease SET closed_at = ? WHERE id = ?", (self._ts(now), lease_id))
         self._q(
-            "INSERT INTO disposition (lease_id, contact_id, user_id, code, created_at, late)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO disposition (lease_id, contact_id, user_id, code, created_at, late) VALUES (?, ?, ?, ?, ?, ?)",
             (lease_id, lease[1], user_id, code, self._ts(now), False),
         )
         details = {"lease_id": lease_id, "code": code, "session_id": session_id, "notes": False}

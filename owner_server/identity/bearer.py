@@ -14,8 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import bindparam
-from sqlmodel import Session, col, select
+from sqlalchemy import bindparam, select
+from sqlmodel import Session, col
 
 from owner_server.core.deferred import DeferredError
 from owner_server.identity.login_rules import alert_outside_network
@@ -31,7 +31,7 @@ _OUTSIDE = "this computer's address is outside the networks your organisation ma
 
 _TOKEN = col(AccessToken.token_hash) == bindparam("token_hash")
 _AGENT = (
-    select(AccessToken, User, Device, Outsourcer, Campaign)
+    select(AccessToken, User, Device, Outsourcer, Campaign)  # five entities: past sqlmodel's typed select
     .outerjoin(User, col(User.id) == col(AccessToken.user_id))
     .outerjoin(Device, col(Device.id) == col(AccessToken.device_id))
     .outerjoin(Outsourcer, col(Outsourcer.id) == col(User.outsourcer_id))
@@ -116,7 +116,7 @@ def authenticate(
             site's networks (alerted once per quiet period).
     """
     now = now or utcnow()
-    found = session.exec(_AGENT, params={"token_hash": token_hash(token)}).first()
+    found = session.execute(_AGENT, {"token_hash": token_hash(token)}).first()
     if found is None:
         raise AuthError("not logged in")
     row, user, device, _, _ = found
