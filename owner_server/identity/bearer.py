@@ -29,6 +29,7 @@ __all__ = ["AgentPrincipal", "authenticate", "confirm"]
 
 _OUTSIDE = "this computer's address is outside the networks your organisation may work from"
 
+_ROWS_KEY = "custos.agent_rows"
 _TOKEN = col(AccessToken.token_hash) == bindparam("token_hash")
 _AGENT = (
     select(AccessToken, User, Device, Outsourcer, Campaign)  # five entities: past sqlmodel's typed select
@@ -119,7 +120,8 @@ def authenticate(
     found = session.execute(_AGENT, {"token_hash": token_hash(token)}).first()
     if found is None:
         raise AuthError("not logged in")
-    row, user, device, _, _ = found
+    row, user, device, outsourcer, campaign = found
+    session.info[_ROWS_KEY] = (user, device, outsourcer, campaign)  # the identity map holds rows weakly: keep them
     _refuse(
         revoked=row.revoked,
         expired=row.expires_at < now,
