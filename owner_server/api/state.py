@@ -11,8 +11,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from owner_server.audit.watermark import load_watermark_key
-from owner_server.core.deferred import request_transaction
+from owner_server.core.db import is_sqlite, read_only, sqlite_writer
+from owner_server.core.deferred import deferred_commit, request_transaction
 from owner_server.core.settings import Settings
+from owner_server.identity.bearer import AgentPrincipal, authenticate, confirm
 from owner_server.telephony.runtime import Telephony
 from owner_server.telephony.settings import TelephonySettings
 from owner_server.vault.keys import KeyService
@@ -46,3 +48,36 @@ class ServerState:
         """
         with request_transaction(self.engine) as session:
             yield session
+
+    @contextmanager
+    def agent_transaction(self, *, token: str, address: str) -> Iterator[tuple[Session, AgentPrincipal]]:
+        """One agent request's write transaction, with the agent the bearer token authenticates.
+
+        On SQLite the token is resolved first in a read transaction (no write
+        lock), then the write transaction begins, holding the process's writer
+        turn, and :func:`~owner_server.identity.bearer.confirm` checks again
+        what could have changed in between (token revoked or expired, agent
+        suspended, device revoked) before the caller's work; everything the
+        caller does (limits, rules, issuance) is in that one write transaction.
+        On PostgreSQL it is one transaction. Commits like :meth:`transaction`.
+
+        Args:
+            token: The request's bearer token.
+            address: The client's address (checked against the outsourcer's networks).
+
+        Yields:
+            The transaction and the authenticated agent.
+
+        Raises:
+            AuthError: Unknown, revoked or expired token, or revoked device.
+            ForbiddenError: Suspended account, or an address outside the site's networks.
+        """
+        with Session(self.engine, expire_on_commit=False) as session:
+            if not is_sqlite(self.engine):
+                with deferred_commit(session):
+                    yield session, authenticate(session, token=token, address=address)
+                return
+            with read_only(), deferred_commit(session):
+                first = authenticate(session, token=token)
+            with sqlite_writer(self.engine), deferred_commit(session):
+                yield session, confirm(session, agent=first, token=token, address=address)

@@ -44,13 +44,27 @@ def entry_hash(entry: AuditEntry) -> str:
     return hashlib.sha256(entry.prev_hash.encode("ascii") + b"\n" + _canonical(entry)).hexdigest()
 
 
+_HEAD_KEY = "custos.audit_head"
+
+
 def _lock_head(session: Session) -> AuditHead:
-    head = session.exec(select(AuditHead).where(AuditHead.id == 1).with_for_update()).first()
-    if head is None:
-        head = AuditHead(id=1, seq=0, hash=GENESIS_HASH)
-        session.add(head)
+    """The chain head, locked for this transaction (``SELECT ... FOR UPDATE`` once; kept in ``session.info``).
+
+    The lock holds until the transaction ends, so the head read once stays
+    the head for every entry the transaction appends.
+    """
+    transaction = session.get_transaction()
+    held = session.info.get(_HEAD_KEY)
+    if held is not None and transaction is not None and held[0] is transaction:
+        head: AuditHead = held[1]
+        return head
+    found = session.exec(select(AuditHead).where(AuditHead.id == 1).with_for_update()).first()
+    if found is None:
+        found = AuditHead(id=1, seq=0, hash=GENESIS_HASH)
+        session.add(found)
         session.flush()
-    return head
+    session.info[_HEAD_KEY] = (session.get_transaction(), found)
+    return found
 
 
 def append(
@@ -65,8 +79,11 @@ def append(
     """Append one entry in the caller's transaction.
 
     The head row is locked (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite
-    transactions are already exclusive writers), so entries get gap-free
-    sequence numbers in commit order. Details must hold ids and counts only.
+    transactions are already exclusive writers) at the transaction's first
+    entry, so entries get gap-free sequence numbers in commit order. The entry
+    is not flushed here: the transaction's entries and the head are written
+    together at its next flush (at the latest at commit). Details must hold
+    ids and counts only.
 
     Args:
         session: The open transaction of the change being recorded.
@@ -77,7 +94,7 @@ def append(
         details: Extra ids and counts (never personal data).
 
     Returns:
-        The new entry (flushed).
+        The new entry (pending until the next flush; ``seq`` and ``hash`` are set).
     """
     head = _lock_head(session)
     entry = AuditEntry(
@@ -95,7 +112,6 @@ def append(
     head.seq, head.hash = entry.seq, entry.hash
     session.add(entry)
     session.add(head)
-    session.flush()
     return entry
 
 

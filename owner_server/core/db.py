@@ -3,21 +3,33 @@
 SQLite transactions start with ``BEGIN IMMEDIATE`` so two writers never
 deadlock on a lock upgrade, and wait (busy timeout) rather than fail; short
 write transactions keep agents' requests from ever seeing a locked database.
+A read-only part of a request runs in a deferred (``BEGIN``) transaction
+inside :func:`read_only`, so it never takes the write lock. The threads of one
+process queue for the write lock on :func:`sqlite_writer` (woken as soon as it
+is free) instead of in SQLite's busy handler, which sleeps 1 to 100 ms between
+tries; other processes still wait in the busy handler.
 """
 
 from __future__ import annotations
 
+import contextlib
+import threading
+import weakref
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
+from contextvars import ContextVar
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
-__all__ = ["is_sqlite", "make_engine", "session_scope"]
+__all__ = ["is_sqlite", "make_engine", "read_only", "session_scope", "sqlite_writer"]
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+_READ_ONLY: ContextVar[bool] = ContextVar("custos_read_only", default=False)
+_WRITERS: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
+_WRITERS_LOCK = threading.Lock()
 
 
 def is_sqlite(engine: Engine) -> bool:
@@ -59,7 +71,37 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.exec_driver_sql("BEGIN" if _READ_ONLY.get() else "BEGIN IMMEDIATE")
+
+
+@contextmanager
+def read_only() -> Iterator[None]:
+    """Transactions begun inside start deferred on SQLite (a read snapshot, no write lock).
+
+    Only for work that reads: a write in such a transaction may fail with
+    ``database is locked`` instead of waiting. No effect on PostgreSQL.
+    """
+    token = _READ_ONLY.set(True)
+    try:
+        yield
+    finally:
+        _READ_ONLY.reset(token)
+
+
+def sqlite_writer(engine: Engine) -> contextlib.AbstractContextManager[Any]:
+    """Hold this process's turn at the SQLite write lock (re-entrant; nothing on PostgreSQL).
+
+    Wrap a whole write transaction, its commit included: the next thread then
+    begins as soon as this one committed, rather than retrying in SQLite's
+    busy handler.
+    """
+    if not is_sqlite(engine):
+        return nullcontext()
+    with _WRITERS_LOCK:
+        lock = _WRITERS.get(engine)
+        if lock is None:
+            lock = _WRITERS[engine] = threading.RLock()
+    return lock
 
 
 @contextmanager

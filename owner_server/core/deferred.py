@@ -14,9 +14,10 @@ from contextlib import contextmanager
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from owner_server.core.db import sqlite_writer
 from shared.errors import CustosError
 
-__all__ = ["DeferredError", "request_transaction"]
+__all__ = ["DeferredError", "deferred_commit", "request_transaction"]
 
 
 class DeferredError(Exception):
@@ -32,19 +33,30 @@ class DeferredError(Exception):
 
 
 @contextmanager
+def deferred_commit(session: Session) -> Iterator[None]:
+    """End the session's current transaction: commit on success and on :class:`DeferredError`, else roll back.
+
+    Raises:
+        CustosError: The error a :class:`DeferredError` carried, after the commit.
+    """
+    try:
+        yield
+        session.commit()
+    except DeferredError as deferred:
+        session.commit()
+        raise deferred.error from None
+    except BaseException:
+        session.rollback()
+        raise
+
+
+@contextmanager
 def request_transaction(engine: Engine) -> Iterator[Session]:
     """One request's transaction: committed before the response is sent.
 
     A :class:`DeferredError` commits (its audit entry must survive) and then
-    raises the error it carries; any other error rolls back.
+    raises the error it carries; any other error rolls back. On SQLite the
+    transaction holds this process's writer turn (:func:`~owner_server.core.db.sqlite_writer`).
     """
-    with Session(engine, expire_on_commit=False) as session:
-        try:
-            yield session
-            session.commit()
-        except DeferredError as deferred:
-            session.commit()
-            raise deferred.error from None
-        except BaseException:
-            session.rollback()
-            raise
+    with sqlite_writer(engine), Session(engine, expire_on_commit=False) as session, deferred_commit(session):
+        yield session

@@ -14,7 +14,6 @@ ends the agent's other sessions (:mod:`owner_server.identity.login_rules`).
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from cryptography.exceptions import InvalidSignature
@@ -26,11 +25,12 @@ from owner_server.core.deferred import DeferredError
 from owner_server.core.session_settings import SessionSettings
 from owner_server.identity import lockout
 from owner_server.identity.admin import hash_code
+from owner_server.identity.bearer import AgentPrincipal, authenticate
 from owner_server.identity.login_rules import alert_outside_network, apply_session_rule, end_other_sessions
 from owner_server.identity.outsourcers import address_allowed
 from owner_server.identity.passwords import verify_dummy, verify_password
 from owner_server.identity.sessions import end_user_sessions, purge_refresh_tokens, start_session, token_hash
-from owner_server.models import AccessToken, Campaign, Device, EnrolmentCode, LoginNonce, Outsourcer, Role, User
+from owner_server.models import Campaign, Device, EnrolmentCode, LoginNonce, Outsourcer, Role, User
 from owner_server.models._common import utcnow
 from shared.auth import EnrolRequest, EnrolResponse, LoginRequest, LoginResponse, NonceResponse, login_challenge
 from shared.containment import RuleName
@@ -256,70 +256,6 @@ def login(
         refresh_token=issued.refresh_token,
         session_expires_in_s=issued.session_expires_in_s,
     )
-
-
-@dataclass(frozen=True, slots=True)
-class AgentPrincipal:
-    """An authenticated agent request.
-
-    Attributes:
-        user: The agent.
-        session_id: The login session the token belongs to.
-        device_id: The device that logged in.
-        address: The client's address of this request ("" when not known).
-    """
-
-    user: User
-    session_id: str
-    device_id: str
-    address: str = ""
-
-    @property
-    def actor(self) -> str:
-        """Audit actor string."""
-        return f"agent:{self.user.ref}"
-
-
-def authenticate(
-    session: Session, *, token: str, address: str | None = None, now: datetime | None = None
-) -> AgentPrincipal:
-    """Resolve a bearer token to an agent.
-
-    Args:
-        session: The request's transaction.
-        token: The bearer token.
-        address: The client's address; when given, it must be inside the
-            agent's outsourcer's networks (if it has any).
-        now: The time of the request (UTC); the clock when None.
-
-    Raises:
-        AuthError: Unknown, revoked or expired token, or revoked device.
-        ForbiddenError: Suspended account.
-        DeferredError: ``address_not_allowed``: the token came from outside the
-            site's networks (alerted once per quiet period).
-    """
-    now = now or utcnow()
-    row = session.get(AccessToken, token_hash(token))
-    if row is None:
-        raise AuthError("not logged in")
-    if row.revoked:
-        holder = session.get(User, row.user_id)
-        if holder is not None and holder.suspended:  # the suspension revoked it: say so to its own holder
-            raise ForbiddenError("account suspended", code=ErrorCode.ACCOUNT_SUSPENDED)
-        raise AuthError("not logged in")
-    if row.expires_at < now:
-        raise AuthError("session expired; log in again", code=ErrorCode.TOKEN_EXPIRED)
-    user = session.get(User, row.user_id)
-    device = session.get(Device, row.device_id)
-    if user is None or device is None or device.revoked:
-        raise AuthError("not logged in", code=ErrorCode.DEVICE_REVOKED)
-    if user.suspended:
-        raise ForbiddenError("account suspended", code=ErrorCode.ACCOUNT_SUSPENDED)
-    outsourcer = session.get(Outsourcer, user.outsourcer_id) if address is not None and user.outsourcer_id else None
-    if address is not None and not address_allowed(outsourcer, address):
-        alert_outside_network(session, user=user, address=address, where="request", now=now)
-        raise DeferredError(ForbiddenError(_OUTSIDE, code=ErrorCode.ADDRESS_NOT_ALLOWED))
-    return AgentPrincipal(user=user, session_id=row.session_id, device_id=device.id, address=address or row.address)
 
 
 def purge_expired_nonces(session: Session, *, now: datetime | None = None) -> int:

@@ -3,8 +3,11 @@
 One data key per campaign encrypts its contacts' fields; one installation
 blind-index key computes phone indexes; one installation ``secrets`` key
 encrypts console users' TOTP seeds (:class:`~owner_server.vault.aead.SecretBox`). Both are stored only wrapped by the
-KEK (see :mod:`owner_server.vault.aead`). Unwrapped keys are cached in this
-process's memory for its lifetime.
+KEK (see :mod:`owner_server.vault.aead`). Unwrapped keys (and a campaign
+key's cipher) are cached in this process's memory for its lifetime, but never
+served without the key's row read in the caller's transaction first: a key
+destroyed by another process (the CLI, another server) is refused at once.
+A KEK rotation rewraps the same data keys, so it leaves the cache valid.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import os
 import threading
 from dataclasses import dataclass
 
+from sqlalchemy import bindparam, func
 from sqlmodel import Session, col, select
 
 from owner_server.models import DataKey
@@ -26,6 +30,10 @@ __all__ = ["CampaignKey", "KeyService"]
 PURPOSE_CAMPAIGN = "campaign"
 PURPOSE_INDEX = "blind_index"
 PURPOSE_SECRETS = "secrets"
+#: What a cached cipher is checked against, every time, in the caller's transaction.
+_LIVE = select(DataKey.campaign_id, DataKey.destroyed_at, func.length(DataKey.wrapped)).where(
+    col(DataKey.id) == bindparam("data_key_id")
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +55,7 @@ class KeyService:
         self._provider = provider
         self._lock = threading.Lock()
         self._deks: dict[int, bytes] = {}
+        self._ciphers: dict[int, FieldCipher] = {}
 
     @property
     def provider(self) -> KekProvider:
@@ -60,8 +69,7 @@ class KeyService:
     def _unwrap(self, row: DataKey) -> bytes:
         assert row.id is not None
         if row.destroyed_at is not None or not row.wrapped:
-            with self._lock:
-                self._deks.pop(row.id, None)  # destroyed elsewhere (CLI): never serve it from memory
+            self._forget(row.id)  # destroyed elsewhere (CLI): never serve it from memory
             raise NotFoundError("that data key was destroyed")
         with self._lock:
             cached = self._deks.get(row.id)
@@ -151,18 +159,40 @@ class KeyService:
             raise NotFoundError("the campaign has no live data key")
         return CampaignKey(row.id, FieldCipher(self._unwrap(row), campaign_id))
 
+    def _forget(self, data_key_id: int) -> None:
+        with self._lock:
+            self._deks.pop(data_key_id, None)
+            self._ciphers.pop(data_key_id, None)
+
     def cipher_for(self, session: Session, *, data_key_id: int) -> FieldCipher:
         """The cipher of a specific data key row.
+
+        The row's state is read in ``session``'s transaction on every call (one
+        narrow statement); the cipher comes from memory only if the key is live.
 
         Raises:
             NotFoundError: The key does not exist or was destroyed.
         """
+        live = session.execute(_LIVE, {"data_key_id": data_key_id}).first()
+        if live is None or live[0] is None:
+            raise NotFoundError("data key not found")
+        if live[1] is not None or not live[2]:
+            self._forget(data_key_id)
+            raise NotFoundError("that data key was destroyed")
+        with self._lock:
+            cipher = self._ciphers.get(data_key_id)
+        if cipher is not None:
+            return cipher
         row = session.get(DataKey, data_key_id)
         if row is None or row.campaign_id is None:
             raise NotFoundError("data key not found")
-        return FieldCipher(self._unwrap(row), row.campaign_id)
+        cipher = FieldCipher(self._unwrap(row), row.campaign_id)
+        with self._lock:
+            self._ciphers[data_key_id] = cipher
+        return cipher
 
     def forget_cached(self) -> None:
         """Drop every unwrapped key from memory."""
         with self._lock:
             self._deks.clear()
+            self._ciphers.clear()

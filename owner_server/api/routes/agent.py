@@ -1,7 +1,8 @@
 """Agent API (``/api/v1/agent/``): enrol, log in, next record, outcome, events, refused starts, client reports.
 
-Routes parse, authenticate inside the request's one transaction, call a
-service and return a wire model from :mod:`shared.protocol`. There is no
+Routes parse, authenticate (the hot path through
+:meth:`~owner_server.api.state.ServerState.agent_transaction`: read first, then
+one write transaction), call a service and return a wire model from :mod:`shared.protocol`. There is no
 search, list or export here, by design.
 """
 
@@ -73,8 +74,7 @@ def refresh(body: RefreshRequest, state: StateDep, address: ClientAddress) -> Re
 @router.post("/next")
 def next_record(state: StateDep, token: BearerToken, address: ClientAddress) -> NextRecordResponse:
     """The agent's current record (leasing the next one if none is open)."""
-    with state.transaction() as session:
-        agent = identity.authenticate(session, token=token, address=address)
+    with state.agent_transaction(token=token, address=address) as (session, agent):
         return distribution.next_record(session, agent=agent, keys=state.keys, watermark_key=state.watermark_key)
 
 
@@ -83,16 +83,14 @@ def dispositions(
     body: DispositionRequest, state: StateDep, token: BearerToken, address: ClientAddress
 ) -> DispositionResponse:
     """Record the outcome of the leased record and close the lease."""
-    with state.transaction() as session:
-        agent = identity.authenticate(session, token=token, address=address)
+    with state.agent_transaction(token=token, address=address) as (session, agent):
         return work.record_disposition(session, agent=agent, request=body, keys=state.keys)
 
 
 @router.post("/events")
 def events(body: EventBatch, state: StateDep, token: BearerToken, address: ClientAddress) -> EventBatchResult:
     """Store display events once each."""
-    with state.transaction() as session:
-        agent = identity.authenticate(session, token=token, address=address)
+    with state.agent_transaction(token=token, address=address) as (session, agent):
         return work.record_events(session, agent=agent, batch=body)
 
 
