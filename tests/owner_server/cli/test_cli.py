@@ -199,3 +199,10 @@ def test_float_artefacts_repairs_and_a_full_dry_run(data_dir, tmp_path):
     assert codes.count((71, "repaired_trunk_zero")) == 1
     assert sum(1 for _, code in codes if code == "repaired_float_artefact") == 70
     assert not any(ch.isdigit() for w in report["warnings"] for ch in w["reason"])
+
+
+def test_audit_verify_incremental_starts_at_the_latest_checkpoint(data_dir):
+    assert run(data_dir, "audit", "checkpoint").returncode == 0
+    done = run(data_dir, "audit", "verify", "--incremental", "--json")
+    result = json.loads(done.stdout)
+    assert done.returncode == 0 and result["ok"] and result["incremental"] and result["checkpoints"] == 1
