@@ -24,6 +24,7 @@ from sqlalchemy.engine import Engine
 
 from owner_server.audit import log as audit
 from owner_server.audit.anchor import append_anchor, read_anchors
+from owner_server.audit.incremental import verify_since_checkpoint
 from owner_server.audit.watermark import load_watermark_key
 from owner_server.core import tls
 from owner_server.core.db import make_engine, session_scope
@@ -171,12 +172,14 @@ def load_audit_signing_key(data_dir: Path) -> Ed25519PrivateKey:
     return load_ed25519_key(data_dir / AUDIT_KEY_FILE, what="audit signing key")
 
 
-def verify_audit(settings: Settings, engine: Engine) -> audit.VerifyResult:
+def verify_audit(settings: Settings, engine: Engine, *, incremental: bool = False) -> audit.VerifyResult:
     """Verify an installation's audit log: the chain, its signed checkpoints and the data dir's anchors.
 
     Args:
         settings: The installation's settings (data dir: signing key, anchor file).
         engine: Its database engine.
+        incremental: Only from the latest signed checkpoint on
+            (:func:`owner_server.audit.incremental.verify_since_checkpoint`).
 
     Returns:
         The result (``bad_seq`` names the first entry that does not check out).
@@ -187,6 +190,8 @@ def verify_audit(settings: Settings, engine: Engine) -> audit.VerifyResult:
     anchors = read_anchors(settings.data_dir)
     public_key = load_audit_signing_key(settings.data_dir).public_key()
     with session_scope(engine) as session:
+        if incremental:
+            return verify_since_checkpoint(session, public_key=public_key, anchors=anchors)
         return audit.verify_chain(session, public_key=public_key, anchors=anchors)
 
 
@@ -225,9 +230,9 @@ class Installation:
             append_anchor(self.settings.data_dir, cp)
         return cp
 
-    def verify_audit(self) -> audit.VerifyResult:
+    def verify_audit(self, *, incremental: bool = False) -> audit.VerifyResult:
         """Verify the audit log against its signed checkpoints and this data dir's anchors."""
-        return verify_audit(self.settings, self.engine)
+        return verify_audit(self.settings, self.engine, incremental=incremental)
 
     def close(self) -> None:
         """Dispose of the engine's connections."""

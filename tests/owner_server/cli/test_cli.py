@@ -213,3 +213,10 @@ def test_the_dry_run_shows_phone3_and_on_and_a_surplus_phone_column(data_dir, tm
     assert "beyond phone9: kept hidden, never dialled" in dry.stdout
     data = json.loads(run(data_dir, "import", str(path), "--campaign", "Phones", "--dry-run", "--json").stdout)
     assert 'column 11 "Telefon 10" -> extra:telefon_10' in data["mapping"][10]
+
+
+def test_audit_verify_incremental_starts_at_the_latest_checkpoint(data_dir):
+    assert run(data_dir, "audit", "checkpoint").returncode == 0
+    done = run(data_dir, "audit", "verify", "--incremental", "--json")
+    result = json.loads(done.stdout)
+    assert done.returncode == 0 and result["ok"] and result["incremental"] and result["checkpoints"] == 1
