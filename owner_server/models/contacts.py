@@ -55,7 +55,6 @@ class Contact(SQLModel, table=True):
     __table_args__ = (
         Index("ix_contact_campaign_bidx", "campaign_id", "phone_bidx"),
         Index("ix_contact_campaign_state", "campaign_id", "state", "id"),
-        Index("ix_contact_campaign_state_pick", "campaign_id", "state", "pick_key"),
         # the pick's tiers (owner_server.work.distribution): each an index scan in pick_key order
         Index(
             "ix_contact_fresh_pick",

@@ -18,7 +18,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import ColumnElement, exists
+from sqlalchemy import ColumnElement, exists, text
 from sqlmodel import Session, col, select
 
 from owner_server.audit import log as audit
@@ -66,6 +66,19 @@ def expire_lease(session: Session, *, lease: Lease, actor: str, now: datetime | 
     release_lease(session, lease=lease, now=now or utcnow(), actor=actor, action="lease_expired", details={})
 
 
+def _state_is(state: ContactState) -> ColumnElement[bool]:
+    """``contact.state = '<NAME>'`` written inline, never as a bind parameter.
+
+    SQLite uses a partial index only when the query repeats its WHERE terms
+    with the same literals (https://sqlite.org/partialindex.html, 3.2), and a
+    PostgreSQL generic plan (what a prepared statement settles on) cannot
+    prove ``state = $1`` implies the index predicate: with a parameter both
+    fall back to ``(campaign_id, state, pick_key)`` and walk every pending
+    retry, which grows as the campaign is worked (issue 11).
+    """
+    return text(f"contact.state = '{state.name}'").bindparams()  # type: ignore[return-value]
+
+
 def _first(session: Session, *where: ColumnElement[bool], max_attempts: int) -> Contact | None:
     stmt = (
         select(Contact)
@@ -88,14 +101,14 @@ def _pick_contact(session: Session, *, ctx: AgentContext, now: datetime) -> Cont
     """
     campaign, me = col(Contact.campaign_id) == ctx.campaign_id, ctx.user_id
     grace = now - timedelta(minutes=ctx.policy.strategy.callback_grace_minutes)
-    callback = (campaign, col(Contact.state) == ContactState.CALLBACK)
+    callback = (campaign, _state_is(ContactState.CALLBACK))
     had_it = exists().where(col(Lease.contact_id) == col(Contact.id), col(Lease.user_id) == me)
     tiers: tuple[tuple[ColumnElement[bool], ...], ...] = (
         (*callback, col(Contact.callback_user_id) == me, col(Contact.callback_at) <= now),
         (*callback, col(Contact.callback_user_id).is_(None), col(Contact.callback_at) <= now),
         (*callback, col(Contact.callback_user_id) != me, col(Contact.callback_at) <= grace),
-        (campaign, col(Contact.state) == ContactState.NEW, col(Contact.next_eligible_at) <= now),
-        (campaign, col(Contact.state) == ContactState.NEW, col(Contact.next_eligible_at).is_(None), ~had_it),
+        (campaign, _state_is(ContactState.NEW), col(Contact.next_eligible_at) <= now),
+        (campaign, _state_is(ContactState.NEW), col(Contact.next_eligible_at).is_(None), ~had_it),
     )
     for where in tiers:
         contact = _first(session, *where, max_attempts=ctx.policy.strategy.max_attempts)
