@@ -66,6 +66,7 @@ class Contact(SQLModel, table=True):
         Index(
             "ix_contact_retry_pick",
             "campaign_id",
+            "next_eligible_at",
             "pick_key",
             sqlite_where=text("state = 'NEW' AND next_eligible_at IS NOT NULL"),
             postgresql_where=text("state = 'NEW' AND next_eligible_at IS NOT NULL"),

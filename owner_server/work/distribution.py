@@ -79,11 +79,14 @@ def _state_is(state: ContactState) -> ColumnElement[bool]:
     return text(f"contact.state = '{state.name}'").bindparams()  # type: ignore[return-value]
 
 
-def _first(session: Session, *where: ColumnElement[bool], max_attempts: int) -> Contact | None:
+def _first(
+    session: Session, *where: ColumnElement[bool], max_attempts: int, by_due: bool = False
+) -> Contact | None:
+    order = (col(Contact.next_eligible_at), col(Contact.pick_key)) if by_due else (col(Contact.pick_key),)
     stmt = (
         select(Contact)
         .where(*where, col(Contact.attempts) < max_attempts, ~is_suppressed_clause())
-        .order_by(col(Contact.pick_key))
+        .order_by(*order)
         .limit(1)
         .with_for_update(skip_locked=True)
     )
@@ -110,8 +113,8 @@ def _pick_contact(session: Session, *, ctx: AgentContext, now: datetime) -> Cont
         (campaign, _state_is(ContactState.NEW), col(Contact.next_eligible_at) <= now),
         (campaign, _state_is(ContactState.NEW), col(Contact.next_eligible_at).is_(None), ~had_it),
     )
-    for where in tiers:
-        contact = _first(session, *where, max_attempts=ctx.policy.strategy.max_attempts)
+    for n, where in enumerate(tiers):  # retries (tier 3) earliest due first: a walk of pending ones otherwise
+        contact = _first(session, *where, max_attempts=ctx.policy.strategy.max_attempts, by_due=n == 3)
         if contact is not None:
             return contact
     return None
