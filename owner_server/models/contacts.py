@@ -80,12 +80,12 @@ class Contact(SQLModel, table=True):
             postgresql_where=text("is_canary"),
         ),
         Index(
-            "ix_contact_callback_pick",
+            "ix_contact_callback_pick",  # due callbacks in due order: pending ones are never walked
             "campaign_id",
-            "callback_user_id",
+            "callback_at",
             "pick_key",
-            sqlite_where=text("callback_at IS NOT NULL"),
-            postgresql_where=text("callback_at IS NOT NULL"),
+            sqlite_where=text("state = 'CALLBACK'"),
+            postgresql_where=text("state = 'CALLBACK'"),
         ),
     )
 

@@ -79,9 +79,7 @@ def _state_is(state: ContactState) -> ColumnElement[bool]:
     return text(f"contact.state = '{state.name}'").bindparams()  # type: ignore[return-value]
 
 
-def _first(
-    session: Session, *where: ColumnElement[bool], max_attempts: int, by_due: bool = False
-) -> Contact | None:
+def _first(session: Session, *where: ColumnElement[bool], max_attempts: int, by_due: bool = False) -> Contact | None:
     order = (col(Contact.next_eligible_at), col(Contact.pick_key)) if by_due else (col(Contact.pick_key),)
     stmt = (
         select(Contact)
@@ -113,8 +111,10 @@ def _pick_contact(session: Session, *, ctx: AgentContext, now: datetime) -> Cont
         (campaign, _state_is(ContactState.NEW), col(Contact.next_eligible_at) <= now),
         (campaign, _state_is(ContactState.NEW), col(Contact.next_eligible_at).is_(None), ~had_it),
     )
-    for n, where in enumerate(tiers):  # retries (tier 3) earliest due first: a walk of pending ones otherwise
-        contact = _first(session, *where, max_attempts=ctx.policy.strategy.max_attempts, by_due=n == 3)
+    # callbacks and retries earliest due first (their indexes' order): else each pick walks every pending one
+    dues = (*(col(Contact.callback_at),) * 3, col(Contact.next_eligible_at), None)
+    for where, due in zip(tiers, dues, strict=True):
+        contact = _first(session, *where, max_attempts=ctx.policy.strategy.max_attempts, due=due)
         if contact is not None:
             return contact
     return None

@@ -65,8 +65,8 @@ def _plans(inst) -> list[str]:
         ctx = load_context(session, user=user)
         original = distribution._first
 
-        def every_tier(s, *where, max_attempts, by_due=False):  # the real statement runs; None: the next tier too
-            original(s, *where, max_attempts=max_attempts, by_due=by_due)
+        def every_tier(s, *where, max_attempts, due=None):  # the real statement runs; None: the next tier too
+            original(s, *where, max_attempts=max_attempts, due=due)
             return None
 
         event.listen(inst.engine, "before_cursor_execute", capture)
@@ -99,3 +99,5 @@ def test_every_tier_of_the_pick_is_an_index_scan(any_installation):
     fresh, retry = plans[4], plans[3]  # the new-contact tiers read their partial index, not (campaign_id, state)
     assert "ix_contact_fresh_pick" in fresh and "ix_lease_contact_user" in fresh, fresh
     assert "ix_contact_retry_pick" in retry, retry
+    for callback in plans[:3]:  # due callbacks in due order: the pending ones are never walked
+        assert "ix_contact_callback_pick" in callback, callback
