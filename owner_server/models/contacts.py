@@ -84,8 +84,8 @@ class Contact(SQLModel, table=True):
             "campaign_id",
             "callback_at",
             "pick_key",
-            sqlite_where=text("state = 'CALLBACK'"),
-            postgresql_where=text("state = 'CALLBACK'"),
+            sqlite_where=text("callback_at IS NOT NULL"),
+            postgresql_where=text("callback_at IS NOT NULL"),
         ),
     )
 

@@ -79,8 +79,11 @@ def _state_is(state: ContactState) -> ColumnElement[bool]:
     return text(f"contact.state = '{state.name}'").bindparams()  # type: ignore[return-value]
 
 
-def _first(session: Session, *where: ColumnElement[bool], max_attempts: int, by_due: bool = False) -> Contact | None:
-    order = (col(Contact.next_eligible_at), col(Contact.pick_key)) if by_due else (col(Contact.pick_key),)
+def _first(
+    session: Session, *where: ColumnElement[bool], max_attempts: int, due: ColumnElement[object] | None = None
+) -> Contact | None:
+    """The first eligible contact matching ``where``: by ``due`` (a tier's due time) then ``pick_key``; row locked."""
+    order = (col(Contact.pick_key),) if due is None else (due, col(Contact.pick_key))
     stmt = (
         select(Contact)
         .where(*where, col(Contact.attempts) < max_attempts, ~is_suppressed_clause())
@@ -92,13 +95,14 @@ def _first(session: Session, *where: ColumnElement[bool], max_attempts: int, by_
 
 
 def _pick_contact(session: Session, *, ctx: AgentContext, now: datetime) -> Contact | None:
-    """The next contact for this agent, in the strategy's order; random (``pick_key``) within each tier.
+    """The next contact for this agent, in the strategy's order; random (``pick_key``) among the new ones.
 
     1. callbacks owed to this agent and due; 2. callbacks for anyone due, and
     callbacks for another agent due more than ``callback_grace_minutes`` ago
     (that agent is away: the pool takes them); 3. retries whose delay passed;
     4. contacts never worked that this agent never had. Each tier is an index
-    scan of a partial index (``ix_contact_*_pick``).
+    scan of a partial index (``ix_contact_*_pick``); callbacks and retries go
+    earliest due first (then ``pick_key``), so no pick walks the pending ones.
     """
     campaign, me = col(Contact.campaign_id) == ctx.campaign_id, ctx.user_id
     grace = now - timedelta(minutes=ctx.policy.strategy.callback_grace_minutes)

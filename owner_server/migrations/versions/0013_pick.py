@@ -46,7 +46,9 @@ def upgrade() -> None:
     op.drop_index("ix_contact_campaign_state_pick", "contact")
     _retry_index("campaign_id", "next_eligible_at", "pick_key")  # due retries in due order: no walk of pending ones
     op.create_index("ix_lease_contact_user", "lease", ["contact_id", "user_id"])
-    _callback_index("campaign_id", "callback_at", "pick_key", where="state = 'CALLBACK'")  # due order, as retries
+    # an outcome clears callback_at, so it is set only on scheduled callbacks (and the leased one being worked);
+    # not state = 'CALLBACK': PostgreSQL refuses an enum value added in the same transaction (0007's)
+    _callback_index("campaign_id", "callback_at", "pick_key", where="callback_at IS NOT NULL")
 
 
 def downgrade() -> None:
