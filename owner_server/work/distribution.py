@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import ColumnElement, exists, text
+from sqlalchemy.orm import Mapped
 from sqlmodel import Session, col, select
 
 from owner_server.audit import log as audit
@@ -80,7 +81,7 @@ def _state_is(state: ContactState) -> ColumnElement[bool]:
 
 
 def _first(
-    session: Session, *where: ColumnElement[bool], max_attempts: int, due: ColumnElement[object] | None = None
+    session: Session, *where: ColumnElement[bool], max_attempts: int, due: Mapped[datetime | None] | None = None
 ) -> Contact | None:
     """The first eligible contact matching ``where``: by ``due`` (a tier's due time) then ``pick_key``; row locked."""
     order = (col(Contact.pick_key),) if due is None else (due, col(Contact.pick_key))
@@ -116,7 +117,11 @@ def _pick_contact(session: Session, *, ctx: AgentContext, now: datetime) -> Cont
         (campaign, _state_is(ContactState.NEW), col(Contact.next_eligible_at).is_(None), ~had_it),
     )
     # callbacks and retries earliest due first (their indexes' order): else each pick walks every pending one
-    dues = (*(col(Contact.callback_at),) * 3, col(Contact.next_eligible_at), None)
+    dues: tuple[Mapped[datetime | None] | None, ...] = (
+        *(col(Contact.callback_at),) * 3,
+        col(Contact.next_eligible_at),
+        None,
+    )
     for where, due in zip(tiers, dues, strict=True):
         contact = _first(session, *where, max_attempts=ctx.policy.strategy.max_attempts, due=due)
         if contact is not None:

@@ -38,7 +38,11 @@ def _retry_index(*columns: str) -> None:
 def _callback_index(*columns: str, where: str) -> None:
     op.drop_index("ix_contact_callback_pick", "contact")
     op.create_index(
-        "ix_contact_callback_pick", "contact", list(columns), sqlite_where=sa.text(where), postgresql_where=sa.text(where)
+        "ix_contact_callback_pick",
+        "contact",
+        list(columns),
+        sqlite_where=sa.text(where),
+        postgresql_where=sa.text(where),
     )
 
 
