@@ -55,7 +55,6 @@ class Contact(SQLModel, table=True):
     __table_args__ = (
         Index("ix_contact_campaign_bidx", "campaign_id", "phone_bidx"),
         Index("ix_contact_campaign_state", "campaign_id", "state", "id"),
-        Index("ix_contact_campaign_state_pick", "campaign_id", "state", "pick_key"),
         # the pick's tiers (owner_server.work.distribution): each an index scan in pick_key order
         Index(
             "ix_contact_fresh_pick",
@@ -67,6 +66,7 @@ class Contact(SQLModel, table=True):
         Index(
             "ix_contact_retry_pick",
             "campaign_id",
+            "next_eligible_at",
             "pick_key",
             sqlite_where=text("state = 'NEW' AND next_eligible_at IS NOT NULL"),
             postgresql_where=text("state = 'NEW' AND next_eligible_at IS NOT NULL"),
@@ -80,9 +80,9 @@ class Contact(SQLModel, table=True):
             postgresql_where=text("is_canary"),
         ),
         Index(
-            "ix_contact_callback_pick",
+            "ix_contact_callback_pick",  # due callbacks in due order: pending ones are never walked
             "campaign_id",
-            "callback_user_id",
+            "callback_at",
             "pick_key",
             sqlite_where=text("callback_at IS NOT NULL"),
             postgresql_where=text("callback_at IS NOT NULL"),

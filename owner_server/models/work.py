@@ -24,6 +24,7 @@ class Lease(SQLModel, table=True):
             postgresql_where=text("closed_at IS NULL"),
         ),
         Index("ix_lease_user_issued", "user_id", "issued_at"),
+        Index("ix_lease_contact_user", "contact_id", "user_id"),  # the pick: "this agent had it"
         Index("ix_lease_issued", "issued_at", "user_id"),  # every agent's records in the last hour (audit/live.py)
     )
 

@@ -18,7 +18,8 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import ColumnElement, exists
+from sqlalchemy import ColumnElement, exists, text
+from sqlalchemy.orm import Mapped
 from sqlmodel import Session, col, select
 
 from owner_server.audit import log as audit
@@ -67,11 +68,28 @@ def expire_lease(session: Session, *, lease: Lease, actor: str, now: datetime | 
     release_lease(session, lease=lease, now=now or utcnow(), actor=actor, action="lease_expired", details={})
 
 
-def _first(session: Session, *where: ColumnElement[bool], max_attempts: int) -> Contact | None:
+def _state_is(state: ContactState) -> ColumnElement[bool]:
+    """``contact.state = '<NAME>'`` written inline, never as a bind parameter.
+
+    SQLite uses a partial index only when the query repeats its WHERE terms
+    with the same literals (https://sqlite.org/partialindex.html, 3.2), and a
+    PostgreSQL generic plan (what a prepared statement settles on) cannot
+    prove ``state = $1`` implies the index predicate: with a parameter both
+    fall back to ``(campaign_id, state, pick_key)`` and walk every pending
+    retry, which grows as the campaign is worked (issue 11).
+    """
+    return text(f"contact.state = '{state.name}'").bindparams()  # type: ignore[return-value]
+
+
+def _first(
+    session: Session, *where: ColumnElement[bool], max_attempts: int, due: Mapped[datetime | None] | None = None
+) -> Contact | None:
+    """The first eligible contact matching ``where``: by ``due`` (a tier's due time) then ``pick_key``; row locked."""
+    order = (col(Contact.pick_key),) if due is None else (due, col(Contact.pick_key))
     stmt = (
         select(Contact)
         .where(*where, col(Contact.attempts) < max_attempts, ~is_suppressed_clause())
-        .order_by(col(Contact.pick_key))
+        .order_by(*order)
         .limit(1)
         .with_for_update(skip_locked=True)
     )
@@ -79,27 +97,34 @@ def _first(session: Session, *where: ColumnElement[bool], max_attempts: int) -> 
 
 
 def _pick_contact(session: Session, *, ctx: AgentContext, now: datetime) -> Contact | None:
-    """The next contact for this agent, in the strategy's order; random (``pick_key``) within each tier.
+    """The next contact for this agent, in the strategy's order; random (``pick_key``) among the new ones.
 
     1. callbacks owed to this agent and due; 2. callbacks for anyone due, and
     callbacks for another agent due more than ``callback_grace_minutes`` ago
     (that agent is away: the pool takes them); 3. retries whose delay passed;
     4. contacts never worked that this agent never had. Each tier is an index
-    scan of a partial index (``ix_contact_*_pick``).
+    scan of a partial index (``ix_contact_*_pick``); callbacks and retries go
+    earliest due first (then ``pick_key``), so no pick walks the pending ones.
     """
     campaign, me = col(Contact.campaign_id) == ctx.campaign_id, ctx.user_id
     grace = now - timedelta(minutes=ctx.policy.strategy.callback_grace_minutes)
-    callback = (campaign, col(Contact.state) == ContactState.CALLBACK)
+    callback = (campaign, _state_is(ContactState.CALLBACK))
     had_it = exists().where(col(Lease.contact_id) == col(Contact.id), col(Lease.user_id) == me)
     tiers: tuple[tuple[ColumnElement[bool], ...], ...] = (
         (*callback, col(Contact.callback_user_id) == me, col(Contact.callback_at) <= now),
         (*callback, col(Contact.callback_user_id).is_(None), col(Contact.callback_at) <= now),
         (*callback, col(Contact.callback_user_id) != me, col(Contact.callback_at) <= grace),
-        (campaign, col(Contact.state) == ContactState.NEW, col(Contact.next_eligible_at) <= now),
-        (campaign, col(Contact.state) == ContactState.NEW, col(Contact.next_eligible_at).is_(None), ~had_it),
+        (campaign, _state_is(ContactState.NEW), col(Contact.next_eligible_at) <= now),
+        (campaign, _state_is(ContactState.NEW), col(Contact.next_eligible_at).is_(None), ~had_it),
     )
-    for where in tiers:
-        contact = _first(session, *where, max_attempts=ctx.policy.strategy.max_attempts)
+    # callbacks and retries earliest due first (their indexes' order): else each pick walks every pending one
+    dues: tuple[Mapped[datetime | None] | None, ...] = (
+        *(col(Contact.callback_at),) * 3,
+        col(Contact.next_eligible_at),
+        None,
+    )
+    for where, due in zip(tiers, dues, strict=True):
+        contact = _first(session, *where, max_attempts=ctx.policy.strategy.max_attempts, due=due)
         if contact is not None:
             return contact
     return None

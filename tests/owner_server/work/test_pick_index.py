@@ -43,31 +43,43 @@ def _fill(inst, n: int) -> None:
 
 
 def _plans(inst) -> list[str]:
-    """The plan of each tier's statement, as the database explains it."""
+    """The plan of each tier's real statement, with its bind parameters, as the database explains it.
+
+    On PostgreSQL the plan is the generic one (``force_generic_plan``): what a
+    prepared statement settles on after a few executions.
+    """
+    from sqlalchemy import event
+
+    caught: list[tuple[str, object]] = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):
+        if "FROM contact" in statement and "ORDER BY contact." in statement:
+            caught.append((statement, parameters))
+
+    pg = inst.engine.dialect.name == "postgresql"
     captured: list[str] = []
     with Session(inst.engine) as session:
+        if pg:
+            session.execute(text("SET plan_cache_mode = force_generic_plan"))
         user = session.exec(select(User)).first()
         ctx = load_context(session, user=user)
         original = distribution._first
 
-        def explain(s, *where, max_attempts):
-            stmt = (
-                select(Contact)
-                .where(*where, Contact.attempts < max_attempts, ~distribution.is_suppressed_clause())
-                .order_by(Contact.pick_key)
-                .limit(1)
-            )
-            compiled = stmt.compile(s.get_bind(), compile_kwargs={"literal_binds": True})
-            prefix = "EXPLAIN QUERY PLAN " if s.get_bind().dialect.name == "sqlite" else "EXPLAIN "
-            rows = s.execute(text(prefix + str(compiled))).all()
-            captured.append("\n".join(" ".join(str(c) for c in row) for row in rows))
+        def every_tier(s, *where, max_attempts, due=None):  # the real statement runs; None: the next tier too
+            original(s, *where, max_attempts=max_attempts, due=due)
             return None
 
-        distribution._first = explain
+        event.listen(inst.engine, "before_cursor_execute", capture)
+        distribution._first = every_tier
         try:
             distribution._pick_contact(session, ctx=ctx, now=OPEN)
         finally:
             distribution._first = original
+            event.remove(inst.engine, "before_cursor_execute", capture)
+        cursor = session.connection().connection.dbapi_connection.cursor()
+        for statement, parameters in caught:
+            cursor.execute(("EXPLAIN " if pg else "EXPLAIN QUERY PLAN ") + statement, parameters)
+            captured.append("\n".join(" ".join(str(c) for c in row) for row in cursor.fetchall()))
     return captured
 
 
@@ -84,3 +96,8 @@ def test_every_tier_of_the_pick_is_an_index_scan(any_installation):
         assert all(
             "Seq Scan" not in line and re.search(r"USING (COVERING )?INDEX|Index|Bitmap Heap", line) for line in scans
         ), plan
+    fresh, retry = plans[4], plans[3]  # the new-contact tiers read their partial index, not (campaign_id, state)
+    assert "ix_contact_fresh_pick" in fresh and "ix_lease_contact_user" in fresh, fresh
+    assert "ix_contact_retry_pick" in retry, retry
+    for callback in plans[:3]:  # due callbacks in due order: the pending ones are never walked
+        assert "ix_contact_callback_pick" in callback, callback

@@ -1,4 +1,4 @@
-"""erasure notes (free text given with an erasure, encrypted; branch importrest)
+"""erasure notes (free text given with an erasure, encrypted)
 
 Revision ID: 0013
 Revises: 0012
