@@ -29,21 +29,20 @@ PostgreSQL runs in a throwaway cluster (``tests/support/pg_cluster.py``).
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
-import sys
 import tempfile
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlmodel import Session, select
 
+from bench.per_database import add_db_arguments, run_per_database
 from owner_server.core.datadir import init_data_dir, open_installation
 from owner_server.core.db import session_scope
 from owner_server.identity import admin
@@ -208,38 +207,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--agents", type=int, default=16)
     parser.add_argument("--claims", type=int, default=2_000, help="claims per round")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="sqlite")
-    parser.add_argument("--json", action="store_true")
+    add_db_arguments(parser)
     args = parser.parse_args(argv)
     if args.contacts < args.claims * args.rounds * 2:
         parser.error("--contacts must be at least 2 x claims x rounds (every claim takes a fresh contact)")
     if args.claims * args.rounds * 2 > args.agents * 400:
         parser.error("at most 400 claims per agent in all (a human-paced shift; more would reach the daily limit)")
-    results = []
-    for db in ("sqlite", "postgresql") if args.db == "both" else (args.db,):
-        url = ""
-        cluster = None
-        if db == "postgresql":
-            from tests.support.pg_cluster import PgCluster, find_pg_bin
 
-            bin_dir = find_pg_bin()
-            if bin_dir is None:
-                print("PostgreSQL binaries are not installed", file=sys.stderr)
-                return 2
-            cluster = PgCluster(bin_dir)
-            cluster.start()
-            url = cluster.new_database()
-        try:
-            result = run(db, url, contacts=args.contacts, agents=args.agents, claims=args.claims, rounds=args.rounds)
-        finally:
-            if cluster is not None:
-                cluster.stop()
-        results.append(result)
-        if not args.json:
-            print(describe(result), flush=True)
-    if args.json:
-        print(json.dumps([asdict(r) | {"ratio": r.ratio} for r in results]))
-    return 0
+    def measure(db: str, url: str) -> list[Result]:
+        return [run(db, url, contacts=args.contacts, agents=args.agents, claims=args.claims, rounds=args.rounds)]
+
+    return run_per_database(args, measure, describe)
 
 
 if __name__ == "__main__":

@@ -29,15 +29,13 @@ share one interpreter (the GIL), as the server's request threads do.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
-import sys
 import tempfile
 import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -46,6 +44,7 @@ from sqlmodel import select, update
 
 from bench.claim_bench import BENCH_PASSWORD, PACE, POLICY, START
 from bench.claim_floor_sql import FloorSeat, FloorWorker
+from bench.per_database import add_db_arguments, run_per_database
 from owner_server.api.state import ServerState
 from owner_server.core.datadir import init_data_dir, open_installation
 from owner_server.core.db import session_scope
@@ -251,8 +250,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--claims", type=int, default=1_500, help="claims per round")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--workers", default="1,16,64", help="worker thread counts, comma-separated (at most 64)")
-    parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="sqlite")
-    parser.add_argument("--json", action="store_true")
+    add_db_arguments(parser)
     args = parser.parse_args(argv)
     try:
         workers = [int(w) for w in args.workers.split(",")]
@@ -262,31 +260,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--workers: each count from 1 to {AGENTS}")
     if args.claims * args.rounds * 2 * len(workers) > AGENTS * 400:
         parser.error("at most 400 claims per agent in all (a human-paced shift; more would reach the daily limit)")
-    results: list[Result] = []
-    for db in ("sqlite", "postgresql") if args.db == "both" else (args.db,):
-        url, cluster = "", None
-        if db == "postgresql":
-            from tests.support.pg_cluster import PgCluster, find_pg_bin
 
-            bin_dir = find_pg_bin()
-            if bin_dir is None:
-                print("PostgreSQL binaries are not installed", file=sys.stderr)
-                return 2
-            cluster = PgCluster(bin_dir)
-            cluster.start()
-            url = cluster.new_database()
-        try:
-            found = run(db, url, workers=workers, claims=args.claims, rounds=args.rounds)
-        finally:
-            if cluster is not None:
-                cluster.stop()
-        results += found
-        if not args.json:
-            for result in found:
-                print(describe(result), flush=True)
-    if args.json:
-        print(json.dumps([asdict(r) | {"ratio": r.ratio} for r in results]))
-    return 0
+    def measure(db: str, url: str) -> list[Result]:
+        return run(db, url, workers=workers, claims=args.claims, rounds=args.rounds)
+
+    return run_per_database(args, measure, describe)
 
 
 if __name__ == "__main__":

@@ -19,12 +19,10 @@ What runs, per database (PostgreSQL in a throwaway cluster, ``tests/support/pg_c
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
-import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -32,6 +30,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlmodel import Session, select
 
+from bench.per_database import add_db_arguments, run_per_database
 from owner_server.core.datadir import init_data_dir, open_installation
 from owner_server.core.db import session_scope
 from owner_server.identity import admin
@@ -196,35 +195,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--contacts", type=int, default=2_000_000)
     parser.add_argument("--worked", type=int, default=1_000_000)
     parser.add_argument("--picks", type=int, default=200)
-    parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="sqlite")
-    parser.add_argument("--json", action="store_true")
+    add_db_arguments(parser)
     args = parser.parse_args(argv)
     if not 0 < args.worked < args.contacts:
         parser.error("--worked must be between 1 and --contacts - 1")
-    results = []
-    for db in ("sqlite", "postgresql") if args.db == "both" else (args.db,):
-        url, cluster = "", None
-        if db == "postgresql":
-            from tests.support.pg_cluster import PgCluster, find_pg_bin
 
-            bin_dir = find_pg_bin()
-            if bin_dir is None:
-                print("PostgreSQL binaries are not installed", file=sys.stderr)
-                return 2
-            cluster = PgCluster(bin_dir)
-            cluster.start()
-            url = cluster.new_database()
-        try:
-            result = run(db, url, contacts=args.contacts, worked=args.worked, picks=args.picks)
-        finally:
-            if cluster is not None:
-                cluster.stop()
-        results.append(result)
-        if not args.json:
-            print(describe(result), flush=True)
-    if args.json:
-        print(json.dumps([asdict(r) | {"ratio": r.ratio} for r in results]))
-    return 0
+    def measure(db: str, url: str) -> list[Result]:
+        return [run(db, url, contacts=args.contacts, worked=args.worked, picks=args.picks)]
+
+    return run_per_database(args, measure, describe)
 
 
 if __name__ == "__main__":
