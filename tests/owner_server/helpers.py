@@ -47,9 +47,9 @@ class Setup:
     enrolment_code: str
 
 
-def add_campaign(inst, session, *, name: str, people=CONTACTS) -> int:
-    """Create a campaign with the test policy and encrypted contacts; returns its id."""
-    camp = admin.create_campaign(session, name=name, policy=POLICY, keys=inst.keys, actor="test")
+def add_campaign(inst, session, *, name: str, people=CONTACTS, policy: CampaignPolicy = POLICY) -> int:
+    """Create a campaign with ``policy`` (the test policy by default) and encrypted contacts; returns its id."""
+    camp = admin.create_campaign(session, name=name, policy=policy, keys=inst.keys, actor="test")
     key = inst.keys.campaign_key(session, campaign_id=camp.id)
     indexer = inst.keys.indexer(session)
     for values in people:

@@ -14,7 +14,6 @@ import ssl
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,8 +26,8 @@ from owner_server.core.datadir import init_data_dir, open_installation
 from owner_server.core.db import session_scope
 from owner_server.identity import admin
 from owner_server.identity.outsourcers import set_limits
-from owner_server.models import Contact, ContactState
 from shared.policy import CampaignPolicy
+from tests.owner_server.helpers import add_campaign
 
 __all__ = ["AGENT_PASSWORD", "LeaseCheck", "check_leases", "free_port", "seed", "serve", "contained_policy"]
 
@@ -110,23 +109,8 @@ def seed(
     made: dict[str, list[tuple[str, str]]] = {}
     try:
         with session_scope(inst.engine) as session:
-            camp = admin.create_campaign(session, name="Multi", policy=policy, keys=inst.keys, actor="admin:test")
-            assert camp.id is not None
-            key = inst.keys.campaign_key(session, campaign_id=camp.id)
-            indexer = inst.keys.indexer(session)
-            for n in range(contacts):
-                ref = uuid.uuid4().hex
-                values = {"first_name": f"Imię{n}", "city": "Łódź", "phone": f"+4850{n:07d}"}
-                session.add(
-                    Contact(
-                        ref=ref,
-                        campaign_id=camp.id,
-                        data_key_id=key.data_key_id,
-                        payload=key.cipher.encrypt_fields(ref, values),
-                        phone_bidx=indexer.phone(values["phone"]),
-                        state=ContactState.NEW,
-                    )
-                )
+            people = [{"first_name": f"Imię{n}", "city": "Łódź", "phone": f"+4850{n:07d}"} for n in range(contacts)]
+            add_campaign(inst, session, name="Multi", people=people, policy=policy)
             for org, count in agents.items():
                 admin.add_outsourcer(session, name=org, actor="admin:test")
                 limit = (outsourcer_per_hour or {}).get(org)
