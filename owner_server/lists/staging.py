@@ -15,6 +15,7 @@ from sqlmodel import col, select
 
 from owner_server.lists.import_report import DuplicateRow, ImportReport
 from owner_server.lists.import_workers import BIDX_AT, RECORD_AT, STAGED_COLUMNS, StagedRow, StageTarget
+from owner_server.lists.visibility import hidden_batch_ids
 from owner_server.models import Contact, ContactState, ImportBatch
 from owner_server.models._common import utcnow
 
@@ -49,6 +50,9 @@ class Stager:
             assert driver is not None
             driver.execute(f"PRAGMA cache_size=-{SQLITE_IMPORT_CACHE_KIB}")
         self._insert = _inserter(engine)
+        with engine.connect() as conn:  # other imports' batches not published: their rows are no contacts
+            hidden = conn.execute(hidden_batch_ids(target.campaign_id)).scalars().all()
+            self._hidden = frozenset(b for b in hidden if b is not None and b != target.batch_id)
 
     def close(self) -> None:
         """Release the connection."""
@@ -85,14 +89,14 @@ class Stager:
 
     def _known(self, bidxs: list[bytes]) -> dict[bytes, int | None]:
         """Which of these indexes the campaign has: bidx → earlier record of this file, or None."""
-        t, staged = self._target, self._target.staged_state
+        t = self._target
         known: dict[bytes, int | None] = {}
-        for bidx, batch_id, record_no, state in _lookup(self._conn, self._dialect, t.campaign_id, bidxs):
-            if state != staged:
-                known[bidx] = None
-            elif batch_id == t.batch_id:
+        for bidx, batch_id, record_no, _state in _lookup(self._conn, self._dialect, t.campaign_id, bidxs):
+            if batch_id is not None and batch_id == t.batch_id:
                 known[bidx] = record_no
-            # else staged by another import, failed or still running: not a contact (yet)
+            elif batch_id is None or batch_id not in self._hidden:
+                known.setdefault(bidx, None)
+            # else staged by another import that failed: not a contact, and about to be removed
         if self._dry_seen:
             for bidx in bidxs:
                 if bidx not in known and bidx in self._dry_seen:

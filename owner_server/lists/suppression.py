@@ -74,7 +74,7 @@ def mark_suppressed(session: Session, *, bidxs: Iterable[bytes] | None = None, b
     Returns:
         How many contacts changed state.
     """
-    stmt = update(Contact).where(col(Contact.state).in_([ContactState.NEW, ContactState.STAGED, ContactState.CALLBACK]))
+    stmt = update(Contact).where(col(Contact.state).in_([ContactState.NEW, ContactState.CALLBACK]))
     if bidxs is not None:
         stmt = stmt.where(col(Contact.phone_bidx).in_(list(bidxs)))
     else:
