@@ -110,7 +110,7 @@ class Contact(SQLModel, table=True):
     pick_key: int = Field(default_factory=lambda: new_pick_key())
     #: New contacts are issued batch by batch, oldest published first: the batch id, 0 for none (a canary
     #: takes its template's, so its place in the order says nothing of it).
-    pick_batch: int = 0
+    pick_batch: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     #: When a retry may be issued again (UTC); NULL for a contact never worked.
     next_eligible_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime, nullable=True))
     #: A scheduled callback's time (UTC) and the agent it is owed to (NULL: anyone).
