@@ -15,7 +15,6 @@ from sqlmodel import col, select
 
 from owner_server.lists.import_report import DuplicateRow, ImportReport
 from owner_server.lists.import_workers import BIDX_AT, RECORD_AT, STAGED_COLUMNS, StagedRow, StageTarget
-from owner_server.lists.visibility import hidden_batch_ids
 from owner_server.models import Contact, ContactState, ImportBatch
 from owner_server.models._common import utcnow
 
@@ -50,9 +49,6 @@ class Stager:
             assert driver is not None
             driver.execute(f"PRAGMA cache_size=-{SQLITE_IMPORT_CACHE_KIB}")
         self._insert = _inserter(engine)
-        with engine.connect() as conn:  # other imports' batches not published: their rows are no contacts
-            hidden = conn.execute(hidden_batch_ids(target.campaign_id)).scalars().all()
-            self._hidden = frozenset(b for b in hidden if b is not None and b != target.batch_id)
 
     def close(self) -> None:
         """Release the connection."""
@@ -92,11 +88,9 @@ class Stager:
         t = self._target
         known: dict[bytes, int | None] = {}
         for bidx, batch_id, record_no, _state in _lookup(self._conn, self._dialect, t.campaign_id, bidxs):
-            if batch_id is not None and batch_id == t.batch_id:
-                known[bidx] = record_no
-            elif batch_id is None or batch_id not in self._hidden:
-                known.setdefault(bidx, None)
-            # else staged by another import that failed: not a contact, and about to be removed
+            # the campaign's one running import is this one, and rows a dead import left were removed
+            # before it started (importer._claim_campaign), so every other row is a contact
+            known[bidx] = record_no if batch_id is not None and batch_id == t.batch_id else None
         if self._dry_seen:
             for bidx in bidxs:
                 if bidx not in known and bidx in self._dry_seen:
