@@ -37,9 +37,12 @@ coalesce(sum(CASE WHEN issued_at > ? THEN 1 ELSE 0 END), 0)
 FROM lease WHERE user_id = ? AND issued_at > ?"""
 _PICK = """SELECT c.id, c.ref, c.payload, c.data_key_id, c.attempts FROM contact c
 WHERE c.campaign_id = ? AND c.state = 'NEW' AND c.next_eligible_at IS NULL AND c.attempts < ?
+AND c.pick_batch <= coalesce((SELECT max(b.id) FROM importbatch b WHERE b.campaign_id = ?
+AND b.status = 'published'), 0)
+AND (c.batch_id IS NULL OR c.batch_id NOT IN (SELECT b.id FROM importbatch b WHERE b.status != 'published'))
 AND NOT EXISTS (SELECT 1 FROM suppression s WHERE s.phone_bidx = c.phone_bidx)
 AND NOT EXISTS (SELECT 1 FROM lease l WHERE l.contact_id = c.id AND l.user_id = ?)
-ORDER BY c.pick_key LIMIT 1"""
+ORDER BY c.pick_batch, c.pick_key LIMIT 1"""
 _FOCUS = """SELECT count(*), coalesce(sum(CASE WHEN EXISTS (SELECT 1 FROM display_event AS lost
 WHERE lost.user_id = ? AND lost.kind = 'focus_lost' AND lost.lease_id = recent.lease_id) THEN 1 ELSE 0 END), 0)
 FROM (SELECT lease_id FROM display_event WHERE user_id = ? AND kind = 'record_displayed'
@@ -137,7 +140,7 @@ class FloorWorker:
         if counts[1] >= limits.per_hour or counts[2] >= limits.per_day or counts[3] + 1 > rules.velocity.max_records:
             raise RuntimeError("the floor never reaches a limit")
         pick = _PICK + (" FOR UPDATE OF c SKIP LOCKED" if self.pg else "")
-        contact = self._q(pick, (campaign_id, self.policy.strategy.max_attempts, user_id)).fetchone()
+        contact = self._q(pick, (campaign_id, self.policy.strategy.max_attempts, campaign_id, user_id)).fetchone()
         lease_id = hashlib.md5(f"{user_id}|{now.isoformat()}".encode(), usedforsecurity=False).hexdigest()
         expires = now + timedelta(seconds=LIMITS.lease_ttl_s)
         self._q(

@@ -132,6 +132,7 @@ def _floor_rows(path: Path, campaign_id: int, data_key_id: int) -> Iterator[tupl
                 0,
                 record_no,
                 new_pick_key(),
+                0,
             )
 
 

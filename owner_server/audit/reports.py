@@ -41,6 +41,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Dialect
 from sqlmodel import Session, col, func, select
 
+from owner_server.lists.visibility import staged_counts
 from owner_server.models import (
     Alert,
     Campaign,
@@ -337,18 +338,19 @@ def _state_counts(session: Session, campaign_ids: list[int]) -> Counter[tuple[in
     ``(campaign_id, state, id)`` index (on SQLite 4-5 times faster than one
     GROUP BY over the same index: 40 ms against 180 ms for 1,000,000
     contacts); the canaries, counted through their small partial index, are
-    subtracted. Never a table scan.
+    subtracted, and so are the staged ones (:func:`owner_server.lists.visibility.staged_counts`,
+    a probe of the unpublished batches only). Never a table scan.
     """
     counts: Counter[tuple[int, str]] = Counter()
-    states: list[ContactState] = [s for s in ContactState if s is not ContactState.STAGED]
     for cid in campaign_ids:
-        for state in states:
+        for state in ContactState:
             where = (col(Contact.campaign_id) == cid, col(Contact.state) == state)
             counts[(cid, state.value)] = int(session.exec(select(func.count()).where(*where)).one())
     grouped = (col(Contact.campaign_id), col(Contact.state))
     canaries = select(*grouped, func.count()).where(col(Contact.is_canary) == True).group_by(*grouped)  # noqa: E712
     for cid, found, n in session.exec(canaries).all():
         counts[(int(cid), str(getattr(found, "value", found)))] -= int(n)
+    counts.subtract(staged_counts(session, campaign_ids))  # an import's rows before it is published
     return counts
 
 
@@ -365,7 +367,7 @@ def campaign_progress(session: Session, *, campaign: str | None = None) -> list[
             raise NotFoundError(f"no campaign named '{campaign}'")
     counts: dict[int, dict[str, int]] = defaultdict(dict)
     for (cid, state), n in _state_counts(session, [cid for cid, _ in camps if cid is not None]).items():
-        if state != ContactState.STAGED.value and n > 0:
+        if n > 0:
             counts[cid][state] = n
     return [
         CampaignProgress(name, dict(sorted(counts[cid].items())), sum(counts[cid].values()))

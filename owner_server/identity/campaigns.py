@@ -18,6 +18,7 @@ from sqlmodel import Session, col, func, select
 
 from owner_server.audit import log as audit
 from owner_server.identity.admin import get_campaign
+from owner_server.lists.visibility import STAGED, staged_counts
 from owner_server.models import Campaign, Contact, Outsourcer, Role, User
 from shared.errors import ConflictError
 from shared.policy import CampaignPolicy, FieldRule
@@ -34,7 +35,8 @@ class CampaignView:
 
     Attributes:
         name: The campaign's name.
-        contacts: Real (non-canary) contacts by state (``new``, ``leased``, ``done`` ...); only states present.
+        contacts: Real (non-canary) contacts by state (``new``, ``leased``, ``done`` ...), those of an
+            import not yet published as ``staged``; only states present.
         agents: Agents assigned to it.
         created_at: When it was created.
         erased_at: When its contacts were erased (None: not erased).
@@ -62,6 +64,11 @@ def list_campaigns(session: Session) -> list[CampaignView]:
         .group_by(col(Contact.campaign_id), col(Contact.state))
     ).all():
         by_state[campaign_id][str(state)] = int(count)
+    for (campaign_id, state), count in staged_counts(session, list(by_state)).items():  # shown as "staged"
+        left = by_state[campaign_id][state] = by_state[campaign_id].get(state, 0) - count
+        if left <= 0:
+            del by_state[campaign_id][state]
+        by_state[campaign_id][STAGED] = by_state[campaign_id].get(STAGED, 0) + count
     agents = dict(
         session.exec(
             select(User.campaign_id, func.count())

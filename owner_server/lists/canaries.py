@@ -53,6 +53,7 @@ from owner_server.lists.import_workers import contact_values, new_ref
 from owner_server.lists.importing.mapping import map_columns
 from owner_server.lists.importing.normalise import NormalisedRow, RejectedRow
 from owner_server.lists.importing.phones import PhoneOk
+from owner_server.lists.visibility import is_visible
 from owner_server.models import Campaign, Contact, ContactState, Suppression
 from owner_server.models.contacts import new_pick_key
 from owner_server.vault.keys import KeyService
@@ -104,6 +105,7 @@ class CanaryReport:
 class _Template:
     ref: str
     values: dict[str, str]
+    pick_batch: int
 
 
 def trap_numbers(rows: Iterable[NormalisedRow | RejectedRow]) -> list[tuple[int, PhoneOk]]:
@@ -173,11 +175,13 @@ def add_canaries(
         templates = _templates(session, keys=keys, campaign_id=campaign.id)
         names = _policy_names(campaign)
         rows: list[tuple[str, NormalisedRow]] = []
+        orders: list[int] = []  # each canary is issued among its template's batch, like the real contact
         for i, demo in zip(range(total), _demo_rows(total), strict=True):
             template = _RNG.choice(templates) if templates else None
             ref = (template.ref[:12] if template else new_ref()[:12]) + os.urandom(10).hex()
             fields = _fields(template.values if template else dict.fromkeys(names, ""), demo, templates)
             rows.append((ref, NormalisedRow(0, fields, traps[i % len(traps)][1])))
+            orders.append(template.pick_batch if template else 0)
         payloads = key.cipher.encrypt_many([(ref, contact_values(row)) for ref, row in rows])
         contacts = [
             Contact(
@@ -188,6 +192,7 @@ def add_canaries(
                 phone_bidx=bidxs[i % len(traps)],
                 state=ContactState.NEW,
                 pick_key=new_pick_key(),
+                pick_batch=orders[i],
                 is_canary=True,
             )
             for i, ((ref, _), payload) in enumerate(zip(rows, payloads, strict=True))
@@ -215,7 +220,8 @@ def _refuse_listed(
             select(Contact.phone_bidx).where(
                 Contact.campaign_id == campaign_id,
                 col(Contact.is_canary).is_(False),
-                col(Contact.state).not_in([ContactState.STAGED, ContactState.ERASED]),
+                col(Contact.state) != ContactState.ERASED,
+                is_visible(),
                 col(Contact.phone_bidx).in_(bidxs),
             )
         ).all()
@@ -238,7 +244,8 @@ def _templates(session: Session, *, keys: KeyService, campaign_id: int) -> list[
         .where(
             Contact.campaign_id == campaign_id,
             col(Contact.is_canary).is_(False),
-            col(Contact.state).not_in([ContactState.STAGED, ContactState.ERASED]),
+            col(Contact.state) != ContactState.ERASED,
+            is_visible(),
             col(Contact.pick_key) >= _RNG.randrange(2**31 - 1),
         )
         .order_by(col(Contact.pick_key))
@@ -250,7 +257,8 @@ def _templates(session: Session, *, keys: KeyService, campaign_id: int) -> list[
             .where(
                 Contact.campaign_id == campaign_id,
                 col(Contact.is_canary).is_(False),
-                col(Contact.state).not_in([ContactState.STAGED, ContactState.ERASED]),
+                col(Contact.state) != ContactState.ERASED,
+                is_visible(),
                 col(Contact.id).not_in([c.id for c in sample]),
             )
             .order_by(col(Contact.pick_key))
@@ -258,7 +266,9 @@ def _templates(session: Session, *, keys: KeyService, campaign_id: int) -> list[
         ).all()
         sample = [*sample, *more]
     return [
-        _Template(c.ref, keys.cipher_for(session, data_key_id=c.data_key_id).decrypt_fields(c.ref, c.payload))
+        _Template(
+            c.ref, keys.cipher_for(session, data_key_id=c.data_key_id).decrypt_fields(c.ref, c.payload), c.pick_batch
+        )
         for c in sample
     ]
 

@@ -54,6 +54,7 @@ from owner_server.audit import log as audit
 from owner_server.core.db import session_scope
 from owner_server.identity.admin import get_campaign
 from owner_server.lists.importing.formulas import is_formula_like, neutralise_formula
+from owner_server.lists.visibility import is_visible
 from owner_server.models import Contact, ContactState, Disposition
 from owner_server.vault.aead import FieldCipher, decode_payload
 from owner_server.vault.keys import KeyService
@@ -74,7 +75,6 @@ EXPORT_BATCH = 1000
 FIELD_ORDER = CONTACT_FIELDS
 TRAILING_COLUMNS = ("state", "attempts", "last_disposition", "last_disposition_at")
 FORMATS = {".csv": "csv", ".xlsx": "xlsx"}
-_HIDDEN_STATES = (ContactState.STAGED,)
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,7 +192,8 @@ def _field_names(engine: Engine, *, campaign_id: int, batch: int) -> list[str]:
                 select(Contact.id, Contact.payload)
                 .where(
                     Contact.campaign_id == campaign_id,
-                    col(Contact.state).not_in([*_HIDDEN_STATES, ContactState.ERASED]),
+                    col(Contact.state) != ContactState.ERASED,
+                    is_visible(),
                     col(Contact.is_canary).is_(False),
                     col(Contact.id) > last,
                 )
@@ -223,7 +224,7 @@ def _batches(engine: Engine, keys: KeyService, *, campaign_id: int, shredded: bo
                 select(Contact)
                 .where(
                     Contact.campaign_id == campaign_id,
-                    col(Contact.state).not_in(_HIDDEN_STATES),
+                    is_visible(),
                     col(Contact.is_canary).is_(False),
                     col(Contact.id) > last,
                 )

@@ -70,9 +70,10 @@ STAGED_COLUMNS = (
     "attempts",
     "source_record",
     "pick_key",
+    "pick_batch",
 )
 #: One contact ready to insert: values of :data:`STAGED_COLUMNS`.
-StagedRow = tuple[str, int, "int | None", int, bytes, bytes, str, int, int, int]
+StagedRow = tuple[str, int, "int | None", int, bytes, bytes, str, int, int, int, int]
 #: A phone slot in words for the report's reasons (which never hold a digit: see :mod:`.importing.phones`).
 _SLOT_WORDS = dict(
     zip(PHONE_FIELDS[1:], ("second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth"), strict=True)
@@ -102,13 +103,14 @@ class StageTarget:
         campaign_id: The campaign's id.
         batch_id: The import batch's id (None in a dry run).
         data_key_id: The id of the data key the payloads are encrypted under.
-        staged_state: The stored form of ``ContactState.STAGED`` (the enum's name).
+        state: The stored form of the rows' state (``ContactState.NEW``'s name): staged
+            contacts are told by their unpublished batch (:mod:`owner_server.lists.visibility`).
     """
 
     campaign_id: int
     batch_id: int | None
     data_key_id: int
-    staged_state: str
+    state: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,9 +183,9 @@ class ChunkPreparer:
             payloads = [b""] * len(kept)
         else:
             payloads = cipher.encrypt_many([(ref, contact_values(row)) for ref, row in zip(refs, kept, strict=True)])
-        cid, bid, kid, state = t.campaign_id, t.batch_id, t.data_key_id, t.staged_state
+        cid, bid, kid, state, order = t.campaign_id, t.batch_id, t.data_key_id, t.state, t.batch_id or 0
         out: list[StagedRow] = [
-            (ref, cid, bid, kid, payload, phone_index(row.phone.e164), state, 0, row.record_no, pick)
+            (ref, cid, bid, kid, payload, phone_index(row.phone.e164), state, 0, row.record_no, pick, order)
             for ref, payload, row, pick in zip(refs, payloads, kept, new_pick_keys(len(kept)), strict=True)
         ]
         return PreparedChunk(out, rejected, warnings, len(out) + len(rejected))

@@ -2,10 +2,12 @@
 
 Staging lives in :mod:`.import_staging`, the report in :mod:`.import_report`.
 
-Rows are staged in short transactions (invisible to agents: state
-``staged``), one chunk of :data:`STAGE_BATCH` records each, and published in
-one final transaction, so a failure half-way leaves the campaign exactly as it
-was and an agent's request waits at most one chunk's write for the database.
+Rows are staged in short transactions, one chunk of :data:`STAGE_BATCH`
+records each, as ``new`` contacts of the import's batch, invisible to everyone
+until the batch is published (:mod:`.visibility`); publishing is one final
+transaction that marks the batch, not each row, so a failure half-way leaves
+the campaign exactly as it was and an agent's request waits at most one
+chunk's write for the database.
 
 Duplicates are found by keyed blind index in the database, chunk by chunk:
 each chunk's indexes are looked up among the campaign's contacts (index
@@ -26,7 +28,7 @@ from collections.abc import Callable, Generator, Iterable
 from datetime import timedelta
 from itertools import chain, islice
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -47,6 +49,7 @@ from owner_server.lists.importing.normalise import NormalisedRow, RejectedRow, n
 from owner_server.lists.importing.pipeline import OpenedFile
 from owner_server.lists.staging import Stager
 from owner_server.lists.suppression import mark_suppressed
+from owner_server.lists.visibility import PUBLISHED, is_staged
 from owner_server.models import Campaign, Contact, ContactState, ImportBatch
 from owner_server.models._common import utcnow
 from owner_server.vault.keys import KeyService
@@ -266,7 +269,7 @@ def _begin(
             report.batch_id = batch.id
     for batch_id in stale:
         _discard(engine, batch_id)  # rows a crashed import left staged: never visible, now gone
-    target = StageTarget(campaign.id, report.batch_id, key.data_key_id, ContactState.STAGED.name)
+    target = StageTarget(campaign.id, report.batch_id, key.data_key_id, ContactState.NEW.name)
     cipher = None if dry_run else key.cipher
     return ChunkPreparer(cipher=cipher, indexer=indexer, target=target), target
 
@@ -279,18 +282,24 @@ def _claim_campaign(session: Session, *, campaign_id: int) -> list[int]:
     batch whose process is gone (same machine: its pid and start time, see
     :mod:`owner_server.core.process_identity`), or, where that cannot be told,
     whose heartbeat is older than :data:`HEARTBEAT_STALE_S`, belonged to an
-    import that died; it is marked failed and its ids are returned for cleanup.
+    import that died; it is marked failed and its ids are returned for cleanup,
+    with those of failed batches whose cleanup was cut short.
 
     Raises:
         ConflictError: Another import into this campaign is running.
     """
     session.exec(select(Campaign).where(Campaign.id == campaign_id).with_for_update()).one()
-    running = session.exec(
-        select(ImportBatch).where(ImportBatch.campaign_id == campaign_id, ImportBatch.status == "staging")
+    unpublished = session.exec(
+        select(ImportBatch).where(ImportBatch.campaign_id == campaign_id, col(ImportBatch.status) != PUBLISHED)
     ).all()
     limit = utcnow() - timedelta(seconds=HEARTBEAT_STALE_S)
     stale: list[int] = []
-    for other in running:
+    for other in unpublished:
+        if other.status != "staging":  # failed; rows are left only if its discard was cut short
+            left = session.exec(select(Contact.id).where(col(Contact.batch_id) == other.id).limit(1)).first()
+            if left is not None and other.id is not None:
+                stale.append(other.id)
+            continue
         beat = other.heartbeat_at or other.created_at
         alive = liveness(other.owner_process)
         if alive is Liveness.ALIVE or (alive is Liveness.UNKNOWN and beat > limit):
@@ -304,15 +313,10 @@ def _claim_campaign(session: Session, *, campaign_id: int) -> list[int]:
 
 def _publish(engine: Engine, *, report: ImportReport, campaign_id: int, actor: str) -> None:
     with session_scope(engine) as session:
-        session.execute(
-            update(Contact)
-            .where(col(Contact.batch_id) == report.batch_id, col(Contact.state) == ContactState.STAGED)
-            .values(state=ContactState.NEW)
-        )
         suppressed = report.suppressed = mark_suppressed(session, batch_id=report.batch_id)
         batch = session.get(ImportBatch, report.batch_id)
         assert batch is not None
-        batch.status, batch.imported = "published", report.imported
+        batch.status, batch.imported = PUBLISHED, report.imported  # every row visible at once
         batch.rejected, batch.duplicates = len(report.rejected), len(report.duplicates)
         session.add(batch)
         audit.append(
@@ -332,8 +336,13 @@ def _publish(engine: Engine, *, report: ImportReport, campaign_id: int, actor: s
 
 
 def _discard(engine: Engine, batch_id: int | None) -> None:
-    """Delete a batch's staged rows in short transactions, then mark it failed."""
-    staged = select(col(Contact.id)).where(col(Contact.batch_id) == batch_id, col(Contact.state) == ContactState.STAGED)
+    """Delete an unpublished batch's rows in short transactions, then mark it failed.
+
+    Interrupted, the batch is left with rows and a status other than
+    ``published``: invisible, and removed by the next import's
+    :func:`_claim_campaign`.
+    """
+    staged = select(col(Contact.id)).where(col(Contact.batch_id) == batch_id, is_staged())  # never a published row
     while True:
         with engine.begin() as conn:
             ids = conn.execute(staged.limit(DISCARD_BATCH)).scalars().all()

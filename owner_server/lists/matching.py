@@ -31,7 +31,8 @@ from owner_server.core.db import session_scope
 from owner_server.identity.admin import get_campaign
 from owner_server.lists.customer_scan import SCAN_BATCH, scan_customer_id
 from owner_server.lists.importing.phones import PhoneRejected, normalise_phone
-from owner_server.models import Campaign, Contact, ContactState
+from owner_server.lists.visibility import is_visible
+from owner_server.models import Campaign, Contact
 from owner_server.vault.keys import KeyService
 from shared.errors import ValidationError
 
@@ -67,7 +68,7 @@ def _by_phone(session: Session, keys: KeyService, *, phone: str, region: str, ca
     stmt = select(Contact.id).where(
         col(Contact.campaign_id).in_(campaign_ids),
         Contact.phone_bidx == bidx,
-        col(Contact.state) != ContactState.STAGED,
+        is_visible(),
     )
     return [i for i in session.exec(stmt).all() if i is not None]
 
@@ -76,7 +77,7 @@ def _by_ref(session: Session, *, ref: str, campaign_ids: list[int]) -> list[int]
     stmt = select(Contact.id).where(
         Contact.ref == ref.strip().lower(),
         col(Contact.campaign_id).in_(campaign_ids),
-        col(Contact.state) != ContactState.STAGED,
+        is_visible(),
     )
     return [i for i in session.exec(stmt).all() if i is not None]
 
@@ -92,7 +93,7 @@ def _by_customer_id(
     if not found:
         return []
     with session_scope(engine) as session:
-        stmt = select(Contact.id).where(col(Contact.id).in_(found), col(Contact.state) != ContactState.STAGED)
+        stmt = select(Contact.id).where(col(Contact.id).in_(found), is_visible())
         return [i for i in session.exec(stmt).all() if i is not None]
 
 

@@ -85,14 +85,12 @@ class Stager:
 
     def _known(self, bidxs: list[bytes]) -> dict[bytes, int | None]:
         """Which of these indexes the campaign has: bidx → earlier record of this file, or None."""
-        t, staged = self._target, self._target.staged_state
+        t = self._target
         known: dict[bytes, int | None] = {}
-        for bidx, batch_id, record_no, state in _lookup(self._conn, self._dialect, t.campaign_id, bidxs):
-            if state != staged:
-                known[bidx] = None
-            elif batch_id == t.batch_id:
-                known[bidx] = record_no
-            # else staged by another import, failed or still running: not a contact (yet)
+        for bidx, batch_id, record_no, _state in _lookup(self._conn, self._dialect, t.campaign_id, bidxs):
+            # the campaign's one running import is this one, and rows a dead import left were removed
+            # before it started (importer._claim_campaign), so every other row is a contact
+            known[bidx] = record_no if batch_id is not None and batch_id == t.batch_id else None
         if self._dry_seen:
             for bidx in bidxs:
                 if bidx not in known and bidx in self._dry_seen:

@@ -74,14 +74,16 @@ def mark_suppressed(session: Session, *, bidxs: Iterable[bytes] | None = None, b
     Returns:
         How many contacts changed state.
     """
-    stmt = update(Contact).where(col(Contact.state).in_([ContactState.NEW, ContactState.STAGED, ContactState.CALLBACK]))
+    stmt = update(Contact).where(col(Contact.state).in_([ContactState.NEW, ContactState.CALLBACK]))
     if bidxs is not None:
         stmt = stmt.where(col(Contact.phone_bidx).in_(list(bidxs)))
     else:
         stmt = stmt.where(is_suppressed_clause())
     if batch_id is not None:
         stmt = stmt.where(col(Contact.batch_id) == batch_id)
-    result = session.execute(stmt.values(state=ContactState.SUPPRESSED).execution_options(synchronize_session=False))
+    # a suppressed contact's callback is void: clearing it keeps ix_contact_callback_pick to callbacks that can be due
+    values = {"state": ContactState.SUPPRESSED, "callback_at": None, "callback_user_id": None}
+    result = session.execute(stmt.values(**values).execution_options(synchronize_session=False))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
@@ -130,7 +132,7 @@ def withdraw_suppressed_leases(
     session.execute(
         update(Contact)
         .where(col(Contact.id).in_([contact_id for _, contact_id, _ in held]))
-        .values(state=ContactState.SUPPRESSED)
+        .values(state=ContactState.SUPPRESSED, callback_at=None, callback_user_id=None)
         .execution_options(synchronize_session=False)
     )
     for lease_id, _, ref in held:

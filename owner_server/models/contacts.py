@@ -15,9 +15,13 @@ __all__ = ["Contact", "ContactState", "ImportBatch", "new_pick_key"]
 
 
 class ContactState(StrEnum):
-    """Where a contact is in its life."""
+    """Where a contact is in its life.
 
-    STAGED = "staged"
+    A contact of an import batch not yet published is *staged* whatever its
+    state (see :mod:`owner_server.lists.visibility`); the database's enum type
+    still holds the ``STAGED`` value rows had before migration 0015, unused.
+    """
+
     NEW = "new"
     LEASED = "leased"
     DONE = "done"
@@ -28,7 +32,7 @@ class ContactState(StrEnum):
 
 
 class ImportBatch(SQLModel, table=True):
-    """One import run; its contacts stay staged until it is published."""
+    """One import run; its contacts stay staged (invisible) until its ``status`` is ``published``."""
 
     id: int | None = Field(default=None, primary_key=True)
     campaign_id: int = Field(foreign_key="campaign.id", index=True)
@@ -56,9 +60,12 @@ class Contact(SQLModel, table=True):
         Index("ix_contact_campaign_bidx", "campaign_id", "phone_bidx"),
         Index("ix_contact_campaign_state", "campaign_id", "state", "id"),
         # the pick's tiers (owner_server.work.distribution): each an index scan in pick_key order
+        # one index probe counts a batch's staged contacts (owner_server.lists.visibility)
+        Index("ix_contact_batch_state", "batch_id", "state"),
         Index(
-            "ix_contact_fresh_pick",
+            "ix_contact_fresh_pick",  # read up to the campaign's last published batch: staged rows are never walked
             "campaign_id",
+            "pick_batch",
             "pick_key",
             sqlite_where=text("state = 'NEW' AND next_eligible_at IS NULL"),
             postgresql_where=text("state = 'NEW' AND next_eligible_at IS NULL"),
@@ -92,7 +99,7 @@ class Contact(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     ref: str = Field(unique=True, max_length=32)
     campaign_id: int = Field(foreign_key="campaign.id")
-    batch_id: int | None = Field(default=None, foreign_key="importbatch.id", index=True)
+    batch_id: int | None = Field(default=None, foreign_key="importbatch.id")
     data_key_id: int = Field(foreign_key="datakey.id")
     payload: bytes
     phone_bidx: bytes
@@ -101,6 +108,9 @@ class Contact(SQLModel, table=True):
     source_record: int = 0
     #: Random issue order within equal priority (never import order: see :func:`new_pick_key`).
     pick_key: int = Field(default_factory=lambda: new_pick_key())
+    #: New contacts are issued batch by batch, oldest published first: the batch id, 0 for none (a canary
+    #: takes its template's, so its place in the order says nothing of it).
+    pick_batch: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     #: When a retry may be issued again (UTC); NULL for a contact never worked.
     next_eligible_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime, nullable=True))
     #: A scheduled callback's time (UTC) and the agent it is owed to (NULL: anyone).

@@ -22,7 +22,7 @@ from sqlmodel import Session, col, select
 
 from owner_server.audit import log as audit
 from owner_server.identity.login import AgentPrincipal
-from owner_server.models import Call, Contact, Lease, User
+from owner_server.models import Call, Contact, Lease
 from owner_server.models._common import utcnow
 from owner_server.telephony.provider import AgentPhoneUnavailableError, CallSpec, TelephonyUnavailableError
 from owner_server.telephony.runtime import Telephony
@@ -33,6 +33,7 @@ from owner_server.work.context import AgentContext, load_context
 from owner_server.work.distribution import open_lease
 from owner_server.work.record_view import after_answer_fields, after_answer_names
 from owner_server.work.strategy import check_dialable
+from owner_server.work.suspension import lock_agent
 from shared.calls import CallRequest, CallResult, CallState, CallView
 from shared.errors import ConflictError, CustosError, ErrorCode, NotFoundError
 from shared.protocol import FieldView
@@ -49,11 +50,6 @@ class PreparedCall:
 
     call_id: str
     spec: CallSpec | None
-
-
-def _lock_agent(session: Session, *, user_id: int) -> None:
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(select(User.id).where(col(User.id) == user_id).with_for_update())
 
 
 def _number_source(cipher: FieldCipher, ref: str, payload: bytes) -> Callable[[], str]:
@@ -99,7 +95,7 @@ def prepare_call(
     """
     now = now or utcnow()
     ctx = load_context(session, user=agent.user)
-    _lock_agent(session, user_id=ctx.user_id)
+    lock_agent(session, user=agent.user)  # FOR NO KEY UPDATE, as /next and outcomes take it
     earlier = session.exec(
         select(Call).where(Call.user_id == ctx.user_id, Call.request_id == request.request_id)
     ).first()

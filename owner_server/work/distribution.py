@@ -27,6 +27,7 @@ from owner_server.audit import watermark
 from owner_server.core.deferred import DeferredError
 from owner_server.identity.login import AgentPrincipal
 from owner_server.lists.suppression import is_suppressed_clause
+from owner_server.lists.visibility import is_visible, published_bound
 from owner_server.models import Contact, ContactState, Lease
 from owner_server.models._common import utcnow
 from owner_server.vault.keys import KeyService
@@ -82,14 +83,13 @@ def _state_is(state: ContactState) -> ColumnElement[bool]:
 
 
 def _first(
-    session: Session, *where: ColumnElement[bool], max_attempts: int, due: Mapped[datetime | None] | None = None
+    session: Session, *where: ColumnElement[bool], max_attempts: int, due: Mapped[datetime | None] | Mapped[int]
 ) -> Contact | None:
-    """The first eligible contact matching ``where``: by ``due`` (a tier's due time) then ``pick_key``; row locked."""
-    order = (col(Contact.pick_key),) if due is None else (due, col(Contact.pick_key))
+    """The first eligible contact matching ``where``, by ``due`` (due time or batch) then ``pick_key``; row locked."""
     stmt = (
         select(Contact)
         .where(*where, col(Contact.attempts) < max_attempts, ~is_suppressed_clause())
-        .order_by(*order)
+        .order_by(due, col(Contact.pick_key))
         .limit(1)
         .with_for_update(skip_locked=True)
     )
@@ -102,26 +102,31 @@ def _pick_contact(session: Session, *, ctx: AgentContext, now: datetime) -> Cont
     1. callbacks owed to this agent and due; 2. callbacks for anyone due, and
     callbacks for another agent due more than ``callback_grace_minutes`` ago
     (that agent is away: the pool takes them); 3. retries whose delay passed;
-    4. contacts never worked that this agent never had. Each tier is an index
-    scan of a partial index (``ix_contact_*_pick``); callbacks and retries go
-    earliest due first (then ``pick_key``), so no pick walks the pending ones.
+    4. contacts never worked that this agent never had, oldest published
+    import batch first. Each tier is an index scan of a partial index
+    (``ix_contact_*_pick``); callbacks and retries go earliest due first (then
+    ``pick_key``), so no pick walks the pending ones, and new contacts are read
+    only up to the campaign's last published batch
+    (:func:`owner_server.lists.visibility.published_bound`), so no pick walks
+    the rows of an import still running.
     """
     campaign, me = col(Contact.campaign_id) == ctx.campaign_id, ctx.user_id
     grace = now - timedelta(minutes=ctx.policy.strategy.callback_grace_minutes)
     callback = (campaign, _state_is(ContactState.CALLBACK))
     had_it = exists().where(col(Lease.contact_id) == col(Contact.id), col(Lease.user_id) == me)
+    fresh = (campaign, _state_is(ContactState.NEW), col(Contact.next_eligible_at).is_(None))
     tiers: tuple[tuple[ColumnElement[bool], ...], ...] = (
         (*callback, col(Contact.callback_user_id) == me, col(Contact.callback_at) <= now),
         (*callback, col(Contact.callback_user_id).is_(None), col(Contact.callback_at) <= now),
         (*callback, col(Contact.callback_user_id) != me, col(Contact.callback_at) <= grace),
         (campaign, _state_is(ContactState.NEW), col(Contact.next_eligible_at) <= now),
-        (campaign, _state_is(ContactState.NEW), col(Contact.next_eligible_at).is_(None), ~had_it),
+        (*fresh, col(Contact.pick_batch) <= published_bound(ctx.campaign_id), is_visible(), ~had_it),
     )
     # callbacks and retries earliest due first (their indexes' order): else each pick walks every pending one
-    dues: tuple[Mapped[datetime | None] | None, ...] = (
+    dues: tuple[Mapped[datetime | None] | Mapped[int], ...] = (
         *(col(Contact.callback_at),) * 3,
         col(Contact.next_eligible_at),
-        None,
+        col(Contact.pick_batch),  # new contacts: oldest published batch first, read up to the last one published
     )
     for where, due in zip(tiers, dues, strict=True):
         contact = _first(session, *where, max_attempts=ctx.policy.strategy.max_attempts, due=due)

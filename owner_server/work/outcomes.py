@@ -211,6 +211,7 @@ def record_events(
             happened outside its lease, or an id repeats inside the batch.
         RateLimitedError: The batch would exceed the per-lease or per-agent-hour event cap.
         DeferredError: ``account_suspended`` when the events tripped a suspending rule.
+        ForbiddenError: ``account_suspended``: the agent was suspended since it authenticated.
     """
     now = now or utcnow()
     skew = timedelta(seconds=LIMITS.clock_skew_s)
@@ -218,6 +219,7 @@ def record_events(
     if len(set(ids)) != len(ids):
         raise ValidationError("event ids repeat inside the batch")
     lease_ids = {e.lease_id for e in batch.events}
+    lock_agent(session, user=agent.user)  # as /next and outcomes: the event cap and the rules count serially
     leases = {le.id: le for le in session.exec(select(Lease).where(col(Lease.id).in_(lease_ids))).all()}
     if any(le_id not in leases or leases[le_id].user_id != agent.user.id for le_id in lease_ids):
         raise ValidationError("an event names a lease that is not yours")

@@ -13,7 +13,17 @@ from owner_server.audit.reports import Period, campaign_progress
 from owner_server.console.activity_charts import histogram_bins, top_agents_chart
 from owner_server.core.db import session_scope
 from owner_server.identity import admin, agents
-from owner_server.models import AccessToken, AuditEntry, Contact, ContactState, Device, EnrolmentCode, Lease, User
+from owner_server.models import (
+    AccessToken,
+    AuditEntry,
+    Contact,
+    ContactState,
+    Device,
+    EnrolmentCode,
+    ImportBatch,
+    Lease,
+    User,
+)
 from shared.containment import RuleAction, RuleName
 from shared.errors import NotFoundError
 from tests.owner_server.helpers import seed
@@ -147,7 +157,11 @@ def test_alerts_scoped_to_an_organisation(installation, team) -> None:
 def test_campaign_progress_leaves_canaries_and_staged_contacts_out(installation, team) -> None:
     with session_scope(installation.engine) as session:
         first, second, third = session.exec(select(Contact)).all()
-        first.is_canary, second.state, third.state = True, ContactState.STAGED, ContactState.CALLBACK
+        running = ImportBatch(campaign_id=second.campaign_id, file_sha256="x")  # an import not yet published
+        session.add(running)
+        session.flush()
+        first.is_canary, second.batch_id, third.state = True, running.id, ContactState.CALLBACK
+        second.state = ContactState.NEW
     with Session(installation.engine) as session:
         [progress] = campaign_progress(session)
     assert progress.states == {"callback": 1} and progress.total == 1

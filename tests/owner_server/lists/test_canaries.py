@@ -119,6 +119,8 @@ def test_canaries_are_stored_like_imported_contacts(any_installation, campaign, 
         assert values["notes"] in {"klient premium", "prosi o ofertę"}  # a real category, copied
         assert values["customer_id"].startswith("KL-0001") and len(values["customer_id"]) == len("KL-00010001")
         assert 0 <= contact.pick_key < 2**31
+        # issued among the real contacts' list (their batch), not in a tier or order of its own
+        assert contact.pick_batch == real[0][0].batch_id == real[0][0].pick_batch != 0
     # a ref is dated like the real ones (its first 48 bits are a millisecond time)
     assert {c.ref[:12] for c, _ in canary} <= {c.ref[:12] for c, _ in real}
     (entry,) = _audit(inst, "canary_added")

@@ -131,13 +131,15 @@ def test_staged_rows_of_another_import_are_not_duplicates(any_installation, tmp_
     seed(any_installation, agents=())
     path = tmp_path / "list.csv"
     write_sample(path, 50)
-    # a crashed import left its rows staged: they are no contacts, so they block nothing
+    # a crashed import whose cleanup was cut short left its rows under a failed batch: they are
+    # no contacts, so they block nothing, and the next import into the campaign removes them
     with session_scope(any_installation.engine) as s:
-        s.execute(
-            Contact.__table__.update().values(state=ContactState.STAGED)  # type: ignore[attr-defined]
-        )
+        failed = ImportBatch(campaign_id=1, file_sha256="x", status="failed")
+        s.add(failed)
+        s.flush()
+        s.execute(Contact.__table__.update().values(batch_id=failed.id))  # type: ignore[attr-defined]
     assert _import(any_installation, path).imported == 50
-    assert _counts(any_installation) == {ContactState.NEW: 50, ContactState.STAGED: len(CONTACTS)}
+    assert _counts(any_installation) == {ContactState.NEW: 50}
 
 
 def test_dry_run_reports_everything_and_writes_nothing(any_installation, tmp_path):
@@ -201,7 +203,7 @@ def test_one_import_at_a_time_per_campaign_and_crashed_imports_are_cleaned(any_i
                 data_key_id=2,
                 payload=b"\x01",
                 phone_bidx=b"\0" * 32,
-                state=ContactState.STAGED,
+                state=ContactState.NEW,
             )
         )
     report = import_case(any_installation, cases_dir / "case01_cp1250_semicolon.csv", camp)

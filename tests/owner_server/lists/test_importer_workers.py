@@ -23,7 +23,7 @@ from owner_server.vault.blind_index import BlindIndexer
 
 VALUES = {"first_name": "Łucja", "last_name": "Żółkiewicz", "city": "Łódź", "phone": "+48500000001"}
 REF = "0" * 32
-TARGET = StageTarget(campaign_id=7, batch_id=3, data_key_id=5, staged_state="STAGED")
+TARGET = StageTarget(campaign_id=7, batch_id=3, data_key_id=5, state="NEW")
 
 
 def test_encrypt_fields_is_the_per_field_format():
@@ -80,10 +80,11 @@ def test_preparer_keeps_order_rejects_and_warnings():
     assert [r.record_no for r in chunk.rejected] == [2]
     assert [(w.record_no, w.reason_code) for w in chunk.warnings] == [(3, "letters")]
     assert [(r[1], r[2], r[3], r[6], r[7], r[8]) for r in chunk.rows] == [
-        (7, 3, 5, "STAGED", 0, 1),
-        (7, 3, 5, "STAGED", 0, 3),
+        (7, 3, 5, "NEW", 0, 1),
+        (7, 3, 5, "NEW", 0, 3),
     ]
     assert chunk.rows[0][5] == indexer.phone("+48500000001")
+    assert [r[STAGED_COLUMNS.index("pick_batch")] for r in chunk.rows] == [3, 3]  # issued batch by batch
     assert cipher.decrypt_fields(chunk.rows[1][0], chunk.rows[1][4]) == {"phone": "+48500000003", "phone_ext": "12"}
 
 

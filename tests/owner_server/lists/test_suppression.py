@@ -171,3 +171,21 @@ def test_a_dnc_file_lists_every_phone_column(installation, tmp_path):
     path = tmp_path / "dnc.csv"
     path.write_text("telefon;telefon 2;telefon 3;telefon 4\n500 000 201;500 000 202;500 000 203;500 000 204\n")
     assert _dnc(installation, path).added == 4
+
+
+def test_a_dnc_listed_callback_is_suppressed_and_leaves_the_callback_index(any_installation, tmp_path):
+    """Issue 11: a suppressed contact keeps no callback time, so the callback tiers' index holds only live ones."""
+    from datetime import timedelta
+
+    from owner_server.core.db import session_scope
+    from owner_server.models._common import utcnow
+
+    seed(any_installation)
+    with session_scope(any_installation.engine) as s:
+        first = s.exec(select(Contact).order_by(col(Contact.id))).first()
+        first.state, first.callback_at = ContactState.CALLBACK, utcnow() + timedelta(hours=1)
+    report = _dnc(any_installation, _write(tmp_path / "dnc.csv", ["500 000 001"]))
+    assert report.contacts_suppressed == 1
+    with Session(any_installation.engine) as s:
+        again = s.get(Contact, first.id)
+        assert (again.state, again.callback_at, again.callback_user_id) == (ContactState.SUPPRESSED, None, None)

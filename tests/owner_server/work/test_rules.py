@@ -229,3 +229,32 @@ def test_a_request_refused_by_the_limit_trips_no_rule(any_installation):
         with pytest.raises(QuotaReachedError):
             shift.next()  # could issue nothing: the limit answers, velocity does not suspend
     assert not shift.user().suspended and alerts(any_installation) == []
+
+
+def test_events_of_an_agent_suspended_since_it_authenticated_are_refused(any_installation):
+    """Issue 11: display events take the agent's lock and re-read it, as /next and outcomes do."""
+    from owner_server.identity.login import AgentPrincipal
+    from owner_server.models import DisplayEventRow, User
+    from owner_server.work import outcomes
+    from shared.protocol import DisplayEvent, EventBatch
+
+    shift = make_shift(any_installation, policy(rules=quiet_rules()))
+    lease_id = shift.next().record.lease_id
+    event = DisplayEvent(
+        event_id="e" * 32,
+        kind=DisplayEventKind.RECORD_DISPLAYED,
+        lease_id=lease_id,
+        session_seq=1,
+        occurred_at=shift.now,
+    )
+    with Session(any_installation.engine, expire_on_commit=False) as request:  # authenticated: the agent as it was
+        agent = AgentPrincipal(user=request.get(User, shift.user_id), session_id="s", device_id="device-1")
+        request.commit()  # the read transaction of the token check ends (SQLite: before the write lock)
+        with Session(any_installation.engine) as admin:  # meanwhile another request suspends it
+            admin.get(User, shift.user_id).suspended = True
+            admin.commit()
+        with pytest.raises(ForbiddenError) as refused:
+            outcomes.record_events(request, agent=agent, batch=EventBatch(events=(event,)), now=shift.now)
+        assert refused.value.code is ErrorCode.ACCOUNT_SUSPENDED
+    with Session(any_installation.engine) as session:
+        assert session.exec(select(DisplayEventRow)).all() == []
