@@ -18,13 +18,13 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-__all__ = ["Batch", "check_batch", "read_batches"]
+__all__ = ["COLUMNS", "Batch", "check_batch", "read_batches"]
 
 #: One entry as read: seq, ts, actor, action, object_type, object_id, details, prev_hash, hash.
 Row = tuple[Any, ...]
 Batch = Sequence[Row]
 
-_COLUMNS = "seq, ts, actor, action, object_type, object_id, details, prev_hash, hash"
+COLUMNS = "seq, ts, actor, action, object_type, object_id, details, prev_hash, hash"
 _hex = methodcaller("hexdigest")
 _FORMAT = '{}\n{{"action":{},"actor":{},"details":{},"object_id":{},"object_type":{},"seq":{},"ts":{}}}'.format
 
@@ -41,7 +41,7 @@ def read_batches(session: Session, *, after: int, batch: int) -> Iterator[Batch]
     while True:
         cur = dbapi.cursor()
         try:
-            cur.execute(f"SELECT {_COLUMNS} FROM auditentry WHERE seq > {last} ORDER BY seq LIMIT {int(batch)}")  # noqa: S608 - ints only
+            cur.execute(f"SELECT {COLUMNS} FROM auditentry WHERE seq > {last} ORDER BY seq LIMIT {int(batch)}")  # noqa: S608 - ints only
             rows = cur.fetchall()
         finally:
             cur.close()
