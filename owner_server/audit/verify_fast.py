@@ -10,8 +10,10 @@ per-entry check, which names the first bad entry as before.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from hashlib import sha256
+from itertools import chain
 from json.encoder import encode_basestring as _quote
 from operator import methodcaller
 from typing import Any
@@ -27,6 +29,10 @@ Batch = Sequence[Row]
 COLUMNS = "seq, ts, actor, action, object_type, object_id, details, prev_hash, hash"
 _hex = methodcaller("hexdigest")
 _FORMAT = '{}\n{{"action":{},"actor":{},"details":{},"object_id":{},"object_type":{},"seq":{},"ts":{}}}'.format
+#: The same text when every field but ``details`` is plain (``encode_basestring`` only wraps it in quotes).
+_PLAIN = '%s\n{"action":"%s","actor":"%s","details":%s,"object_id":"%s","object_type":"%s","seq":%d,"ts":"%s"}'.__mod__
+#: What ``encode_basestring`` escapes: ``"``, ``\\`` and the control characters.
+_ESCAPED = re.compile(r'["\\\x00-\x1f]')
 
 
 def read_batches(session: Session, *, after: int, batch: int) -> Iterator[Batch]:
@@ -68,6 +74,10 @@ def check_batch(rows: Batch, *, prev_hash: str, first_seq: int) -> bool:
             return False
         if prevs[0] != prev_hash or prevs[1:] != hashes[:-1]:
             return False
+        if not _ESCAPED.search("".join(chain(ts, actor, action, otype, oid))):
+            quoted = map(_quote, details)
+            plain = map(_PLAIN, zip(prevs, action, actor, quoted, oid, otype, seqs, ts, strict=True))
+            return tuple(map(_hex, map(sha256, map(str.encode, plain)))) == hashes
         texts = map(
             _FORMAT,
             prevs,

@@ -114,3 +114,14 @@ def test_concurrent_appends_do_not_fail_the_pass(log):
         writer.join()
     assert all(r.ok for r in results), results
     assert results[-1].entries > ENTRIES
+
+
+def test_fields_that_need_escaping_verify_and_still_catch_an_edit(log):
+    with session_scope(log.engine) as s:
+        for actor in ['admin:"quoted"', "admin:back\\slash", "admin:line\nbreak", "admin:zażółć\u2028"]:
+            audit.append(s, actor=actor, action="thing", object_id='o"\t', details={"k": 'v"\\'})
+    serial, ranged = _both(log)
+    assert ranged == serial and ranged.ok and ranged.entries == ENTRIES + 5
+    _sql(log, "UPDATE auditentry SET action = 'other' WHERE seq = 63")
+    serial, ranged = _both(log)
+    assert ranged == serial and ranged.bad_seq == 63 and ranged.reason == "entry 63 was altered (hash mismatch)"
