@@ -21,6 +21,7 @@ import multiprocessing
 import os
 import re
 import sqlite3
+import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -119,9 +120,27 @@ def check_range(
         batch: Entries read and checked at a time.
 
     Returns:
-        The range's result; not ok at the first thing :func:`check_batch` refuses (the caller
-        then finds the reason with the serial walk).
+        The range's result; not ok at the first thing :func:`check_batch` refuses, or when the
+        range cannot be read here (the caller then reads it with the serial walk, which names
+        the reason or raises the database's error).
     """
+    try:
+        return _check_range(source, after, upto, wanted, batch)
+    except (sqlite3.Error, OSError, _pg_error()):
+        return RangeResult(after, upto, False)  # the caller's serial walk reads the range instead
+
+
+def _pg_error() -> type[Exception]:
+    if "psycopg" not in sys.modules:
+        return sqlite3.Error
+    import psycopg
+
+    return psycopg.Error
+
+
+def _check_range(
+    source: tuple[str, str, str], after: int, upto: int, wanted: frozenset[int], batch: int
+) -> RangeResult:
     expected, prev_hash, first_prev = after + 1, "", ""
     hashes_at: dict[int, str] = {}
     for rows in _rows(source, after, upto, batch):

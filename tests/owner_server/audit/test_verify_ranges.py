@@ -7,7 +7,7 @@ from sqlalchemy import text
 
 from owner_server.audit import log as audit
 from owner_server.audit.anchor import read_anchors
-from owner_server.audit.verify_ranges import plan_ranges, verify_full
+from owner_server.audit.verify_ranges import check_range, plan_ranges, verify_full
 from owner_server.core.db import session_scope, snapshot_session
 
 ENTRIES = 60  # + the initialisation entry: head 61, ranges (0,10] (10,20] (20,30] (30,40] (40,50] (50,61]
@@ -46,6 +46,11 @@ def log(any_installation):
 def test_plan_ranges_covers_the_log_in_order():
     assert plan_ranges(61, 6) == [(0, 10), (10, 20), (20, 30), (30, 40), (40, 50), (50, 61)]
     assert plan_ranges(3, 6) == [(0, 1), (1, 2), (2, 3)]
+
+
+def test_a_range_that_cannot_be_read_is_not_ok(tmp_path):
+    found = check_range(("sqlite", str(tmp_path / "elsewhere.db"), ""), 0, 10, frozenset())
+    assert not found.ok and (found.after, found.upto) == (0, 10)
 
 
 def test_intact_log_gives_the_serial_result(log):
