@@ -17,7 +17,9 @@ What runs, per database (PostgreSQL in a throwaway cluster, ``tests/support/pg_c
          ``--processes`` workers, and with 1 (the serial pass);
        * the CLI: ``python -m owner_server audit verify --json`` end to end, start-up included.
        Every pass of ours must report the log intact, or the bench stops with status 1.
-    3. Print entries/s of each, the ratio ours/floor, and the load average before and after.
+    3. Print entries/s of each, the ratio ours/floor, the CPU time per entry (this process and
+       its waited-for children: less sensitive to a loaded machine than the wall clock) and the
+       load average before and after.
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ class BrokenLogError(Exception):
 
 @dataclass
 class Result:
-    """One database's figures (entries per second, wall clock, best of ``repeat``)."""
+    """One database's figures: entries per second (wall clock, best of ``repeat``) and CPU µs per entry (least)."""
 
     db: str
     entries: int
@@ -64,6 +66,9 @@ class Result:
     ours_per_s: float
     ours_serial_per_s: float
     cli_per_s: float
+    floor_cpu_us: float
+    ours_cpu_us: float
+    ours_serial_cpu_us: float
     build_s: float
     load_before: float
     load_after: float
@@ -194,10 +199,17 @@ def cli_pass(inst: Installation, processes: int) -> int:
     return int(report["entries"])
 
 
-def _rate(pass_: object, *args: object) -> float:
-    started = time.perf_counter()
+def _cpu() -> float:
+    """CPU seconds of this process and its waited-for children (the pass's workers, the CLI)."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
+def _rate(pass_: object, *args: object) -> tuple[float, float]:
+    """(entries per second of wall clock, CPU microseconds per entry, workers included) of one pass."""
+    started, cpu = time.perf_counter(), _cpu()
     count = pass_(*args)  # type: ignore[operator]
-    return float(count) / (time.perf_counter() - started)
+    return float(count) / (time.perf_counter() - started), (_cpu() - cpu) / count * 1e6
 
 
 def run(db: str, url: str, *, entries: int, processes: int, repeat: int) -> Result:
@@ -208,13 +220,14 @@ def run(db: str, url: str, *, entries: int, processes: int, repeat: int) -> Resu
         built = time.perf_counter() - started
         try:
             load_before = os.getloadavg()[0]
-            rates: dict[str, list[float]] = {"floor": [], "ours": [], "serial": [], "cli": []}
+            rates: dict[str, list[tuple[float, float]]] = {"floor": [], "ours": [], "serial": [], "cli": []}
             for _ in range(repeat):
                 rates["floor"].append(_rate(floor_pass, inst))
                 rates["ours"].append(_rate(ours_pass, inst, processes))
                 rates["serial"].append(_rate(ours_pass, inst, 1))
                 rates["cli"].append(_rate(cli_pass, inst, processes))
-            best = {name: max(values) for name, values in rates.items()}
+            best = {name: max(values)[0] for name, values in rates.items()}
+            cpu = {name: min(us for _, us in values) for name, values in rates.items()}
             return Result(
                 db,
                 entries,
@@ -223,6 +236,9 @@ def run(db: str, url: str, *, entries: int, processes: int, repeat: int) -> Resu
                 best["ours"],
                 best["serial"],
                 best["cli"],
+                cpu["floor"],
+                cpu["ours"],
+                cpu["serial"],
                 built,
                 load_before,
                 os.getloadavg()[0],
@@ -237,7 +253,8 @@ def describe(r: Result) -> str:
     return (
         f"[{r.db}] {r.entries:,} entries (built in {r.build_s:.0f} s): floor {r.floor_per_s:,.0f}/s; "
         f"ours {r.ours_per_s:,.0f}/s with {r.processes} processes, {r.ours_serial_per_s:,.0f}/s with 1; "
-        f"CLI end to end {r.cli_per_s:,.0f}/s; ratio ours/floor {r.ratio:.2f}x "
+        f"CLI end to end {r.cli_per_s:,.0f}/s; ratio ours/floor {r.ratio:.2f}x; CPU per entry: floor "
+        f"{r.floor_cpu_us:.2f} us, ours {r.ours_cpu_us:.2f} us ({r.ours_serial_cpu_us:.2f} with 1 process); "
         f"[target >= {TARGET_PER_S:,}/s: {verdict}]; load average {r.load_before:.1f} -> {r.load_after:.1f}"
     )
 

@@ -14,7 +14,7 @@ def test_smoke_run_on_sqlite_prints_rates_and_the_ratio(capsys):
     assert audit_verify_bench.main(["--entries", "3000", "--processes", "2", "--json"]) == 0
     [result] = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert result["db"] == "sqlite" and result["entries"] == 3000 and result["processes"] == 2
-    for rate in ("floor_per_s", "ours_per_s", "ours_serial_per_s", "cli_per_s"):
+    for rate in ("floor_per_s", "ours_per_s", "ours_serial_per_s", "cli_per_s", "floor_cpu_us", "ours_cpu_us"):
         assert result[rate] > 0
     assert result["ratio"] == pytest.approx(result["ours_per_s"] / result["floor_per_s"])
 
