@@ -2,7 +2,8 @@
 
 The hash format is the one of :func:`owner_server.audit.log.entry_hash`; the canonical JSON is
 built with :func:`json.encoder.encode_basestring` (what ``json.dumps(..., ensure_ascii=False)``
-uses for every string), so the bytes hashed are the same. A batch is accepted only when every
+uses for every string), so the bytes hashed are the same; when one regex finds nothing it would
+escape in the batch's other fields, those are only wrapped in quotes. A batch is accepted only when every
 entry hashes to its stored hash, links to the one before and the sequence numbers are gap-free;
 anything else (or a value that is not text, possible on SQLite) hands the batch to the exact
 per-entry check, which names the first bad entry as before.
