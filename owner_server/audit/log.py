@@ -22,7 +22,17 @@ from owner_server.audit.verify_fast import check_batch, read_batches
 from owner_server.models import AuditEntry, AuditHead, Checkpoint
 from owner_server.models._common import utcnow
 
-__all__ = ["GENESIS_HASH", "Anchor", "VerifyResult", "append", "entry_hash", "sign_checkpoint", "verify_chain"]
+__all__ = [
+    "GENESIS_HASH",
+    "Anchor",
+    "VerifyResult",
+    "Walked",
+    "append",
+    "entry_hash",
+    "finish_chain",
+    "sign_checkpoint",
+    "verify_chain",
+]
 
 GENESIS_HASH = "0" * 64
 Detail = str | int | float | bool | None
@@ -210,9 +220,7 @@ def _check_slowly(rows: Sequence[Sequence[Any]], prev_hash: str, expected_seq: i
     return None  # a value the bulk path does not take (not text) that still hashes right
 
 
-def _walk(
-    session: Session, wanted: set[int], batch: int, *, after: int = 0, prev_hash: str = GENESIS_HASH
-) -> tuple[VerifyResult | None, int, str, int, dict[int, str]]:
+def _walk(session: Session, wanted: set[int], batch: int, *, after: int = 0, prev_hash: str = GENESIS_HASH) -> Walked:
     expected_seq, count, last = after + 1, 0, after
     hashes_at: dict[int, str] = {}
     for rows in read_batches(session, after=after, batch=batch):
@@ -238,6 +246,9 @@ def verify_chain(
 ) -> VerifyResult:
     """Recompute the chain and check it against the head, signed checkpoints and anchors.
 
+    One process reads the whole log; :func:`owner_server.audit.verify_ranges.verify_full`
+    gives the same result with several.
+
     Args:
         session: A read session.
         public_key: The audit signing key's public half; None skips signatures.
@@ -250,10 +261,26 @@ def verify_chain(
         The result; ``bad_seq`` names the first entry that does not check out.
     """
     checkpoints = sorted(session.exec(select(Checkpoint)).all(), key=lambda cp: cp.seq)
-    by_seq = {cp.seq: cp for cp in checkpoints}
-    failed, count, prev_hash, last, hashes_at = _walk(session, set(by_seq) | {a.seq for a in anchors}, batch)
+    walked = _walk(session, {cp.seq for cp in checkpoints} | {a.seq for a in anchors}, batch)
+    return finish_chain(session, walked, checkpoints, public_key=public_key, anchors=anchors)
+
+
+Walked = tuple[VerifyResult | None, int, str, int, dict[int, str]]
+
+
+def finish_chain(
+    session: Session,
+    walked: Walked,
+    checkpoints: Sequence[Checkpoint],
+    *,
+    public_key: Ed25519PublicKey | None,
+    anchors: Sequence[Anchor],
+) -> VerifyResult:
+    """The checks after the walk: the head, the anchors, the signed checkpoints (in seq order)."""
+    failed, count, prev_hash, last, hashes_at = walked
     if failed:
         return failed
+    by_seq = {cp.seq: cp for cp in checkpoints}
     head = session.get(AuditHead, 1)
     head_seq, head_hash = (head.seq, head.hash) if head else (0, GENESIS_HASH)
     if head_seq != last or head_hash != prev_hash:

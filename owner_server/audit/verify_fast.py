@@ -2,7 +2,8 @@
 
 The hash format is the one of :func:`owner_server.audit.log.entry_hash`; the canonical JSON is
 built with :func:`json.encoder.encode_basestring` (what ``json.dumps(..., ensure_ascii=False)``
-uses for every string), so the bytes hashed are the same. A batch is accepted only when every
+uses for every string), so the bytes hashed are the same; when one regex finds nothing it would
+escape in the batch's other fields, those are only wrapped in quotes. A batch is accepted only when every
 entry hashes to its stored hash, links to the one before and the sequence numbers are gap-free;
 anything else (or a value that is not text, possible on SQLite) hands the batch to the exact
 per-entry check, which names the first bad entry as before.
@@ -10,23 +11,29 @@ per-entry check, which names the first bad entry as before.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from hashlib import sha256
+from itertools import chain
 from json.encoder import encode_basestring as _quote
 from operator import methodcaller
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-__all__ = ["Batch", "check_batch", "read_batches"]
+__all__ = ["COLUMNS", "Batch", "check_batch", "read_batches"]
 
 #: One entry as read: seq, ts, actor, action, object_type, object_id, details, prev_hash, hash.
 Row = tuple[Any, ...]
 Batch = Sequence[Row]
 
-_COLUMNS = "seq, ts, actor, action, object_type, object_id, details, prev_hash, hash"
+COLUMNS = "seq, ts, actor, action, object_type, object_id, details, prev_hash, hash"
 _hex = methodcaller("hexdigest")
 _FORMAT = '{}\n{{"action":{},"actor":{},"details":{},"object_id":{},"object_type":{},"seq":{},"ts":{}}}'.format
+#: The same text when every field but ``details`` is plain (``encode_basestring`` only wraps it in quotes).
+_PLAIN = '%s\n{"action":"%s","actor":"%s","details":%s,"object_id":"%s","object_type":"%s","seq":%d,"ts":"%s"}'.__mod__
+#: What ``encode_basestring`` escapes: ``"``, ``\\`` and the control characters.
+_ESCAPED = re.compile(r'["\\\x00-\x1f]')
 
 
 def read_batches(session: Session, *, after: int, batch: int) -> Iterator[Batch]:
@@ -41,7 +48,7 @@ def read_batches(session: Session, *, after: int, batch: int) -> Iterator[Batch]
     while True:
         cur = dbapi.cursor()
         try:
-            cur.execute(f"SELECT {_COLUMNS} FROM auditentry WHERE seq > {last} ORDER BY seq LIMIT {int(batch)}")  # noqa: S608 - ints only
+            cur.execute(f"SELECT {COLUMNS} FROM auditentry WHERE seq > {last} ORDER BY seq LIMIT {int(batch)}")  # noqa: S608 - ints only
             rows = cur.fetchall()
         finally:
             cur.close()
@@ -68,6 +75,10 @@ def check_batch(rows: Batch, *, prev_hash: str, first_seq: int) -> bool:
             return False
         if prevs[0] != prev_hash or prevs[1:] != hashes[:-1]:
             return False
+        if not _ESCAPED.search("".join(chain(ts, actor, action, otype, oid))):
+            quoted = map(_quote, details)
+            plain = map(_PLAIN, zip(prevs, action, actor, quoted, oid, otype, seqs, ts, strict=True))
+            return tuple(map(_hex, map(sha256, map(str.encode, plain)))) == hashes
         texts = map(
             _FORMAT,
             prevs,

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from owner_server.audit.verify_ranges import default_processes
 from owner_server.cli.common import DataDirOpt, DbUrlOpt, JsonOpt, err_console, installation, out, print_json
 
 __all__ = ["audit_app"]
@@ -22,16 +23,24 @@ IncrementalOpt = Annotated[
 ]
 
 
+ProcessesOpt = Annotated[
+    int | None,
+    typer.Option("--processes", min=1, max=64, help="Worker processes of the full pass (default: one per CPU)."),
+]
+
+
 @audit_app.command("verify")
 def verify(
     data_dir: DataDirOpt = None,
     database_url: DbUrlOpt = None,
     json_out: JsonOpt = False,
     incremental: IncrementalOpt = False,
+    processes: ProcessesOpt = None,
 ) -> None:
     """Check every entry and signed checkpoint; exit 1 naming the first bad entry."""
     with installation(data_dir, database_url) as inst:
-        result = inst.verify_audit(incremental=incremental)
+        workers = default_processes() if processes is None else processes
+        result = inst.verify_audit(incremental=incremental, processes=workers)
     if json_out:
         print_json(
             {

@@ -25,9 +25,10 @@ from sqlalchemy.engine import Engine
 from owner_server.audit import log as audit
 from owner_server.audit.anchor import append_anchor, read_anchors
 from owner_server.audit.incremental import verify_since_checkpoint
+from owner_server.audit.verify_ranges import verify_full
 from owner_server.audit.watermark import load_watermark_key
 from owner_server.core import tls
-from owner_server.core.db import make_engine, session_scope
+from owner_server.core.db import make_engine, session_scope, snapshot_session
 from owner_server.core.migrate import upgrade_to_head
 from owner_server.core.settings import SETTINGS_FILE, Settings, load_settings
 from owner_server.models import Checkpoint
@@ -172,14 +173,22 @@ def load_audit_signing_key(data_dir: Path) -> Ed25519PrivateKey:
     return load_ed25519_key(data_dir / AUDIT_KEY_FILE, what="audit signing key")
 
 
-def verify_audit(settings: Settings, engine: Engine, *, incremental: bool = False) -> audit.VerifyResult:
+def verify_audit(
+    settings: Settings, engine: Engine, *, incremental: bool = False, processes: int = 1
+) -> audit.VerifyResult:
     """Verify an installation's audit log: the chain, its signed checkpoints and the data dir's anchors.
+
+    The log is read in one consistent snapshot (:func:`owner_server.core.db.snapshot_session`),
+    so entries appended meanwhile are neither seen nor a reason to fail.
 
     Args:
         settings: The installation's settings (data dir: signing key, anchor file).
         engine: Its database engine.
         incremental: Only from the latest signed checkpoint on
             (:func:`owner_server.audit.incremental.verify_since_checkpoint`).
+        processes: Worker processes of the full pass
+            (:func:`owner_server.audit.verify_ranges.verify_full`, forked: more than 1 only from
+            a single-threaded process such as the CLI).
 
     Returns:
         The result (``bad_seq`` names the first entry that does not check out).
@@ -189,10 +198,10 @@ def verify_audit(settings: Settings, engine: Engine, *, incremental: bool = Fals
     """
     anchors = read_anchors(settings.data_dir)
     public_key = load_audit_signing_key(settings.data_dir).public_key()
-    with session_scope(engine) as session:
+    with snapshot_session(engine) as session:
         if incremental:
             return verify_since_checkpoint(session, public_key=public_key, anchors=anchors)
-        return audit.verify_chain(session, public_key=public_key, anchors=anchors)
+        return verify_full(session, public_key=public_key, anchors=anchors, processes=processes)
 
 
 class Installation:
@@ -230,9 +239,9 @@ class Installation:
             append_anchor(self.settings.data_dir, cp)
         return cp
 
-    def verify_audit(self, *, incremental: bool = False) -> audit.VerifyResult:
-        """Verify the audit log against its signed checkpoints and this data dir's anchors."""
-        return verify_audit(self.settings, self.engine, incremental=incremental)
+    def verify_audit(self, *, incremental: bool = False, processes: int = 1) -> audit.VerifyResult:
+        """Verify the audit log against its checkpoints and this data dir's anchors (see :func:`verify_audit`)."""
+        return verify_audit(self.settings, self.engine, incremental=incremental, processes=processes)
 
     def close(self) -> None:
         """Dispose of the engine's connections."""

@@ -114,3 +114,20 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+@contextmanager
+def snapshot_session(engine: Engine) -> Iterator[Session]:
+    """A read-only session on one consistent snapshot, rolled back at the end.
+
+    PostgreSQL: a ``REPEATABLE READ READ ONLY`` transaction (every statement sees the state at
+    its first one, whatever commits meanwhile). SQLite: a deferred transaction (no write lock;
+    in WAL mode its first read fixes the snapshot).
+    """
+    with read_only(), Session(engine, expire_on_commit=False) as session:
+        if not is_sqlite(engine):
+            session.connection(execution_options={"isolation_level": "REPEATABLE READ", "postgresql_readonly": True})
+        try:
+            yield session
+        finally:
+            session.rollback()
