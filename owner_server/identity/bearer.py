@@ -18,6 +18,7 @@ from sqlalchemy import bindparam, select
 from sqlmodel import Session, col
 
 from owner_server.core.deferred import DeferredError
+from owner_server.core.txn_memo import AGENT_CONFIRMED, remember
 from owner_server.identity.login_rules import alert_outside_network
 from owner_server.identity.outsourcers import address_allowed
 from owner_server.identity.sessions import token_hash
@@ -162,5 +163,6 @@ def confirm(
     _refuse(revoked=revoked, expired=expires_at < now, suspended=suspended, device_revoked=device_revoked)
     if campaign_id != agent.user.campaign_id:  # moved meanwhile: work in the campaign of now
         session.refresh(agent.user)
+    remember(session, AGENT_CONFIRMED, agent.user.id)  # work.suspension.lock_agent need not read it again
     _check_address(session, user=agent.user, address=address, now=now)
     return replace(agent, address=address) if address else agent

@@ -63,18 +63,11 @@ def _plans(inst) -> list[str]:
             session.execute(text("SET plan_cache_mode = force_generic_plan"))
         user = session.exec(select(User)).first()
         ctx = load_context(session, user=user)
-        original = distribution._first
-
-        def every_tier(s, *where, max_attempts, due=None):  # the real statement runs; None: the next tier too
-            original(s, *where, max_attempts=max_attempts, due=due)
-            return None
-
         event.listen(inst.engine, "before_cursor_execute", capture)
-        distribution._first = every_tier
-        try:
-            distribution._pick_contact(session, ctx=ctx, now=OPEN)
+        try:  # every tier's real statement, as the pick runs it (the pick itself stops at the first that finds one)
+            for stmt in distribution.tier_statements():
+                session.connection().execute(stmt, distribution.pick_params(ctx, OPEN)).first()
         finally:
-            distribution._first = original
             event.remove(inst.engine, "before_cursor_execute", capture)
         cursor = session.connection().connection.dbapi_connection.cursor()
         for statement, parameters in caught:
