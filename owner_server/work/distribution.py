@@ -20,7 +20,18 @@ from functools import cache
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import BindParameter, ColumnElement, Row, Select, bindparam, exists, select, text
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    CompoundSelect,
+    Row,
+    Select,
+    bindparam,
+    exists,
+    select,
+    text,
+    union_all,
+)
 from sqlalchemy.orm import Mapped
 from sqlmodel import Session, col
 
@@ -122,6 +133,18 @@ def tier_statements() -> tuple[Select[Any], ...]:
     return tuple(_first(*where, due=due) for where, due in _tiers(campaign_id, me, now, grace))
 
 
+@cache
+def pick_statement() -> CompoundSelect[Any]:
+    """The tiers in one round trip: ``UNION ALL`` of each tier's statement (own order, limit, row lock), first row.
+
+    Both databases run the arms in order and stop at the first row: a tier after
+    the one that found a contact is not read, and only the contact returned is
+    locked (PostgreSQL allows ``FOR UPDATE SKIP LOCKED`` in a sub-select).
+    """
+    arms = (select(*stmt.subquery(f"tier{n}").c) for n, stmt in enumerate(tier_statements()))
+    return union_all(*arms).limit(1)
+
+
 def pick_params(ctx: AgentContext, now: datetime) -> dict[str, Any]:
     """The values :func:`tier_statements` are run with, for this agent at ``now``."""
     strategy = ctx.policy.strategy
@@ -144,16 +167,13 @@ def _pick_contact(session: Session, *, ctx: AgentContext, now: datetime) -> Row[
     4. contacts never worked that this agent never had. Each tier is an index
     scan of a partial index (``ix_contact_*_pick``); callbacks and retries go
     earliest due first (then ``pick_key``), so no pick walks the pending ones.
+    One statement (:func:`pick_statement`) reads them in order.
 
     Returns:
         The contact's ``id``, ``ref``, ``payload``, ``data_key_id`` and ``attempts`` (row locked), or None.
     """
-    params = pick_params(ctx, now)
-    for stmt in tier_statements():
-        contact: Row[Any] | None = claim_sql.run(session, stmt, params).first()
-        if contact is not None:
-            return contact
-    return None
+    contact: Row[Any] | None = claim_sql.run(session, pick_statement(), pick_params(ctx, now)).first()
+    return contact
 
 
 def _watermark_code(lease: IssuedLease, key: Ed25519PrivateKey | None) -> str | None:
