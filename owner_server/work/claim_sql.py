@@ -21,7 +21,6 @@ from owner_server.models._common import table_of
 __all__ = [
     "CLOSE_LEASE",
     "COUNT_ISSUED",
-    "EVENTS_LAST_HOUR",
     "EVENT_LEASES",
     "INSERT_DISPOSITION",
     "INSERT_EVENTS",
@@ -100,14 +99,18 @@ LEASE_CONTACT = select(*CONTACT_COLUMNS).where(_CONTACT.c.id == bindparam("b_id"
 _PER_LEASE = (
     select(func.count()).where(_EVENT.c.lease_id == _LEASE.c.id).correlate(_LEASE).scalar_subquery().label("events")
 )
-#: The batch's leases, each with its contact's ref and how many events it already has.
+_LAST_HOUR = (
+    select(func.count())
+    .where(_EVENT.c.user_id == bindparam("b_user_id"), _EVENT.c.received_at > bindparam("b_since"))
+    .scalar_subquery()
+    .label("agent_last_hour")
+)
+#: The batch's leases, each with its contact's ref and how many events it already has, and the agent's events
+#: of the last hour (the same on every row: the caps of ``outcomes._check_event_cap`` without another round trip).
 EVENT_LEASES = (
-    select(*_LEASE_COLUMNS, _CONTACT.c.ref, _PER_LEASE)
+    select(*_LEASE_COLUMNS, _CONTACT.c.ref, _PER_LEASE, _LAST_HOUR)
     .join(_CONTACT, _CONTACT.c.id == _LEASE.c.contact_id)
     .where(_LEASE.c.id.in_(bindparam("b_lease_ids", expanding=True)))
-)
-EVENTS_LAST_HOUR = select(func.count()).where(
-    _EVENT.c.user_id == bindparam("b_user_id"), _EVENT.c.received_at > bindparam("b_since")
 )
 KNOWN_EVENTS = select(_EVENT.c.event_id).where(
     _EVENT.c.user_id == bindparam("b_user_id"), _EVENT.c.event_id.in_(bindparam("b_event_ids", expanding=True))

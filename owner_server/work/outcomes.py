@@ -184,25 +184,19 @@ def record_disposition(
     return DispositionResponse(lease_id=lease.id, code=request.code, closed_at=now)
 
 
-def _check_event_cap(
-    session: Session, *, agent: AgentPrincipal, batch: EventBatch, stored: dict[str, int], now: datetime
-) -> None:
+def _check_event_cap(batch: EventBatch, *, last_hour: int, stored: dict[str, int]) -> None:
     """Refuse a batch that would store more than the per-lease or per-agent-hour number of events.
 
     Args:
-        session: The request's transaction.
-        agent: The agent.
         batch: The incoming events.
+        last_hour: The agent's events stored in the last hour.
         stored: The events each of the batch's leases has already.
-        now: The request's time.
 
     Raises:
         RateLimitedError: Too many events for one lease (``LIMITS.max_events_per_lease``)
             or for one agent in the last hour (``LIMITS.max_events_per_agent_hour``): an audit-log flood.
     """
-    params = {"b_user_id": agent.user.id, "b_since": now - timedelta(hours=1)}
-    last_hour = claim_sql.run(session, claim_sql.EVENTS_LAST_HOUR, params).scalar_one()
-    if int(last_hour) + len(batch.events) > LIMITS.max_events_per_agent_hour:
+    if last_hour + len(batch.events) > LIMITS.max_events_per_agent_hour:
         raise RateLimitedError("too many events this hour")
     incoming = Counter(e.lease_id for e in batch.events)
     if any(stored.get(lease_id, 0) + n > LIMITS.max_events_per_lease for lease_id, n in incoming.items()):
@@ -260,7 +254,8 @@ def record_events(
     if len(set(ids)) != len(ids):
         raise ValidationError("event ids repeat inside the batch")
     lease_ids = sorted({e.lease_id for e in batch.events})
-    found = claim_sql.run(session, claim_sql.EVENT_LEASES, {"b_lease_ids": lease_ids}).all()
+    params = {"b_lease_ids": lease_ids, "b_user_id": agent.user.id, "b_since": now - timedelta(hours=1)}
+    found = claim_sql.run(session, claim_sql.EVENT_LEASES, params).all()
     leases = {le.id: le for le in found}
     if any(le_id not in leases or leases[le_id].user_id != agent.user.id for le_id in lease_ids):
         raise ValidationError("an event names a lease that is not yours")
@@ -270,7 +265,7 @@ def record_events(
         if not lease.issued_at - skew <= event.occurred_at <= end:
             raise ValidationError("an event's time is outside its lease (check the computer's clock)")
     stored_per_lease = {le.id: int(le.events) for le in found}
-    _check_event_cap(session, agent=agent, batch=batch, stored=stored_per_lease, now=now)
+    _check_event_cap(batch, last_hour=int(found[0].agent_last_hour), stored=stored_per_lease)
     known_params = {"b_user_id": agent.user.id, "b_event_ids": ids}
     known = set(claim_sql.run(session, claim_sql.KNOWN_EVENTS, known_params).scalars())
     assert agent.user.id is not None

@@ -17,7 +17,7 @@ from bench.claim_floor_bench import _seed, ours_claim
 from owner_server.api.state import ServerState
 
 #: Statements a claim sends, at most (three transactions; the driver's COMMIT is not a statement here).
-MAX_STATEMENTS = {"sqlite": 35, "postgresql": 31}
+MAX_STATEMENTS = {"sqlite": 34, "postgresql": 30}
 CLAIMS = 4
 
 
