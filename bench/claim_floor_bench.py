@@ -85,7 +85,7 @@ class Result:
         return statistics.median(self.ours_claims_per_s) / statistics.median(self.floor_claims_per_s)
 
 
-def _seed(inst: Any, contacts: int) -> list[Seat]:
+def _seed(inst: Any, contacts: int, agents: int = AGENTS) -> list[Seat]:
     far = datetime.now(UTC) + timedelta(days=3650)
     with session_scope(inst.engine) as session:
         admin.add_outsourcer(session, name="BPO", actor="bench")
@@ -107,7 +107,7 @@ def _seed(inst: Any, contacts: int) -> list[Seat]:
                 )
             )
         seats = []
-        for a in range(AGENTS):
+        for a in range(agents):
             admin.add_agent(
                 session, login=f"agent{a}", outsourcer="BPO", campaign="Bench", password=BENCH_PASSWORD, actor="b"
             )

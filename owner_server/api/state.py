@@ -53,9 +53,9 @@ class ServerState:
     def agent_transaction(self, *, token: str, address: str) -> Iterator[tuple[Session, AgentPrincipal]]:
         """One agent request's write transaction, with the agent the bearer token authenticates.
 
-        On SQLite the token is resolved first in a read transaction (no write
-        lock), then the write transaction begins, holding the process's writer
-        turn, and :func:`~owner_server.identity.bearer.confirm` checks again
+        On SQLite the token is resolved first by one statement in its own read
+        transaction (no write lock, no ``BEGIN``), then the write transaction
+        begins, holding the process's writer turn, and :func:`~owner_server.identity.bearer.confirm` checks again
         what could have changed in between (token revoked or expired, agent
         suspended, device revoked) before the caller's work; everything the
         caller does (limits, rules, issuance) is in that one write transaction.
@@ -77,7 +77,7 @@ class ServerState:
                 with deferred_commit(session):
                     yield session, authenticate(session, token=token, address=address)
                 return
-            with read_only(), deferred_commit(session):
+            with read_only(snapshot=False), deferred_commit(session):  # one statement: no BEGIN, no COMMIT
                 first = authenticate(session, token=token)
             with sqlite_writer(self.engine), deferred_commit(session):
                 yield session, confirm(session, agent=first, token=token, address=address)

@@ -9,8 +9,7 @@ truncated tail that a database-level attacker re-headed.
 from __future__ import annotations
 
 import hashlib
-import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +17,15 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlmodel import Session, col, select
 
+from owner_server.audit.chain import (
+    GENESIS_HASH,
+    Appended,
+    Detail,
+    append,
+    append_many,
+    entry_hash,
+    lock_head,
+)
 from owner_server.audit.verify_fast import check_batch, read_batches
 from owner_server.models import AuditEntry, AuditHead, Checkpoint
 from owner_server.models._common import utcnow
@@ -25,106 +33,17 @@ from owner_server.models._common import utcnow
 __all__ = [
     "GENESIS_HASH",
     "Anchor",
+    "Appended",
+    "Detail",
     "VerifyResult",
     "Walked",
     "append",
+    "append_many",
     "entry_hash",
     "finish_chain",
     "sign_checkpoint",
     "verify_chain",
 ]
-
-GENESIS_HASH = "0" * 64
-Detail = str | int | float | bool | None
-
-
-def _canonical(entry: AuditEntry) -> bytes:
-    body = {
-        "seq": entry.seq,
-        "ts": entry.ts,
-        "actor": entry.actor,
-        "action": entry.action,
-        "object_type": entry.object_type,
-        "object_id": entry.object_id,
-        "details": entry.details,
-    }
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-
-
-def entry_hash(entry: AuditEntry) -> str:
-    """SHA-256 (hex) over ``prev_hash`` and the canonical entry."""
-    return hashlib.sha256(entry.prev_hash.encode("ascii") + b"\n" + _canonical(entry)).hexdigest()
-
-
-_HEAD_KEY = "custos.audit_head"
-
-
-def _lock_head(session: Session) -> AuditHead:
-    """The chain head, locked for this transaction (``SELECT ... FOR UPDATE`` once; kept in ``session.info``).
-
-    The lock holds until the transaction ends, so the head read once stays
-    the head for every entry the transaction appends.
-    """
-    transaction = session.get_transaction()
-    held = session.info.get(_HEAD_KEY)
-    if held is not None and transaction is not None and held[0] is transaction:
-        head: AuditHead = held[1]
-        return head
-    found = session.exec(select(AuditHead).where(AuditHead.id == 1).with_for_update()).first()
-    if found is None:
-        found = AuditHead(id=1, seq=0, hash=GENESIS_HASH)
-        session.add(found)
-        session.flush()
-    session.info[_HEAD_KEY] = (session.get_transaction(), found)
-    return found
-
-
-def append(
-    session: Session,
-    *,
-    actor: str,
-    action: str,
-    object_type: str = "",
-    object_id: str = "",
-    details: Mapping[str, Detail] | None = None,
-) -> AuditEntry:
-    """Append one entry in the caller's transaction.
-
-    The head row is locked (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite
-    transactions are already exclusive writers) at the transaction's first
-    entry, so entries get gap-free sequence numbers in commit order. The entry
-    is not flushed here: the transaction's entries and the head are written
-    together at its next flush (at the latest at commit). Details must hold
-    ids and counts only.
-
-    Args:
-        session: The open transaction of the change being recorded.
-        actor: Who acted, e.g. ``agent:<ref>``, ``admin:cli``.
-        action: What happened, e.g. ``record_issued``.
-        object_type: Kind of object acted on.
-        object_id: Its id.
-        details: Extra ids and counts (never personal data).
-
-    Returns:
-        The new entry (pending until the next flush; ``seq`` and ``hash`` are set).
-    """
-    head = _lock_head(session)
-    entry = AuditEntry(
-        seq=head.seq + 1,
-        ts=utcnow().isoformat(timespec="microseconds"),
-        actor=actor,
-        action=action,
-        object_type=object_type,
-        object_id=object_id,
-        details=json.dumps(dict(details or {}), sort_keys=True, separators=(",", ":")),
-        prev_hash=head.hash,
-        hash="",
-    )
-    entry.hash = entry_hash(entry)
-    head.seq, head.hash = entry.seq, entry.hash
-    session.add(entry)
-    session.add(head)
-    return entry
 
 
 def _checkpoint_message(seq: int, head_hash: str, ts: str, prev: Checkpoint | None) -> bytes:
@@ -146,7 +65,7 @@ def sign_checkpoint(session: Session, *, key: Ed25519PrivateKey) -> Checkpoint |
         already checkpointed. Callers should also anchor it outside the
         database (see :mod:`owner_server.audit.anchor`).
     """
-    head = _lock_head(session)
+    head = lock_head(session)
     if head.seq == 0 or session.get(Checkpoint, head.seq) is not None:
         return None
     prev = _latest_checkpoint(session)

@@ -27,7 +27,8 @@ from sqlmodel import Session, create_engine
 __all__ = ["is_sqlite", "make_engine", "read_only", "session_scope", "sqlite_writer"]
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
-_READ_ONLY: ContextVar[bool] = ContextVar("custos_read_only", default=False)
+#: "": a write transaction (``BEGIN IMMEDIATE``); "deferred": a read snapshot (``BEGIN``); "autocommit": no ``BEGIN``.
+_READ_ONLY: ContextVar[str] = ContextVar("custos_read_only", default="")
 _WRITERS: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
 _WRITERS_LOCK = threading.Lock()
 
@@ -71,17 +72,24 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN" if _READ_ONLY.get() else "BEGIN IMMEDIATE")
+        mode = _READ_ONLY.get()
+        if mode != "autocommit":  # else each statement is its own read transaction (the driver's COMMIT is a no-op)
+            conn.exec_driver_sql("BEGIN" if mode else "BEGIN IMMEDIATE")
 
 
 @contextmanager
-def read_only() -> Iterator[None]:
+def read_only(*, snapshot: bool = True) -> Iterator[None]:
     """Transactions begun inside start deferred on SQLite (a read snapshot, no write lock).
 
     Only for work that reads: a write in such a transaction may fail with
     ``database is locked`` instead of waiting. No effect on PostgreSQL.
+
+    Args:
+        snapshot: False for a transaction of one statement: no ``BEGIN`` is
+            sent, the statement is its own (implicit) read transaction, which
+            saves the ``BEGIN`` and ``COMMIT`` round trips.
     """
-    token = _READ_ONLY.set(True)
+    token = _READ_ONLY.set("deferred" if snapshot else "autocommit")
     try:
         yield
     finally:

@@ -18,6 +18,7 @@ from sqlalchemy import bindparam, select
 from sqlmodel import Session, col
 
 from owner_server.core.deferred import DeferredError
+from owner_server.core.txn_memo import AGENT_CONFIRMED, remember
 from owner_server.identity.login_rules import alert_outside_network
 from owner_server.identity.outsourcers import address_allowed
 from owner_server.identity.sessions import token_hash
@@ -32,7 +33,19 @@ _OUTSIDE = "this computer's address is outside the networks your organisation ma
 _ROWS_KEY = "custos.agent_rows"
 _TOKEN = col(AccessToken.token_hash) == bindparam("token_hash")
 _AGENT = (
-    select(AccessToken, User, Device, Outsourcer, Campaign)  # five entities: past sqlmodel's typed select
+    # three entities, the token's and device's columns: what an agent request needs, no more ORM loading
+    select(
+        User,
+        Outsourcer,
+        Campaign,
+        col(AccessToken.revoked),
+        col(AccessToken.expires_at),
+        col(AccessToken.session_id),
+        col(AccessToken.address),
+        col(Device.id),
+        col(Device.revoked),
+    )
+    .select_from(AccessToken)
     .outerjoin(User, col(User.id) == col(AccessToken.user_id))
     .outerjoin(Device, col(Device.id) == col(AccessToken.device_id))
     .outerjoin(Outsourcer, col(Outsourcer.id) == col(User.outsourcer_id))
@@ -120,17 +133,17 @@ def authenticate(
     found = session.execute(_AGENT, {"token_hash": token_hash(token)}).first()
     if found is None:
         raise AuthError("not logged in")
-    row, user, device, outsourcer, campaign = found
-    session.info[_ROWS_KEY] = (user, device, outsourcer, campaign)  # the identity map holds rows weakly: keep them
+    user, outsourcer, campaign, revoked, expires_at, session_id, token_address, device_id, device_revoked = found
+    session.info[_ROWS_KEY] = (user, outsourcer, campaign)  # the identity map holds rows weakly: keep them
     _refuse(
-        revoked=row.revoked,
-        expired=row.expires_at < now,
+        revoked=revoked,
+        expired=expires_at < now,
         suspended=None if user is None else user.suspended,
-        device_revoked=None if device is None else device.revoked,
+        device_revoked=None if device_id is None else device_revoked,
     )
-    assert user is not None and device is not None
+    assert user is not None and device_id is not None
     _check_address(session, user=user, address=address, now=now)
-    return AgentPrincipal(user=user, session_id=row.session_id, device_id=device.id, address=address or row.address)
+    return AgentPrincipal(user=user, session_id=session_id, device_id=device_id, address=address or token_address)
 
 
 def confirm(
@@ -162,5 +175,6 @@ def confirm(
     _refuse(revoked=revoked, expired=expires_at < now, suspended=suspended, device_revoked=device_revoked)
     if campaign_id != agent.user.campaign_id:  # moved meanwhile: work in the campaign of now
         session.refresh(agent.user)
+    remember(session, AGENT_CONFIRMED, agent.user.id)  # work.suspension.lock_agent need not read it again
     _check_address(session, user=agent.user, address=address, now=now)
     return replace(agent, address=address) if address else agent

@@ -15,8 +15,9 @@ Every query that reads contacts for anyone but the importer itself adds
 from __future__ import annotations
 
 from collections import Counter
+from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_
+from sqlalchemy import BindParameter, ColumnElement, func, or_
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
@@ -63,7 +64,7 @@ def is_staged() -> ColumnElement[bool]:
     return col(Contact.batch_id).in_(hidden_batch_ids())
 
 
-def published_bound(campaign_id: int) -> ColumnElement[int]:
+def published_bound(campaign_id: int | BindParameter[Any]) -> ColumnElement[int]:
     """The campaign's highest published batch id, 0 when none: a scalar subquery.
 
     Batch ids grow and a campaign runs one import at a time, so every row

@@ -4,16 +4,29 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import DateTime
+from sqlalchemy import DateTime, Table
 from sqlalchemy.types import TypeDecorator
 
-__all__ = ["UtcDateTime", "new_ref", "utcnow"]
+__all__ = ["UtcDateTime", "new_ref", "table_of", "utcnow"]
 
 
 def utcnow() -> datetime:
     """The current time, timezone-aware UTC."""
     return datetime.now(UTC)
+
+
+def table_of(model: Any) -> Table:
+    """The Core table of a table model, for statements built once per process (no ORM on the hot path).
+
+    Raises:
+        TypeError: ``model`` is not a table model.
+    """
+    table = getattr(model, "__table__", None)
+    if not isinstance(table, Table):
+        raise TypeError(f"{model!r} is not a table model")
+    return table
 
 
 def new_ref() -> str:

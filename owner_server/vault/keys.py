@@ -173,7 +173,7 @@ class KeyService:
         Raises:
             NotFoundError: The key does not exist or was destroyed.
         """
-        live = session.execute(_LIVE, {"data_key_id": data_key_id}).first()
+        live = session.connection().execute(_LIVE, {"data_key_id": data_key_id}).first()
         if live is None or live[0] is None:
             raise NotFoundError("data key not found")
         if live[1] is not None or not live[2]:

@@ -16,11 +16,24 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime, timedelta
+from functools import cache
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import ColumnElement, exists, text
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    CompoundSelect,
+    Row,
+    Select,
+    bindparam,
+    exists,
+    select,
+    text,
+    union_all,
+)
 from sqlalchemy.orm import Mapped
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
 from owner_server.audit import log as audit
 from owner_server.audit import watermark
@@ -29,23 +42,25 @@ from owner_server.identity.login import AgentPrincipal
 from owner_server.lists.suppression import is_suppressed_clause
 from owner_server.lists.visibility import is_visible, published_bound
 from owner_server.models import Contact, ContactState, Lease
-from owner_server.models._common import utcnow
+from owner_server.models._common import UtcDateTime, utcnow
 from owner_server.vault.keys import KeyService
+from owner_server.work import claim_sql
 from owner_server.work.context import AgentContext, load_context
-from owner_server.work.leases import release_lease
+from owner_server.work.leases import IssuedLease, insert_lease, open_lease_row, reissue_lease, release_lease
 from owner_server.work.limits import check_quota, count_issued, quota_view
 from owner_server.work.record_view import record_view
 from owner_server.work.rules import check_before_issue
 from owner_server.work.strategy import MAX_IDLE_RETRY_S, seconds_until_open
 from owner_server.work.suspension import lock_agent
-from shared.errors import NotFoundError, QuotaReachedError
-from shared.limits import LIMITS
+from shared.errors import QuotaReachedError
 from shared.protocol import IdleReason, NextRecordResponse, RecordView
 
 __all__ = ["EMPTY_RETRY_S", "expire_lease", "next_record", "open_lease"]
 
 #: Seconds an agent waits before asking again when nothing is eligible.
 EMPTY_RETRY_S = 30
+Bound = BindParameter[Any]
+Due = Mapped[datetime | None] | Mapped[int]
 
 
 def open_lease(
@@ -56,12 +71,8 @@ def open_lease(
     An expired lease is closed here (audited ``lease_expired``) and its
     contact goes back to the pool: no agent keeps a record past its lease.
     """
-    now = now or utcnow()
-    lease = session.exec(select(Lease).where(Lease.user_id == user_id, col(Lease.closed_at).is_(None))).first()
-    if lease is None or lease.expires_at > now:
-        return lease
-    expire_lease(session, lease=lease, actor=actor, now=now)
-    return None
+    row = open_lease_row(session, user_id=user_id, actor=actor, now=now or utcnow())
+    return None if row is None else session.get(Lease, row.id)
 
 
 def expire_lease(session: Session, *, lease: Lease, actor: str, now: datetime | None = None) -> None:
@@ -82,21 +93,77 @@ def _state_is(state: ContactState) -> ColumnElement[bool]:
     return text(f"contact.state = '{state.name}'").bindparams()  # type: ignore[return-value]
 
 
-def _first(
-    session: Session, *where: ColumnElement[bool], max_attempts: int, due: Mapped[datetime | None] | Mapped[int]
-) -> Contact | None:
-    """The first eligible contact matching ``where``, by ``due`` (due time or batch) then ``pick_key``; row locked."""
-    stmt = (
-        select(Contact)
-        .where(*where, col(Contact.attempts) < max_attempts, ~is_suppressed_clause())
+def _first(*where: ColumnElement[bool], due: Due) -> Select[Any]:
+    """One tier's statement: the first eligible contact matching ``where``, by ``due`` then ``pick_key``; row locked."""
+    return (
+        select(*claim_sql.CONTACT_COLUMNS)
+        .where(*where, col(Contact.attempts) < bindparam("b_max_attempts"), ~is_suppressed_clause())
         .order_by(due, col(Contact.pick_key))
         .limit(1)
         .with_for_update(skip_locked=True)
     )
-    return session.exec(stmt).first()
 
 
-def _pick_contact(session: Session, *, ctx: AgentContext, now: datetime) -> Contact | None:
+def _tiers(
+    campaign_id: Bound, me: Bound, now: Bound, grace: Bound
+) -> tuple[tuple[tuple[ColumnElement[bool], ...], Due], ...]:
+    """The strategy's tiers in order (:func:`_pick_contact`): each tier's conditions and its due column."""
+    campaign = col(Contact.campaign_id) == campaign_id
+    callback = (campaign, _state_is(ContactState.CALLBACK))
+    had_it = exists().where(col(Lease.contact_id) == col(Contact.id), col(Lease.user_id) == me)
+    fresh = (campaign, _state_is(ContactState.NEW), col(Contact.next_eligible_at).is_(None))
+    tiers: tuple[tuple[ColumnElement[bool], ...], ...] = (
+        (*callback, col(Contact.callback_user_id) == me, col(Contact.callback_at) <= now),
+        (*callback, col(Contact.callback_user_id).is_(None), col(Contact.callback_at) <= now),
+        (*callback, col(Contact.callback_user_id) != me, col(Contact.callback_at) <= grace),
+        (campaign, _state_is(ContactState.NEW), col(Contact.next_eligible_at) <= now),
+        (*fresh, col(Contact.pick_batch) <= published_bound(campaign_id), is_visible(), ~had_it),
+    )
+    # callbacks and retries earliest due first (their indexes' order): else each pick walks every pending one
+    dues: tuple[Due, ...] = (
+        *(col(Contact.callback_at),) * 3,
+        col(Contact.next_eligible_at),
+        col(Contact.pick_batch),  # new contacts: oldest published batch first, read up to the last one published
+    )
+    return tuple(zip(tiers, dues, strict=True))
+
+
+@cache
+def tier_statements() -> tuple[Select[Any], ...]:
+    """The pick's statements, one a tier, built once per process; run with :func:`pick_params`."""
+    moment = UtcDateTime()
+    campaign_id: Bound = bindparam("b_campaign_id")
+    me: Bound = bindparam("b_me")
+    now, grace = bindparam("b_now", type_=moment), bindparam("b_grace", type_=moment)
+    return tuple(_first(*where, due=due) for where, due in _tiers(campaign_id, me, now, grace))
+
+
+@cache
+def pick_statement() -> CompoundSelect[Any]:
+    """The tiers in one round trip: ``UNION ALL`` of each tier's statement (own order, limit, row lock), first row.
+
+    Both databases run the arms in order and stop at the first row: a tier after
+    the one that found a contact is not read, and only the contact returned is
+    locked (PostgreSQL allows ``FOR UPDATE SKIP LOCKED`` in a sub-select).
+    """
+    arms = (select(*stmt.subquery(f"tier{n}").c) for n, stmt in enumerate(tier_statements()))
+    return union_all(*arms).limit(1)
+
+
+def pick_params(ctx: AgentContext, now: datetime) -> dict[str, Any]:
+    """The values :func:`tier_statements` are run with, for this agent at ``now``."""
+    strategy = ctx.policy.strategy
+    grace = now - timedelta(minutes=strategy.callback_grace_minutes)
+    return {
+        "b_campaign_id": ctx.campaign_id,
+        "b_me": ctx.user_id,
+        "b_now": now,
+        "b_grace": grace,
+        "b_max_attempts": strategy.max_attempts,
+    }
+
+
+def _pick_contact(session: Session, *, ctx: AgentContext, now: datetime) -> Row[Any] | None:
     """The next contact for this agent, in the strategy's order; random (``pick_key``) among the new ones.
 
     1. callbacks owed to this agent and due; 2. callbacks for anyone due, and
@@ -108,34 +175,16 @@ def _pick_contact(session: Session, *, ctx: AgentContext, now: datetime) -> Cont
     ``pick_key``), so no pick walks the pending ones, and new contacts are read
     only up to the campaign's last published batch
     (:func:`owner_server.lists.visibility.published_bound`), so no pick walks
-    the rows of an import still running.
+    the rows of an import still running. One statement (:func:`pick_statement`) reads them in order.
+
+    Returns:
+        The contact's ``id``, ``ref``, ``payload``, ``data_key_id`` and ``attempts`` (row locked), or None.
     """
-    campaign, me = col(Contact.campaign_id) == ctx.campaign_id, ctx.user_id
-    grace = now - timedelta(minutes=ctx.policy.strategy.callback_grace_minutes)
-    callback = (campaign, _state_is(ContactState.CALLBACK))
-    had_it = exists().where(col(Lease.contact_id) == col(Contact.id), col(Lease.user_id) == me)
-    fresh = (campaign, _state_is(ContactState.NEW), col(Contact.next_eligible_at).is_(None))
-    tiers: tuple[tuple[ColumnElement[bool], ...], ...] = (
-        (*callback, col(Contact.callback_user_id) == me, col(Contact.callback_at) <= now),
-        (*callback, col(Contact.callback_user_id).is_(None), col(Contact.callback_at) <= now),
-        (*callback, col(Contact.callback_user_id) != me, col(Contact.callback_at) <= grace),
-        (campaign, _state_is(ContactState.NEW), col(Contact.next_eligible_at) <= now),
-        (*fresh, col(Contact.pick_batch) <= published_bound(ctx.campaign_id), is_visible(), ~had_it),
-    )
-    # callbacks and retries earliest due first (their indexes' order): else each pick walks every pending one
-    dues: tuple[Mapped[datetime | None] | Mapped[int], ...] = (
-        *(col(Contact.callback_at),) * 3,
-        col(Contact.next_eligible_at),
-        col(Contact.pick_batch),  # new contacts: oldest published batch first, read up to the last one published
-    )
-    for where, due in zip(tiers, dues, strict=True):
-        contact = _first(session, *where, max_attempts=ctx.policy.strategy.max_attempts, due=due)
-        if contact is not None:
-            return contact
-    return None
+    contact: Row[Any] | None = claim_sql.run(session, pick_statement(), pick_params(ctx, now)).first()
+    return contact
 
 
-def _watermark_code(lease: Lease, key: Ed25519PrivateKey | None) -> str | None:
+def _watermark_code(lease: IssuedLease, key: Ed25519PrivateKey | None) -> str | None:
     """The signed code of this issuance (agent, lease, issue time), or None without a key."""
     if key is None:
         return None
@@ -146,8 +195,8 @@ def _watermark_code(lease: Lease, key: Ed25519PrivateKey | None) -> str | None:
 def _view(
     session: Session,
     *,
-    lease: Lease,
-    contact: Contact,
+    lease: IssuedLease,
+    contact: Row[Any],
     ctx: AgentContext,
     keys: KeyService,
     watermark_key: Ed25519PrivateKey | None,
@@ -167,35 +216,16 @@ def _view(
     )
 
 
-def _issue(session: Session, *, ctx: AgentContext, now: datetime) -> tuple[Lease, Contact] | None:
+def _issue(
+    session: Session, *, ctx: AgentContext, session_id: str, now: datetime
+) -> tuple[IssuedLease, Row[Any]] | None:
     contact = _pick_contact(session, ctx=ctx, now=now)
     if contact is None:
         return None
-    assert contact.id is not None
-    lease = Lease(
-        user_id=ctx.user_id,
-        contact_id=contact.id,
-        campaign_id=ctx.campaign_id,
-        issued_at=now,
-        expires_at=now + timedelta(seconds=LIMITS.lease_ttl_s),
+    lease = insert_lease(
+        session, user_id=ctx.user_id, contact_id=contact.id, campaign_id=ctx.campaign_id, session_id=session_id, now=now
     )
-    contact.state = ContactState.LEASED
-    session.add(contact)
-    session.add(lease)
-    session.flush()
     return lease, contact
-
-
-def _reissue(session: Session, *, agent: AgentPrincipal, lease: Lease) -> tuple[Contact, bool]:
-    """The open lease's contact, and whether this return is worth an audit entry (once per session)."""
-    contact = session.get(Contact, lease.contact_id)
-    if contact is None:
-        raise NotFoundError("the leased contact no longer exists")
-    first_in_session = lease.last_session_id != agent.session_id
-    lease.last_session_id = agent.session_id
-    lease.reissues += 1
-    session.add(lease)
-    return contact, first_in_session
 
 
 def next_record(
@@ -234,10 +264,10 @@ def next_record(
     lock_agent(session, user=agent.user)
     ctx = load_context(session, user=agent.user)
     velocity = timedelta(minutes=ctx.policy.rules.velocity.window_minutes)
-    lease = open_lease(session, user_id=ctx.user_id, actor=agent.actor, now=now)
+    open_row = open_lease_row(session, user_id=ctx.user_id, actor=agent.actor, now=now)
     counts = count_issued(session, user_id=ctx.user_id, now=now, zone=ctx.zone, window=velocity)
-    if lease is not None:
-        contact, worth_audit = _reissue(session, agent=agent, lease=lease)
+    if open_row is not None:
+        lease, contact, worth_audit = reissue_lease(session, lease=open_row, session_id=agent.session_id)
         action = "record_reissued" if worth_audit else None
     else:
         try:  # the limit first: a request that could issue nothing trips no rule
@@ -253,7 +283,7 @@ def next_record(
                 idle_reason=IdleReason.OUTSIDE_CALLING_HOURS,
             )
         check_before_issue(session, ctx=ctx, counts=counts, now=now)
-        issued = _issue(session, ctx=ctx, now=now)
+        issued = _issue(session, ctx=ctx, session_id=agent.session_id, now=now)
         if issued is None:
             return NextRecordResponse(
                 record=None,
@@ -262,7 +292,6 @@ def next_record(
                 idle_reason=IdleReason.NO_CONTACTS,
             )
         lease, contact = issued
-        lease.last_session_id = agent.session_id
         counts = replace(counts, hour=counts.hour + 1, day=counts.day + 1)
         action = "record_issued"
     view = _view(session, lease=lease, contact=contact, ctx=ctx, keys=keys, watermark_key=watermark_key)

@@ -1,7 +1,7 @@
 """Issuance limits: records per agent per rolling hour and per calendar day.
 
 Counted from issuances (leases), not outcomes, with one indexed query on
-``lease (user_id, issued_at)`` inside the transaction that is about to issue,
+``lease (user_id, issued_at)`` (built once: ``claim_sql.COUNT_ISSUED``) inside the transaction that is about to issue,
 so no client, retry or second server process can get past them. The lowest of
 the campaign policy's ``[limits]`` and the outsourcer's own limits applies.
 """
@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, select
 
 from owner_server.models import Lease
+from owner_server.work import claim_sql
 from shared.errors import QuotaReachedError
 from shared.protocol import QuotaView
 
@@ -69,15 +69,9 @@ def count_issued(session: Session, *, user_id: int, now: datetime, zone: ZoneInf
     """
     day_start = _day_start(now, zone)
     hour_start, window_start = now - HOUR, now - window
-    issued = col(Lease.issued_at)
-    row = session.exec(
-        select(
-            func.count(),
-            func.coalesce(func.sum(case((issued > hour_start, 1), else_=0)), 0),
-            func.coalesce(func.sum(case((issued >= day_start, 1), else_=0)), 0),
-            func.coalesce(func.sum(case((issued > window_start, 1), else_=0)), 0),
-        ).where(col(Lease.user_id) == user_id, issued > min(day_start, hour_start, window_start))
-    ).one()
+    params = {"b_user_id": user_id, "b_hour_start": hour_start, "b_day_start": day_start}
+    params |= {"b_window_start": window_start, "b_since": min(day_start, hour_start, window_start)}
+    row = claim_sql.run(session, claim_sql.COUNT_ISSUED, params).one()
     return IssueCounts(hour=int(row[1]), day=int(row[2]), window=int(row[3]), day_start=day_start)
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlmodel import Session, col, select
 
-from owner_server.models import Contact, ContactState, Disposition, Lease
+from owner_server.models import ContactState, Disposition, Lease
 from owner_server.vault.aead import FieldCipher
 from owner_server.work.context import AgentContext
 from owner_server.work.strategy import in_window
@@ -16,7 +18,15 @@ from shared.phone_text import contains_phone_number
 from shared.protocol import DispositionRequest
 from shared.strategy import CallbackFor
 
-__all__ = ["apply_outcome", "check_request", "notes_field", "reference_time", "same_outcome", "superseded"]
+__all__ = [
+    "ContactMove",
+    "apply_outcome",
+    "check_request",
+    "notes_field",
+    "reference_time",
+    "same_outcome",
+    "superseded",
+]
 
 
 def notes_field(lease_id: str) -> str:
@@ -24,11 +34,50 @@ def notes_field(lease_id: str) -> str:
     return f"_disposition_notes|{lease_id}"
 
 
-def reference_time(request: DispositionRequest, *, lease: Lease, now: datetime) -> datetime:
+@dataclass(slots=True)
+class ContactMove:
+    """What an outcome reads and changes of its contact (written back with ``claim_sql.MOVE_CONTACT``)."""
+
+    id: int
+    ref: str
+    data_key_id: int
+    state: ContactState
+    attempts: int
+    callback_at: datetime | None
+    callback_user_id: int | None
+    next_eligible_at: datetime | None
+
+    @classmethod
+    def of(cls, row: Any) -> ContactMove:
+        """From a row of ``claim_sql.LEASE_FOR_OUTCOME`` (the lease's ``contact_id`` and its contact's columns)."""
+        return cls(
+            row.contact_id,
+            row.ref,
+            row.data_key_id,
+            row.state,
+            row.attempts,
+            row.callback_at,
+            row.callback_user_id,
+            row.next_eligible_at,
+        )
+
+    def params(self) -> dict[str, Any]:
+        """The bound values of ``claim_sql.MOVE_CONTACT``."""
+        return {
+            "b_id": self.id,
+            "b_state": self.state,
+            "b_attempts": self.attempts,
+            "b_callback_at": self.callback_at,
+            "b_callback_user_id": self.callback_user_id,
+            "b_next_eligible_at": self.next_eligible_at,
+        }
+
+
+def reference_time(request: DispositionRequest, *, issued_at: datetime, now: datetime) -> datetime:
     """When the outcome was pressed: the client's ``occurred_at`` if plausible (in the lease, not ahead), else now."""
     skew = timedelta(seconds=LIMITS.clock_skew_s)
     at = request.occurred_at
-    if at is not None and lease.issued_at - skew <= at <= now + skew:
+    if at is not None and issued_at - skew <= at <= now + skew:
         return min(at, now)
     return now
 
@@ -69,7 +118,7 @@ def check_request(request: DispositionRequest, *, ctx: AgentContext, at: datetim
         raise ValidationError("the callback time is outside the campaign's calling hours")
 
 
-def apply_outcome(contact: Contact, *, request: DispositionRequest, ctx: AgentContext, at: datetime) -> None:
+def apply_outcome(contact: ContactMove, *, request: DispositionRequest, ctx: AgentContext, at: datetime) -> None:
     """Count the attempt and move the contact on: done, a callback, or a retry after the code's delay."""
     strategy = ctx.policy.strategy
     contact.attempts += 1
@@ -87,11 +136,11 @@ def apply_outcome(contact: Contact, *, request: DispositionRequest, ctx: AgentCo
         contact.next_eligible_at = at + timedelta(minutes=strategy.retry_delay_minutes(request.code))
 
 
-def superseded(session: Session, *, lease: Lease, contact: Contact) -> bool:
+def superseded(session: Session, *, lease_id: str, issued_at: datetime, contact: ContactMove) -> bool:
     """Tell whether a late outcome may no longer move the contact: leased again since, or out of the pool."""
     later = session.exec(
         select(col(Lease.id)).where(
-            col(Lease.contact_id) == contact.id, col(Lease.id) != lease.id, col(Lease.issued_at) >= lease.issued_at
+            col(Lease.contact_id) == contact.id, col(Lease.id) != lease_id, col(Lease.issued_at) >= issued_at
         )
     ).first()
     return later is not None or contact.state not in (ContactState.NEW, ContactState.LEASED, ContactState.CALLBACK)

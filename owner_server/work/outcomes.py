@@ -4,17 +4,21 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlmodel import Session, col, func, select
+from sqlalchemy import Row
+from sqlmodel import Session
 
 from owner_server.audit import log as audit
 from owner_server.identity.login import AgentPrincipal
-from owner_server.models import Contact, ContactState, DisplayEventRow, Disposition, Lease
+from owner_server.models import Contact, ContactState, Disposition, Lease
 from owner_server.models._common import utcnow
 from owner_server.vault.keys import KeyService
-from owner_server.work.context import load_context
+from owner_server.work import claim_sql
+from owner_server.work.context import AgentContext, load_context
 from owner_server.work.distribution import expire_lease
 from owner_server.work.outcome_store import (
+    ContactMove,
     apply_outcome,
     check_request,
     notes_field,
@@ -27,7 +31,7 @@ from owner_server.work.sequence import note_sequence
 from owner_server.work.suspension import lock_agent
 from shared.errors import ConflictError, ErrorCode, NotFoundError, RateLimitedError, ValidationError
 from shared.limits import LIMITS
-from shared.protocol import DisplayEventKind, DispositionRequest, DispositionResponse, EventBatch, EventBatchResult
+from shared.protocol import DisplayEvent, DispositionRequest, DispositionResponse, EventBatch, EventBatchResult
 from shared.strategy import CallbackFor
 
 __all__ = ["record_disposition", "record_events"]
@@ -36,9 +40,9 @@ __all__ = ["record_disposition", "record_events"]
 def _stored(session: Session, *, user_id: int, outcome_id: str | None) -> Disposition | None:
     if outcome_id is None:
         return None
-    return session.exec(
-        select(Disposition).where(Disposition.user_id == user_id, Disposition.outcome_id == outcome_id)
-    ).first()
+    found = claim_sql.run(session, claim_sql.STORED_OUTCOME, {"b_user_id": user_id, "b_outcome_id": outcome_id})
+    stored_id = found.scalar()
+    return None if stored_id is None else session.get(Disposition, stored_id)
 
 
 def _repeat(
@@ -50,6 +54,37 @@ def _repeat(
     if not same_outcome(stored, request, cipher=cipher, ref=contact.ref if contact else ""):
         raise ConflictError("that outcome id was already used for a different outcome")
     return DispositionResponse(lease_id=stored.lease_id, code=stored.code, closed_at=stored.created_at)
+
+
+def _expire(session: Session, *, lease_id: str, contact: ContactMove, actor: str, now: datetime) -> None:
+    """Close the expired lease an outcome came late for (rare: through the ORM); ``contact`` follows its state."""
+    lease = session.get(Lease, lease_id)
+    assert lease is not None
+    expire_lease(session, lease=lease, actor=actor, now=now)
+    released = session.get(Contact, contact.id)  # the identity map's, as release_lease left it
+    if released is not None:
+        contact.state = released.state
+
+
+def _store(
+    session: Session,
+    *,
+    request: DispositionRequest,
+    lease: Row[Any],
+    ctx: AgentContext,
+    notes: bytes | None,
+    now: datetime,
+    late: bool,
+) -> None:
+    """Insert the outcome row."""
+    callback = request.code == ctx.policy.strategy.callback_code
+    row = {"lease_id": lease.id, "contact_id": lease.contact_id, "user_id": ctx.user_id, "code": request.code}
+    row |= {"created_at": now, "notes": notes, "callback_at": request.callback_at if callback else None}
+    row |= {"callback_for": (request.callback_for or CallbackFor.ME).value if request.callback_at else None}
+    row |= {"outcome_id": request.outcome_id, "session_seq": request.session_seq, "occurred_at": request.occurred_at}
+    row |= {"call_id": request.call_id, "late": late}
+    row["no_call_reason"] = request.no_call_reason.value if request.no_call_reason else None
+    claim_sql.run(session, claim_sql.INSERT_DISPOSITION, row)
 
 
 def record_disposition(
@@ -87,56 +122,37 @@ def record_disposition(
         ForbiddenError: ``account_suspended`` when another request suspended the agent since this one authenticated.
     """
     now = now or utcnow()
-    assert agent.user.id is not None
+    user_id = agent.user.id
+    assert user_id is not None
     lock_agent(session, user=agent.user)  # the agent's row before its lease, as /next takes them
-    lease = session.get(Lease, request.lease_id, with_for_update=True)  # a DNC withdrawal or expiry may race it
-    if lease is None or lease.user_id != agent.user.id:
+    lease = claim_sql.run(session, claim_sql.LEASE_FOR_OUTCOME, {"b_lease_id": request.lease_id}).first()
+    if lease is None or lease.user_id != user_id:
         raise NotFoundError("no open lease with that id", code=ErrorCode.NO_LEASE)
-    stored = _stored(session, user_id=agent.user.id, outcome_id=request.outcome_id)
+    stored = _stored(session, user_id=user_id, outcome_id=request.outcome_id)
     if stored is not None:
         return _repeat(session, stored=stored, request=request, keys=keys)
-    if session.exec(select(Disposition.id).where(Disposition.lease_id == lease.id)).first() is not None:
+    if lease.has_outcome:
         raise NotFoundError("that record already has an outcome", code=ErrorCode.NO_LEASE)
     ctx = load_context(session, user=agent.user)
-    contact = session.get(Contact, lease.contact_id)
-    assert contact is not None and contact.id is not None
-    at = reference_time(request, lease=lease, now=now)
+    contact = ContactMove.of(lease)
+    at = reference_time(request, issued_at=lease.issued_at, now=now)
     check_request(request, ctx=ctx, at=at)
     if request.notes and keys is None:
         raise ValidationError("notes cannot be stored here")
     late = lease.closed_at is not None or lease.expires_at <= now
     if lease.closed_at is None and late:
-        expire_lease(session, lease=lease, actor=agent.actor, now=now)
-    moved = not late or not superseded(session, lease=lease, contact=contact)
+        _expire(session, lease_id=lease.id, contact=contact, actor=agent.actor, now=now)
+    moved = not late or not superseded(session, lease_id=lease.id, issued_at=lease.issued_at, contact=contact)
     if moved:
         apply_outcome(contact, request=request, ctx=ctx, at=at)
-        session.add(contact)
-    if lease.closed_at is None:
-        lease.closed_at = now
-        session.add(lease)
+        claim_sql.run(session, claim_sql.MOVE_CONTACT, contact.params())
+    if lease.closed_at is None and not late:
+        claim_sql.run(session, claim_sql.CLOSE_LEASE, {"b_id": lease.id, "b_closed_at": now})
     notes = None
     if request.notes and keys is not None and contact.state is not ContactState.ERASED:  # never notes on an erased one
         cipher = keys.cipher_for(session, data_key_id=contact.data_key_id)
         notes = cipher.encrypt(contact.ref, notes_field(lease.id), request.notes)
-    session.add(
-        Disposition(
-            lease_id=lease.id,
-            contact_id=contact.id,
-            user_id=agent.user.id,
-            code=request.code,
-            created_at=now,
-            notes=notes,
-            callback_at=request.callback_at if request.code == ctx.policy.strategy.callback_code else None,
-            callback_for=(request.callback_for or CallbackFor.ME).value if request.callback_at else None,
-            outcome_id=request.outcome_id,
-            session_seq=request.session_seq,
-            occurred_at=request.occurred_at,
-            call_id=request.call_id,
-            no_call_reason=request.no_call_reason.value if request.no_call_reason else None,
-            late=late,
-        )
-    )
-    session.flush()
+    _store(session, request=request, lease=lease, ctx=ctx, notes=notes, now=now, late=late)
     details: dict[str, audit.Detail] = {
         "lease_id": lease.id,
         "code": request.code,
@@ -161,37 +177,56 @@ def record_disposition(
     )
     if request.session_seq is not None:
         note_sequence(
-            session, session_id=agent.session_id, user_id=agent.user.id, actor=agent.actor, seqs=[request.session_seq]
+            session, session_id=agent.session_id, user_id=user_id, actor=agent.actor, seqs=[request.session_seq]
         )
     if not late:
         check_outcome(session, ctx=ctx, handled_s=(now - lease.issued_at).total_seconds(), now=now)
     return DispositionResponse(lease_id=lease.id, code=request.code, closed_at=now)
 
 
-def _check_event_cap(session: Session, *, agent: AgentPrincipal, batch: EventBatch, now: datetime) -> None:
+def _check_event_cap(batch: EventBatch, *, last_hour: int, stored: dict[str, int]) -> None:
     """Refuse a batch that would store more than the per-lease or per-agent-hour number of events.
+
+    Args:
+        batch: The incoming events.
+        last_hour: The agent's events stored in the last hour.
+        stored: The events each of the batch's leases has already.
 
     Raises:
         RateLimitedError: Too many events for one lease (``LIMITS.max_events_per_lease``)
             or for one agent in the last hour (``LIMITS.max_events_per_agent_hour``): an audit-log flood.
     """
-    last_hour = session.exec(
-        select(func.count()).where(
-            col(DisplayEventRow.user_id) == agent.user.id, col(DisplayEventRow.received_at) > now - timedelta(hours=1)
-        )
-    ).one()
-    if int(last_hour) + len(batch.events) > LIMITS.max_events_per_agent_hour:
+    if last_hour + len(batch.events) > LIMITS.max_events_per_agent_hour:
         raise RateLimitedError("too many events this hour")
     incoming = Counter(e.lease_id for e in batch.events)
-    stored = dict(
-        session.exec(
-            select(DisplayEventRow.lease_id, func.count())
-            .where(col(DisplayEventRow.lease_id).in_(list(incoming)))
-            .group_by(col(DisplayEventRow.lease_id))
-        ).all()
-    )
     if any(stored.get(lease_id, 0) + n > LIMITS.max_events_per_lease for lease_id, n in incoming.items()):
         raise RateLimitedError("too many events for one record")
+
+
+def _event_row(agent: AgentPrincipal, event: DisplayEvent, now: datetime) -> dict[str, Any]:
+    row = {"user_id": agent.user.id, "event_id": event.event_id, "session_id": agent.session_id}
+    row |= {"lease_id": event.lease_id, "kind": event.kind.value, "session_seq": event.session_seq}
+    row |= {"duration_ms": event.duration_ms, "detail": event.detail.value if event.detail else None}
+    return row | {"occurred_at": event.occurred_at, "received_at": now}
+
+
+def _event_entry(agent: AgentPrincipal, event: DisplayEvent, contact_ref: str) -> dict[str, Any]:
+    """The audit entry of a stored event (:func:`owner_server.audit.log.append_many`)."""
+    details: dict[str, audit.Detail] = {
+        "lease_id": event.lease_id,
+        "event_id": event.event_id,
+        "seq": event.session_seq,
+        "duration_ms": event.duration_ms,
+    }
+    if event.detail is not None:
+        details["detail"] = event.detail.value
+    return {
+        "actor": agent.actor,
+        "action": event.kind.value,
+        "object_type": "contact",
+        "object_id": contact_ref,
+        "details": details,
+    }
 
 
 def record_events(
@@ -201,7 +236,8 @@ def record_events(
 
     Each new event is also audited under its kind (``record_displayed``,
     ``focus_lost``, ``action_blocked``...); a blocked action's name goes into
-    the audit details as ``detail``.
+    the audit details as ``detail``. The rows and their audit entries are
+    written with one multi-row insert each.
 
     The whole batch is refused if any event names a lease that is not the
     agent's, so bad input changes nothing.
@@ -218,9 +254,11 @@ def record_events(
     ids = [e.event_id for e in batch.events]
     if len(set(ids)) != len(ids):
         raise ValidationError("event ids repeat inside the batch")
-    lease_ids = {e.lease_id for e in batch.events}
+    lease_ids = sorted({e.lease_id for e in batch.events})
     lock_agent(session, user=agent.user)  # as /next and outcomes: the event cap and the rules count serially
-    leases = {le.id: le for le in session.exec(select(Lease).where(col(Lease.id).in_(lease_ids))).all()}
+    params = {"b_lease_ids": lease_ids, "b_user_id": agent.user.id, "b_since": now - timedelta(hours=1)}
+    found = claim_sql.run(session, claim_sql.EVENT_LEASES, params).all()
+    leases = {le.id: le for le in found}
     if any(le_id not in leases or leases[le_id].user_id != agent.user.id for le_id in lease_ids):
         raise ValidationError("an event names a lease that is not yours")
     for event in batch.events:
@@ -228,61 +266,23 @@ def record_events(
         end = min(now, lease.closed_at or lease.expires_at) + skew
         if not lease.issued_at - skew <= event.occurred_at <= end:
             raise ValidationError("an event's time is outside its lease (check the computer's clock)")
-    _check_event_cap(session, agent=agent, batch=batch, now=now)
-    known = set(
-        session.exec(
-            select(DisplayEventRow.event_id).where(
-                DisplayEventRow.user_id == agent.user.id, col(DisplayEventRow.event_id).in_(ids)
-            )
-        ).all()
-    )
+    stored_per_lease = {le.id: int(le.events) for le in found}
+    _check_event_cap(batch, last_hour=int(found[0].agent_last_hour), stored=stored_per_lease)
+    known_params = {"b_user_id": agent.user.id, "b_event_ids": ids}
+    known = set(claim_sql.run(session, claim_sql.KNOWN_EVENTS, known_params).scalars())
     assert agent.user.id is not None
-    accepted = 0
-    stored: set[DisplayEventKind] = set()
-    for event in batch.events:
-        if event.event_id in known:
-            continue
-        session.add(
-            DisplayEventRow(
-                user_id=agent.user.id,
-                event_id=event.event_id,
-                session_id=agent.session_id,
-                lease_id=event.lease_id,
-                kind=event.kind.value,
-                session_seq=event.session_seq,
-                duration_ms=event.duration_ms,
-                detail=event.detail.value if event.detail else None,
-                occurred_at=event.occurred_at,
-                received_at=now,
-            )
-        )
-        contact = session.get(Contact, leases[event.lease_id].contact_id)
-        details: dict[str, audit.Detail] = {
-            "lease_id": event.lease_id,
-            "event_id": event.event_id,
-            "seq": event.session_seq,
-            "duration_ms": event.duration_ms,
-        }
-        if event.detail is not None:
-            details["detail"] = event.detail.value
-        audit.append(
-            session,
-            actor=agent.actor,
-            action=event.kind.value,
-            object_type="contact",
-            object_id=contact.ref if contact else "",
-            details=details,
-        )
-        accepted += 1
-        stored.add(event.kind)
-    session.flush()
+    new = [e for e in batch.events if e.event_id not in known]
+    if new:
+        claim_sql.run(session, claim_sql.INSERT_EVENTS, [_event_row(agent, e, now) for e in new])
+        audit.append_many(session, [_event_entry(agent, e, leases[e.lease_id].ref) for e in new])
     note_sequence(
         session,
         session_id=agent.session_id,
         user_id=agent.user.id,
         actor=agent.actor,
-        seqs=[e.session_seq for e in batch.events if e.event_id not in known],
+        seqs=[e.session_seq for e in new],
     )
+    stored = {e.kind for e in new}
     if stored & EVENT_RULE_KINDS:
         check_events(session, ctx=load_context(session, user=agent.user), kinds=frozenset(stored), now=now)
-    return EventBatchResult(accepted=accepted, duplicates=len(ids) - accepted)
+    return EventBatchResult(accepted=len(new), duplicates=len(ids) - len(new))

@@ -12,16 +12,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timedelta
+from functools import cache
 from statistics import median_low
 
-from sqlalchemy import text
-from sqlmodel import Session, col, func, select
+from sqlalchemy import Select, bindparam, func, select, text
+from sqlmodel import Session, col
 
 from owner_server.audit import log as audit
 from owner_server.audit.alerts import raise_alert
 from owner_server.core.deferred import DeferredError
 from owner_server.identity.outsourcers import shift_of
 from owner_server.models import DisplayEventRow, Disposition, Lease
+from owner_server.work import claim_sql
 from owner_server.work.context import AgentContext
 from owner_server.work.limits import HOUR, IssueCounts
 from owner_server.work.suspension import suspend_agent
@@ -147,13 +149,7 @@ def check_outcome(session: Session, *, ctx: AgentContext, handled_s: float, now:
     rule = ctx.policy.rules.short_handling
     if not rule.enabled or handled_s >= rule.min_median_s:
         return
-    rows = session.exec(
-        select(Lease.issued_at, Disposition.created_at)
-        .join(Lease, col(Lease.id) == col(Disposition.lease_id))
-        .where(col(Disposition.user_id) == ctx.user_id)
-        .order_by(col(Disposition.created_at).desc())
-        .limit(rule.records)
-    ).all()
+    rows = claim_sql.run(session, _last_outcomes(rule.records), {"b_user_id": ctx.user_id}).all()
     if len(rows) < rule.records:
         return
     handled = median_low((done - issued).total_seconds() for issued, done in rows)
@@ -166,17 +162,30 @@ def check_outcome(session: Session, *, ctx: AgentContext, handled_s: float, now:
         trip(session, ctx=ctx, rule=RuleName.SHORT_HANDLING, action=rule.action, figures=figures, now=now)
 
 
-def _blocked_last_hour(session: Session, *, user_id: int, now: datetime) -> int:
-    return int(
-        session.exec(
-            select(func.count()).where(
-                col(DisplayEventRow.user_id) == user_id,
-                col(DisplayEventRow.kind) == DisplayEventKind.ACTION_BLOCKED.value,
-                col(DisplayEventRow.received_at) > now - HOUR,
-                col(DisplayEventRow.detail).in_([a.value for a in _CAPTURE_LIKE]),
-            )
-        ).one()
+@cache
+def _last_outcomes(records: int) -> Select[datetime, datetime]:
+    """The agent's last ``records`` outcomes, newest first: (issued, outcome) times (built once per count)."""
+    stmt = (
+        select(col(Lease.issued_at), col(Disposition.created_at))
+        .join(Lease, col(Lease.id) == col(Disposition.lease_id))
+        .where(col(Disposition.user_id) == bindparam("b_user_id"))
+        .order_by(col(Disposition.created_at).desc())
+        .limit(records)
     )
+    return stmt
+
+
+_BLOCKED_LAST_HOUR = select(func.count()).where(
+    col(DisplayEventRow.user_id) == bindparam("b_user_id"),
+    col(DisplayEventRow.kind) == DisplayEventKind.ACTION_BLOCKED.value,
+    col(DisplayEventRow.received_at) > bindparam("b_since"),
+    col(DisplayEventRow.detail).in_(sorted(a.value for a in _CAPTURE_LIKE)),
+)
+
+
+def _blocked_last_hour(session: Session, *, user_id: int, now: datetime) -> int:
+    params = {"b_user_id": user_id, "b_since": now - HOUR}
+    return int(claim_sql.run(session, _BLOCKED_LAST_HOUR, params).scalar_one())
 
 
 _FOCUS_SHARE = text(
@@ -205,7 +214,7 @@ def _focus_share(session: Session, *, user_id: int, displays: int) -> tuple[int,
         "lost_kind": DisplayEventKind.FOCUS_LOST.value,
         "shown_kind": DisplayEventKind.RECORD_DISPLAYED.value,
     }
-    seen, lost = session.execute(_FOCUS_SHARE, params).one()
+    seen, lost = claim_sql.run(session, _FOCUS_SHARE, params).one()
     return int(seen), int(lost)
 
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from owner_server.audit import log as audit
-from owner_server.models import SessionSequence
+from owner_server.work import claim_sql
 
 __all__ = ["note_sequence"]
 
@@ -33,17 +33,14 @@ def note_sequence(session: Session, *, session_id: str, user_id: int, actor: str
     wanted = sorted(set(seqs))
     if not wanted:
         return 0
-    row = session.exec(
-        select(SessionSequence).where(SessionSequence.session_id == session_id).with_for_update()
-    ).first()
-    if row is None:
-        row = SessionSequence(session_id=session_id, user_id=user_id, last_seq=0, gaps=0)
+    found = claim_sql.run(session, claim_sql.READ_SEQUENCE, {"b_session_id": session_id}).first()
+    last_seq, gaps = (0, 0) if found is None else (int(found.last_seq), int(found.gaps))
     missing = 0
     for seq in wanted:
-        if seq > row.last_seq + 1:
-            first, last = row.last_seq + 1, seq - 1
+        if seq > last_seq + 1:
+            first, last = last_seq + 1, seq - 1
             missing += last - first + 1
-            row.gaps += 1
+            gaps += 1
             audit.append(
                 session,
                 actor=actor,
@@ -52,6 +49,11 @@ def note_sequence(session: Session, *, session_id: str, user_id: int, actor: str
                 object_id=session_id,
                 details={"first_missing": first, "last_missing": last, "missing": last - first + 1},
             )
-        row.last_seq = max(row.last_seq, seq)
-    session.add(row)
+        last_seq = max(last_seq, seq)
+    if found is None:
+        row = {"session_id": session_id, "user_id": user_id, "last_seq": last_seq, "gaps": gaps}
+        claim_sql.run(session, claim_sql.INSERT_SEQUENCE, row)
+    else:
+        params = {"b_session_id": session_id, "b_last_seq": last_seq, "b_gaps": gaps}
+        claim_sql.run(session, claim_sql.UPDATE_SEQUENCE, params)
     return missing

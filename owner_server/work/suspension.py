@@ -14,8 +14,10 @@ from datetime import datetime
 from sqlmodel import Session, col, select, update
 
 from owner_server.audit import log as audit
+from owner_server.core.txn_memo import AGENT_CONFIRMED, recall
 from owner_server.models import AccessToken, Lease, User
 from owner_server.models._common import utcnow
+from owner_server.work import claim_sql
 from owner_server.work.leases import release_lease
 from shared.errors import ConflictError, ErrorCode, ForbiddenError
 
@@ -34,23 +36,25 @@ def lock_agent(session: Session, *, user: User) -> None:
     (``FOR KEY SHARE``) are not blocked by it, which ``FOR UPDATE`` did, and an
     outcome waiting there while holding its lease deadlocked with a ``/next``
     waiting for that lease (PostgreSQL docs, "Row-Level Locks", table 13.3).
-    SQLite writers are serial already. On both, the row is read again
-    (``populate_existing``): a request that authenticated before another one
-    suspended the agent sees the suspension here and is refused, instead of
-    tripping the rule, alerting and suspending a second time.
+    SQLite writers are serial already. On both, the flag is read again: a
+    request that authenticated before another one suspended the agent sees the
+    suspension here and is refused, instead of tripping the rule, alerting and
+    suspending a second time. On SQLite, a transaction that
+    :func:`~owner_server.identity.bearer.confirm` checked has read it already
+    under the write lock: nothing is read again.
 
     Args:
         session: The request's transaction (its first write-side statement).
-        user: The authenticated agent (refreshed in place).
+        user: The authenticated agent.
 
     Raises:
         ForbiddenError: ``account_suspended``: the agent was suspended since it authenticated.
     """
-    stmt = select(User).where(col(User.id) == user.id).execution_options(populate_existing=True)
-    if session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update(key_share=True)
-    current = session.exec(stmt).one()
-    if current.suspended:
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    if sqlite and user.id is not None and recall(session, AGENT_CONFIRMED) == user.id:
+        return  # this write transaction has read the flag already, holding the write lock since
+    stmt = claim_sql.SUSPENDED if sqlite else claim_sql.SUSPENDED_LOCKED
+    if claim_sql.run(session, stmt, {"b_user_id": user.id}).scalar_one():
         raise ForbiddenError("account suspended", code=ErrorCode.ACCOUNT_SUSPENDED)
 
 

@@ -42,8 +42,10 @@ def _fill(inst, n: int) -> None:
             session.commit()
 
 
-def _plans(inst) -> list[str]:
+def _plans(inst, *, folded: bool = False) -> list[str]:
     """The plan of each tier's real statement, with its bind parameters, as the database explains it.
+
+    ``folded``: the plan of the one statement the pick runs (every tier in a ``UNION ALL``) instead.
 
     On PostgreSQL the plan is the generic one (``force_generic_plan``): what a
     prepared statement settles on after a few executions.
@@ -63,18 +65,11 @@ def _plans(inst) -> list[str]:
             session.execute(text("SET plan_cache_mode = force_generic_plan"))
         user = session.exec(select(User)).first()
         ctx = load_context(session, user=user)
-        original = distribution._first
-
-        def every_tier(s, *where, max_attempts, due=None):  # the real statement runs; None: the next tier too
-            original(s, *where, max_attempts=max_attempts, due=due)
-            return None
-
         event.listen(inst.engine, "before_cursor_execute", capture)
-        distribution._first = every_tier
-        try:
-            distribution._pick_contact(session, ctx=ctx, now=OPEN)
+        try:  # every tier's real statement, as the pick runs it (the pick itself stops at the first that finds one)
+            for stmt in (distribution.pick_statement(),) if folded else distribution.tier_statements():
+                session.connection().execute(stmt, distribution.pick_params(ctx, OPEN)).first()
         finally:
-            distribution._first = original
             event.remove(inst.engine, "before_cursor_execute", capture)
         cursor = session.connection().connection.dbapi_connection.cursor()
         for statement, parameters in caught:
@@ -103,3 +98,18 @@ def test_every_tier_of_the_pick_is_an_index_scan(any_installation):
     assert "ix_contact_retry_pick" in retry, retry
     for callback in plans[:3]:  # due callbacks in due order: the pending ones are never walked
         assert "ix_contact_callback_pick" in callback, callback
+
+
+def test_the_folded_pick_reads_every_tier_through_its_own_index(any_installation):
+    inst = any_installation
+    make_agents(inst, strategy_policy(), agents=1, contacts=2)
+    _fill(inst, 4000)
+    (plan,) = _plans(inst, folded=True)
+    lines = [line.strip() for line in plan.splitlines()]
+    scans = [line for line in lines if re.search(r"(SEARCH|SCAN) contact\b| on contact\b", line)]
+    assert len(scans) >= 5, plan
+    assert all(
+        "Seq Scan" not in line and re.search(r"USING (COVERING )?INDEX|Index|Bitmap Heap", line) for line in scans
+    )
+    for index in ("ix_contact_callback_pick", "ix_contact_retry_pick", "ix_contact_fresh_pick"):
+        assert index in plan, plan
