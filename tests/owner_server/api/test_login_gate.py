@@ -1,0 +1,55 @@
+"""The login gate admits ``slots + queue`` password checks and answers one more busy, with a wait to retry after."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+
+from owner_server.api.login_gate import LoginGate
+from shared.errors import STATUS_BY_CODE, BusyError, ErrorCode
+
+
+def test_one_check_beyond_slots_and_queue_is_refused_and_the_admitted_ones_run():
+    release = threading.Event()
+    gate = LoginGate(slots=1, queue=1, first_estimate_s=3.0)
+
+    async def scenario() -> tuple[list[str], BusyError]:
+        first = asyncio.ensure_future(gate.run(lambda: release.wait(30) and "first"))
+        second = asyncio.ensure_future(gate.run(lambda: "second"))
+        while gate.admitted < 2:
+            await asyncio.sleep(0)
+        with pytest.raises(BusyError) as refused:
+            await gate.run(lambda: "third")
+        release.set()
+        return list(await asyncio.gather(first, second)), refused.value
+
+    try:
+        ran, refused = asyncio.run(scenario())
+    finally:
+        gate.close()
+    assert ran == ["first", "second"]
+    assert refused.code is ErrorCode.SERVER_BUSY and STATUS_BY_CODE[refused.code] == 503
+    assert refused.retry_after_s == 6  # two admitted, 3 s each, one slot
+    assert gate.admitted == 0
+
+
+def test_the_wait_to_retry_after_is_between_one_second_and_a_minute():
+    gate = LoginGate(slots=4, queue=0, first_estimate_s=0.01)
+    assert gate.retry_after_s() == 1
+    assert LoginGate(slots=1, queue=0, first_estimate_s=1000).retry_after_s() == 1  # nothing admitted yet
+    assert BusyError("busy", retry_after_s=0).retry_after_s == 1
+
+
+def test_zero_slots_means_one_per_cpu(monkeypatch):
+    monkeypatch.setattr("os.cpu_count", lambda: 3)
+    assert LoginGate(slots=0, queue=5).slots == 3
+
+
+def test_a_closed_gate_runs_again_on_a_new_event_loop():
+    gate = LoginGate(slots=1, queue=0)
+    assert asyncio.run(gate.run(lambda: 1)) == 1
+    gate.close()
+    assert asyncio.run(gate.run(lambda: 2)) == 2
+    gate.close()
