@@ -42,12 +42,15 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import text
+from argon2 import PasswordHasher
+from sqlalchemy import text, update
+from sqlmodel import col
 
 from bench import wire_load
 from bench.https_peer import schema
 from bench.proc_cpu import load_average, tree_cpu_s
 from owner_server.core.db import make_engine
+from owner_server.models import Role, User
 from tests.support.multi_server import AGENT_PASSWORD, Seeded, check_leases, contained_policy, free_port, seed, serve
 from tests.support.wire_agent import API, tls_context
 
@@ -126,6 +129,7 @@ class Result:
     leases: dict[str, int]
     audit_ok: bool
     cpu: dict[str, Any] = field(default_factory=dict)
+    argon2: str = "default"
 
 
 def _peer(url: str, data_dir: Path, tokens_users: list[tuple[str, int]]) -> tuple[subprocess.Popen[bytes], int]:
@@ -145,6 +149,20 @@ def _peer(url: str, data_dir: Path, tokens_users: list[tuple[str, int]]) -> tupl
         except httpx.HTTPError:
             time.sleep(0.2)
     return proc, port
+
+
+#: Argon2id parameters the agents' password may be stored with instead of the server's: (memory KiB, passes, lanes).
+ARGON2 = {"owasp": (19_456, 2, 1)}  # OWASP Password Storage Cheat Sheet's minimum for Argon2id
+
+
+def _rehash(url: str, params: tuple[int, int, int]) -> None:
+    """Store every agent's password with ``params`` (a login checks the hash with the parameters stored in it)."""
+    memory, passes, lanes = params
+    encoded = PasswordHasher(time_cost=passes, memory_cost=memory, parallelism=lanes).hash(AGENT_PASSWORD)
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(update(User).where(col(User.role) == Role.AGENT).values(password_hash=encoded))
+    engine.dispose()
 
 
 class Meter:
@@ -208,6 +226,7 @@ def run(
     burst_s: float,
     database_pids: list[int] | None = None,
     profile: Path | None = None,
+    argon2: str = "default",
 ) -> Result:
     """One full run on the empty PostgreSQL database at ``url``, or on SQLite in the data dir when ``url`` is ""."""
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
@@ -215,6 +234,8 @@ def run(
         policy = contained_policy(velocity=100_000, per_hour=100_000, per_day=100_000)
         seeded = seed(root, url, policy=policy, contacts=contacts, agents={"BPO": agents})
         url = url or f"sqlite:///{seeded.data_dir / 'custos.db'}"
+        if argon2 != "default":
+            _rehash(url, ARGON2[argon2])
         ports = [free_port() for _ in range(servers)]
         procs = [
             stack.enter_context(serve(seeded.data_dir, port, root / f"server-{n}.log", workers=workers))
@@ -248,7 +269,7 @@ def run(
         ok = verify.returncode == 0 and json.loads(verify.stdout)["ok"]
         database = "sqlite" if url.startswith("sqlite") else "postgresql"
         figures = (round(ours, 1), round(peer, 1), opened, leases, ok, cpu)
-        return Result(database, agents, servers, workers, burst, *figures)
+        return Result(database, agents, servers, workers, burst, *figures, argon2=argon2)
 
 
 def _steps(phase: dict[str, Any], *steps: str) -> str:
@@ -264,7 +285,7 @@ def describe(r: Result) -> str:
     b, o, lease = r.burst, r.open_loop, r.leases
     return "\n".join(
         [
-            f"{r.database}: {r.servers} server(s) x {r.workers} worker(s), {r.agents} agents",
+            f"{r.database}: {r.servers} server(s) x {r.workers} worker(s), {r.agents} agents, argon2 {r.argon2}",
             f"burst: {b['logged_in']}/{b['agents']} logged in and got a record in {b['took_s']} s; "
             f"{_steps(b, 'nonce', 'login', 'next', 'agent')}; errors {b['errors']}, 503 retried {b['retried_503']}; "
             f"generator CPU {b['generator_cpu_share']}; {b['cpu']}",
@@ -291,13 +312,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=20.0, help="closed and open loop duration each")
     parser.add_argument("--burst-s", type=float, default=60.0)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--argon2", choices=["default", *ARGON2], default="default", help="agents' password hash")
     parser.add_argument("--profile", type=Path, help="py-spy record the servers during the burst to PROFILE.N.txt")
     args = parser.parse_args(argv)
     if args.threads > args.agents:
         parser.error("--threads must not exceed --agents")
     if args.database == "sqlite" and args.servers * args.workers > 1:
         parser.error("SQLite has one writer: --servers 1 --workers 1")
-    sizes = {k: getattr(args, k) for k in ("agents", "contacts", "servers", "workers", "threads", "seconds")}
+    sizes = {k: getattr(args, k) for k in ("agents", "contacts", "servers", "workers", "threads", "seconds", "argon2")}
     if args.database == "sqlite":
         result = run("", **sizes, burst_s=args.burst_s, profile=args.profile)
     else:

@@ -150,30 +150,42 @@ async def enrol_all(urls: list[str], tls: ssl.SSLContext, agents: list[tuple[str
     return made
 
 
+async def _login(agent: Agent, password: str, phase: Phase) -> int:
+    """Nonce then login, as the agent client does: after a 503 + Retry-After, wait and start again (a fresh nonce)."""
+    while True:
+        began = time.perf_counter()
+        status, data = await agent.post(phase, "/nonce", {"device_id": agent.device_id}, auth=False)
+        phase.add("nonce", time.perf_counter() - began, None if status == 200 else f"nonce: {status}")
+        if status != 200:
+            return status
+        who = {"login": agent.login, "password": password, "device_id": agent.device_id}
+        body = login_body(agent.key, **who, nonce=json.loads(data)["nonce"])
+        began = time.perf_counter()
+        status, headers, data = await agent.conns[agent.turn % len(agent.conns)].post("/login", body)
+        agent.turn += 1
+        phase.add("login", time.perf_counter() - began, None if status in (200, 503) else f"login: {status}")
+        if status == 503 and "retry-after" in headers:
+            phase.retried += 1
+            await asyncio.sleep(float(headers["retry-after"]) * random.uniform(1.0, 1.5))  # noqa: S311 - jitter
+            continue
+        agent.token = json.loads(data)["access_token"] if status == 200 else ""
+        return status
+
+
 async def _shift_start(agent: Agent, password: str, at: float, start: float, phase: Phase) -> None:
     await asyncio.sleep(max(0.0, at - (time.perf_counter() - start)))
     arrived = time.perf_counter()
-    for step in ("nonce", "login", "next"):
+    try:
+        if await _login(agent, password, phase) != 200:
+            return
         began = time.perf_counter()
-        try:
-            if step == "nonce":
-                status, data = await agent.post(phase, "/nonce", {"device_id": agent.device_id}, auth=False)
-                nonce = json.loads(data)["nonce"] if status == 200 else ""
-            elif step == "login":
-                body = login_body(
-                    agent.key, login=agent.login, password=password, device_id=agent.device_id, nonce=nonce
-                )
-                status, data = await agent.post(phase, "/login", body, auth=False)
-                agent.token = json.loads(data)["access_token"] if status == 200 else ""
-            else:
-                status, data = await agent.post(phase, "/next", {})
-        except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
-            phase.add(step, time.perf_counter() - began, f"{step}: {type(exc).__name__}")
-            return
-        phase.add(step, time.perf_counter() - began, None if status == 200 else f"{step}: {status}")
-        if status != 200:
-            return
-    phase.add("agent", time.perf_counter() - arrived)
+        status, _ = await agent.post(phase, "/next", {})
+        phase.add("next", time.perf_counter() - began, None if status == 200 else f"next: {status}")
+    except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
+        phase.add("failed", time.perf_counter() - arrived, f"{type(exc).__name__}")
+        return
+    if status == 200:
+        phase.add("agent", time.perf_counter() - arrived)
 
 
 async def burst(agents: list[Agent], password: str, window_s: float) -> dict[str, Any]:
