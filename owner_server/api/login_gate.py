@@ -7,9 +7,16 @@ connection, and ``/next`` of the agents already working would wait behind them.
 So the checks run in a pool of their own (``slots`` threads; argon2-cffi releases
 the GIL, so they use the cores while the event loop keeps answering), at most
 ``slots + queue`` admitted at once; one more is answered at once with ``503
-server_busy`` and a ``Retry-After`` of the estimated time to drain what is
-admitted (RFC 9110, section 10.2.3), instead of queueing without end. The agent
-client waits that long plus jitter and tries again (:mod:`agent_client.busy_retry`).
+server_busy`` and a ``Retry-After`` (RFC 9110, section 10.2.3), instead of
+queueing without end. The agent client waits that long plus jitter and tries
+again (:mod:`agent_client.busy_retry`).
+
+``Retry-After`` is the estimated time to check what is admitted *and* what was
+refused lately (a count of refusals decaying with a 10 s time constant): every
+refused agent comes back, so a wait sized to the queue alone would bring all of
+them back at once, and the retries (a nonce, a refused login, each a request)
+would take the CPU the checks need. Measured: 3,000 agents told "1-5 s" spent
+more of the servers' CPU on retries than on Argon2id (bench/README.md).
 """
 
 from __future__ import annotations
@@ -29,6 +36,8 @@ __all__ = ["LoginGate"]
 _T = TypeVar("_T")
 #: Weight of the newest check's duration in the running mean.
 _ALPHA = 0.2
+#: Time constant of the decaying count of refusals (seconds).
+_REFUSALS_TAU_S = 10.0
 
 
 class LoginGate:
@@ -47,6 +56,8 @@ class LoginGate:
         self._mean_s = first_estimate_s
         self._turns: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
         self._pool: ThreadPoolExecutor | None = None
+        self._refused = 0.0  # refusals, decaying with _REFUSALS_TAU_S
+        self._refused_at = time.monotonic()
 
     @property
     def admitted(self) -> int:
@@ -54,8 +65,12 @@ class LoginGate:
         return self._admitted
 
     def retry_after_s(self) -> int:
-        """Whole seconds until what is admitted now should have drained (1 to 60)."""
-        return min(60, max(1, math.ceil(self._admitted * self._mean_s / self.slots)))
+        """Whole seconds until what is admitted and what was refused lately should have been checked (1 to 60)."""
+        backlog = self._admitted + self._refusals(time.monotonic())
+        return min(60, max(1, math.ceil(backlog * self._mean_s / self.slots)))
+
+    def _refusals(self, now: float) -> float:
+        return self._refused * math.exp(-(now - self._refused_at) / _REFUSALS_TAU_S)
 
     async def run(self, check: Callable[[], _T]) -> _T:
         """Run ``check`` in a slot of the gate's pool, waiting for one if the queue has room.
@@ -70,6 +85,8 @@ class LoginGate:
             BusyError: ``slots + queue`` checks are admitted already; nothing was run.
         """
         if self._admitted >= self.slots + self.queue:
+            now = time.monotonic()
+            self._refused, self._refused_at = self._refusals(now) + 1, now
             raise BusyError("the server is busy with logins; try again shortly", retry_after_s=self.retry_after_s())
         loop = asyncio.get_running_loop()
         if self._turns is None or self._turns[0] is not loop:  # one per event loop (a test client makes several)

@@ -31,8 +31,32 @@ def test_one_check_beyond_slots_and_queue_is_refused_and_the_admitted_ones_run()
         gate.close()
     assert ran == ["first", "second"]
     assert refused.code is ErrorCode.SERVER_BUSY and STATUS_BY_CODE[refused.code] == 503
-    assert refused.retry_after_s == 6  # two admitted, 3 s each, one slot
+    assert refused.retry_after_s == 9  # two admitted and this refusal, 3 s each, one slot
     assert gate.admitted == 0
+
+
+def test_each_refusal_lengthens_the_wait_so_the_refused_do_not_all_come_back_at_once():
+    gate = LoginGate(slots=1, queue=0, first_estimate_s=0.5)
+    release = threading.Event()
+
+    async def scenario() -> list[int]:
+        held = asyncio.ensure_future(gate.run(lambda: release.wait(30)))
+        while gate.admitted < 1:
+            await asyncio.sleep(0)
+        waits = []
+        for _ in range(4):
+            with pytest.raises(BusyError) as refused:
+                await gate.run(lambda: None)
+            waits.append(refused.value.retry_after_s)
+        release.set()
+        await held
+        return waits
+
+    try:
+        waits = asyncio.run(scenario())
+    finally:
+        gate.close()
+    assert waits == sorted(waits) and waits[-1] > waits[0], waits  # 1 admitted + n refused, 0.5 s each
 
 
 def test_the_wait_to_retry_after_is_between_one_second_and_a_minute():
