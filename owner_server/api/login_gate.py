@@ -30,6 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 from shared.errors import BusyError
+from shared.limits import LIMITS
 
 __all__ = ["LoginGate"]
 
@@ -47,11 +48,17 @@ class LoginGate:
         slots: Checks run at once (threads); ``0``: one per CPU.
         queue: Checks that may wait for a slot; one more is refused with :class:`BusyError`.
         first_estimate_s: A check's duration assumed until one was timed (seconds).
+        max_wait_s: Longest expected wait admitted (seconds): a login that waits longer than its nonce
+            lives (``LIMITS.nonce_ttl_s``) fails, and failures count towards the lock-out; so a check
+            expected to start later than this is refused busy even when the queue has room.
     """
 
-    def __init__(self, *, slots: int, queue: int, first_estimate_s: float = 0.2) -> None:
+    def __init__(
+        self, *, slots: int, queue: int, first_estimate_s: float = 0.2, max_wait_s: float = LIMITS.nonce_ttl_s / 4
+    ) -> None:
         self.slots = slots or os.cpu_count() or 1
         self.queue = queue
+        self.max_wait_s = max_wait_s
         self._admitted = 0
         self._mean_s = first_estimate_s
         self._turns: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
@@ -82,9 +89,11 @@ class LoginGate:
             What ``check`` returned.
 
         Raises:
-            BusyError: ``slots + queue`` checks are admitted already; nothing was run.
+            BusyError: ``slots + queue`` checks are admitted already, or this one would wait longer than
+                ``max_wait_s``; nothing was run.
         """
-        if self._admitted >= self.slots + self.queue:
+        expected_wait_s = max(0, self._admitted + 1 - self.slots) * self._mean_s / self.slots
+        if self._admitted >= self.slots + self.queue or expected_wait_s > self.max_wait_s:
             now = time.monotonic()
             self._refused, self._refused_at = self._refusals(now) + 1, now
             raise BusyError("the server is busy with logins; try again shortly", retry_after_s=self.retry_after_s())

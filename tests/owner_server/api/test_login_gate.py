@@ -77,3 +77,26 @@ def test_a_closed_gate_runs_again_on_a_new_event_loop():
     gate.close()
     assert asyncio.run(gate.run(lambda: 2)) == 2
     gate.close()
+
+
+def test_a_check_expected_to_wait_longer_than_max_wait_is_refused_though_the_queue_has_room():
+    release = threading.Event()
+    gate = LoginGate(slots=1, queue=10, first_estimate_s=10.0, max_wait_s=15.0)
+
+    async def scenario() -> tuple[int, BusyError]:
+        running = asyncio.ensure_future(gate.run(lambda: release.wait(30)))
+        waiting = asyncio.ensure_future(gate.run(lambda: None))  # expected to wait 10 s: admitted
+        while gate.admitted < 2:
+            await asyncio.sleep(0)
+        with pytest.raises(BusyError) as refused:  # would wait 20 s, longer than its nonce should
+            await gate.run(lambda: None)
+        admitted = gate.admitted
+        release.set()
+        await asyncio.gather(running, waiting)
+        return admitted, refused.value
+
+    try:
+        admitted, refused = asyncio.run(scenario())
+    finally:
+        gate.close()
+    assert admitted == 2 and refused.code is ErrorCode.SERVER_BUSY
