@@ -26,6 +26,7 @@ import httpx
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
+from agent_client.busy_retry import retry_when_busy
 from agent_client.credentials import DeviceIdentity
 from agent_client.errors import ApiError, NetworkError, ProtocolError
 from shared.auth import (
@@ -79,6 +80,7 @@ class AgentApi:
         on_response: Called with every raw response body read, success or error
             (lets a test inspect everything the server sent).
         monotonic: The clock that times token refreshes (seconds; injected for tests).
+        sleep: Waits before a login is tried again after ``503 server_busy`` (injected for tests).
     """
 
     def __init__(
@@ -91,6 +93,7 @@ class AgentApi:
         max_response_bytes: int = LIMITS.max_response_bytes,
         on_response: Callable[[bytes], None] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         if ssl_context is None and transport is None:
             raise ValueError("an ssl_context pinned to the deployment CA is required")
@@ -106,6 +109,7 @@ class AgentApi:
         self._max_response_bytes = max_response_bytes
         self._on_response = on_response
         self._monotonic = monotonic
+        self._sleep = sleep
         self._lock = threading.RLock()
         self._token: str | None = None
         self._refresh_token: str | None = None
@@ -147,12 +151,18 @@ class AgentApi:
     def login(self, identity: DeviceIdentity, *, login: str, password: str) -> LoginResponse:
         """Fetch a nonce, sign the login challenge with the device key, log in.
 
+        A ``503 server_busy`` answer (the server's login queue is full) is tried again, with a
+        fresh nonce, after its ``Retry-After`` plus jitter (:func:`agent_client.busy_retry.retry_when_busy`).
+
         Raises:
-            ApiError: Credentials, device proof or account refused.
+            ApiError: Credentials, device proof or account refused; ``server_busy`` after minutes of waiting.
             NetworkError: The server could not be reached.
             ProtocolError: The response is malformed or too large.
         """
         self.logout()
+        return retry_when_busy(lambda: self._login_once(identity, login, password), sleep=self._sleep)
+
+    def _login_once(self, identity: DeviceIdentity, login: str, password: str) -> LoginResponse:
         nonce = self._post("nonce", NonceRequest(device_id=identity.device_id), NonceResponse, auth=False)
         challenge = login_challenge(login=login, device_id=identity.device_id, nonce=nonce.nonce)
         request = LoginRequest(
@@ -276,13 +286,14 @@ class AgentApi:
             with self._client.stream(method, path, json=json, headers=headers) as response:
                 raw = self._read_bounded(response)
                 status = response.status_code
+                retry_after = response.headers.get("Retry-After")
         except httpx.HTTPError as exc:
             log.warning("request %s failed: %s", path, type(exc).__name__)
             raise NetworkError(f"cannot reach the server ({type(exc).__name__})") from exc
         if self._on_response is not None:
             self._on_response(raw)
         if not 200 <= status < 300:
-            raise self._error_from(status, raw, path)
+            raise self._error_from(status, raw, path, retry_after)
         try:
             return model.model_validate_json(raw)
         except PydanticValidationError as exc:
@@ -302,14 +313,17 @@ class AgentApi:
         return b"".join(chunks)
 
     @staticmethod
-    def _error_from(status: int, raw: bytes, path: str) -> ApiError | ProtocolError:
+    def _error_from(status: int, raw: bytes, path: str, retry_after: str | None) -> ApiError | ProtocolError:
         try:
             body = ErrorBody.model_validate_json(raw)
         except PydanticValidationError:
             log.warning("request %s failed with status %d and no error body", path, status)
             return ProtocolError(f"status {status} without an error body")
         log.info("request %s refused: %s", path, body.code)
-        return ApiError(body.code, body.message, status=status, retry_at=body.retry_at, quota=body.quota)
+        seconds = float(retry_after) if retry_after is not None and retry_after.strip().isdigit() else None
+        return ApiError(
+            body.code, body.message, status=status, retry_at=body.retry_at, quota=body.quota, retry_after_s=seconds
+        )
 
 
 class CallApi:

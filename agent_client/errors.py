@@ -74,6 +74,7 @@ class ApiError(ClientError):
         retry_at: When to try again, as the body said (``quota_reached``: the
             next record may come; ``account_locked``: the lock ends); UTC-aware.
         quota: The agent's issuance count, as the body said (``quota_reached``).
+        retry_after_s: The response's ``Retry-After`` in seconds (``server_busy``), when it had one.
     """
 
     def __init__(
@@ -84,9 +85,11 @@ class ApiError(ClientError):
         status: int,
         retry_at: datetime | None = None,
         quota: QuotaView | None = None,
+        retry_after_s: float | None = None,
     ) -> None:
         super().__init__(message)
         self.code = code
         self.status = status
         self.retry_at = retry_at
         self.quota = quota
+        self.retry_after_s = retry_after_s

@@ -97,6 +97,9 @@ def user_message(code: str) -> str:
         ErrorCode.VERIFY_EXHAUSTED: translate("ErrorMessages", "No tries left for this field."),
         ErrorCode.PAYLOAD_TOO_LARGE: translate("ErrorMessages", "The request was too large for the server."),
         ErrorCode.BAD_REQUEST: translate("ErrorMessages", "The server refused the request."),
+        ErrorCode.SERVER_BUSY: translate(
+            "ErrorMessages", "The server is busy with many logins. Please try again in a few minutes."
+        ),
         ErrorCode.INTERNAL: translate("ErrorMessages", "The server had a problem. Please try again later."),
         "network": translate("ErrorMessages", "Cannot reach the server. Check the network connection."),
         "protocol": translate("ErrorMessages", "The server sent an unexpected answer. Please try again later."),

@@ -26,8 +26,9 @@ what the whole machine sustains, not the server alone.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
-import random
+import signal
 import subprocess
 import sys
 import tempfile
@@ -41,34 +42,19 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import text
+from argon2 import PasswordHasher
+from sqlalchemy import text, update
+from sqlmodel import col
 
-from bench.https_peer import SCHEMA
+from bench import wire_load
+from bench.https_peer import schema
+from bench.proc_cpu import load_average, tree_cpu_s
 from owner_server.core.db import make_engine
-from tests.support.multi_server import AGENT_PASSWORD, check_leases, contained_policy, free_port, seed, serve
-from tests.support.wire_agent import API, WireAgent, tls_context
+from owner_server.models import Role, User
+from tests.support.multi_server import AGENT_PASSWORD, Seeded, check_leases, contained_policy, free_port, seed, serve
+from tests.support.wire_agent import API, tls_context
 
 __all__ = ["main", "run"]
-
-
-@dataclass
-class Timings:
-    """Latencies (s) and errors of one phase."""
-
-    latencies: list[float] = field(default_factory=list)
-    errors: dict[str, int] = field(default_factory=dict)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def add(self, seconds: float, error: str | None = None) -> None:
-        with self.lock:
-            self.latencies.append(seconds)
-            if error:
-                self.errors[error] = self.errors.get(error, 0) + 1
-
-    def summary(self) -> dict[str, Any]:
-        lat = sorted(self.latencies)
-        pick = lambda q: round(lat[min(len(lat) - 1, int(q * len(lat)))] * 1000, 1) if lat else None  # noqa: E731
-        return {"requests": len(lat), "errors": dict(self.errors), "p50_ms": pick(0.5), "p99_ms": pick(0.99)}
 
 
 class Pool:
@@ -97,50 +83,13 @@ class Pool:
             return client.post(API + path, json=body, headers=headers)
 
 
-def _claim(pool: Pool, token: str, via: int, next_times: Timings | None = None, started: float = 0.0) -> bool:
+def _claim(pool: Pool, token: str, via: int) -> bool:
     got = pool.post(via, "/next", {}, token)
-    if next_times is not None:
-        next_times.add(time.perf_counter() - started, None if got.status_code == 200 else str(got.status_code))
     record = got.json().get("record") if got.status_code == 200 else None
     if record is None:
         return False
     done = pool.post(via + 1, "/dispositions", {"lease_id": record["lease_id"], "code": "no_answer"}, token)
     return done.status_code == 200
-
-
-def burst(urls: list[str], ca: Path, agents: list[tuple[str, str]], window_s: float) -> tuple[dict, list[str]]:
-    """Every agent enrols, logs in and asks for a record at a random moment within ``window_s``."""
-    times, tokens, lock = Timings(), [], threading.Lock()
-    start = time.perf_counter()
-
-    def one(login: str, code: str, at: float) -> None:
-        time.sleep(max(0.0, at - (time.perf_counter() - start)))
-        agent = WireAgent(urls, ca)
-        try:
-            for step in ("enrol", "login", "next"):
-                began = time.perf_counter()
-                try:
-                    if step == "enrol":
-                        agent.enrol(code)
-                    elif step == "login":
-                        agent.login(login, AGENT_PASSWORD)
-                    else:
-                        answer, _ = agent.claim()
-                        assert answer.status_code == 200, answer.status_code
-                    times.add(time.perf_counter() - began)
-                except (AssertionError, httpx.HTTPError, ValueError) as exc:
-                    times.add(time.perf_counter() - began, f"{step}: {type(exc).__name__} {exc}"[:80])
-                    return
-            with lock:
-                tokens.append(agent.token)
-        finally:
-            agent.close()
-
-    with ThreadPoolExecutor(max_workers=min(256, len(agents))) as pool:
-        for login, code in agents:
-            pool.submit(one, login, code, random.uniform(0, window_s))  # noqa: S311 - load timing, not secrets
-    took = time.perf_counter() - start
-    return times.summary() | {"agents": len(agents), "logged_in": len(tokens), "took_s": round(took, 1)}, tokens
 
 
 def closed_loop(urls: list[str], ca: Path, tokens: list[str], seconds: float) -> float:
@@ -165,44 +114,11 @@ def closed_loop(urls: list[str], ca: Path, tokens: list[str], seconds: float) ->
     return count[0] / (time.perf_counter() - began)
 
 
-def open_loop(urls: list[str], ca: Path, tokens: list[str], seconds: float) -> dict[str, Any]:
-    """Poisson arrivals, one claim per agent per minute on average; ``/next`` latency from the scheduled arrival."""
-    pool, times, rate = Pool(urls, ca), Timings(), len(tokens) / 60.0
-    rng = random.Random(7)  # noqa: S311 - load timing
-    busy: set[int] = set()
-    start, at, submitted, skipped = time.perf_counter(), 0.0, 0, 0
-
-    def one(agent: int, scheduled: float) -> None:
-        try:
-            _claim(pool, tokens[agent], agent + submitted, times, started=scheduled)
-        except httpx.HTTPError as exc:
-            times.add(time.perf_counter() - scheduled, type(exc).__name__)
-        finally:
-            busy.discard(agent)
-
-    with ThreadPoolExecutor(max_workers=128) as ex:
-        while at < seconds:
-            at += rng.expovariate(rate)
-            time.sleep(max(0.0, at - (time.perf_counter() - start)))
-            agent = rng.randrange(len(tokens))
-            if agent in busy:
-                skipped += 1  # this agent is still on its previous claim
-                continue
-            busy.add(agent)
-            submitted += 1
-            ex.submit(one, agent, start + at)
-    took = time.perf_counter() - start
-    return times.summary() | {
-        "target_per_s": round(rate, 2),
-        "achieved_per_s": round(submitted / took, 2),
-        "skipped": skipped,
-    }
-
-
 @dataclass
 class Result:
-    """Every phase's figures."""
+    """Every phase's figures; CPU in seconds per claim (servers, database server), load average as ``uptime``."""
 
+    database: str
     agents: int
     servers: int
     workers: int
@@ -212,26 +128,20 @@ class Result:
     open_loop: dict[str, Any]
     leases: dict[str, int]
     audit_ok: bool
+    cpu: dict[str, Any] = field(default_factory=dict)
+    argon2: str = "default"
 
 
 def _peer(url: str, data_dir: Path, tokens_users: list[tuple[str, int]]) -> tuple[subprocess.Popen[bytes], int]:
     engine = make_engine(url)
     with engine.begin() as conn:
-        for stmt in SCHEMA:
+        for stmt in schema(engine.dialect.name):
             conn.execute(text(stmt))
         conn.execute(text("INSERT INTO peer_token VALUES (:t, :u)"), [{"t": t, "u": u} for t, u in tokens_users])
     engine.dispose()
     port, tls = free_port(), data_dir / "tls"
-    args = [
-        sys.executable,
-        "-m",
-        "bench.https_peer",
-        url,
-        str(port),
-        str(tls / "server.pem"),
-        str(tls / "server-key.pem"),
-    ]
-    proc = subprocess.Popen(args)  # noqa: S603 - our own module
+    args = [sys.executable, "-m", "bench.https_peer", url, str(port), str(tls / "server.pem")]
+    proc = subprocess.Popen([*args, str(tls / "server-key.pem")])  # noqa: S603 - our own module
     for _ in range(150):
         try:
             httpx.post(f"https://127.0.0.1:{port}/api/v1/agent/next", verify=tls_context(tls / "ca.pem"), timeout=2)
@@ -241,26 +151,109 @@ def _peer(url: str, data_dir: Path, tokens_users: list[tuple[str, int]]) -> tupl
     return proc, port
 
 
+#: Argon2id parameters the agents' password may be stored with instead of the server's: (memory KiB, passes, lanes).
+ARGON2 = {"owasp": (19_456, 2, 1)}  # OWASP Password Storage Cheat Sheet's minimum for Argon2id
+
+
+def _rehash(url: str, params: tuple[int, int, int]) -> None:
+    """Store every agent's password with ``params`` (a login checks the hash with the parameters stored in it)."""
+    memory, passes, lanes = params
+    encoded = PasswordHasher(time_cost=passes, memory_cost=memory, parallelism=lanes).hash(AGENT_PASSWORD)
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(update(User).where(col(User.role) == Role.AGENT).values(password_hash=encoded))
+    engine.dispose()
+
+
+class Meter:
+    """CPU seconds of the servers and of the database server between two readings, per claim."""
+
+    def __init__(self, servers: list[int], database: list[int]) -> None:
+        self.servers, self.database = servers, database
+        self.last = self.read()
+
+    def read(self) -> tuple[float, float]:
+        return tree_cpu_s(*self.servers), tree_cpu_s(*self.database)
+
+    def per(self, claims: int) -> dict[str, float]:
+        """Server and database CPU ms per claim since the last call; the load average now."""
+        now = self.read()
+        used, self.last = (now[0] - self.last[0], now[1] - self.last[1]), now
+        per = lambda v: round(v * 1000 / max(claims, 1), 2)  # noqa: E731
+        return {"server_cpu_ms": per(used[0]), "db_cpu_ms": per(used[1]), "load": load_average()}  # type: ignore[dict-item]
+
+
+def _profiler(pids: list[int], out: Path | None) -> list[subprocess.Popen[bytes]]:
+    """``py-spy record`` (raw collapsed stacks, on-CPU samples) of each server process tree, until interrupted."""
+    if out is None:
+        return []
+    spy = Path(sys.executable).with_name("py-spy")
+    args = [str(spy), "record", "--format", "raw", "--subprocesses", "--nonblocking", "--rate", "50"]
+    return [
+        subprocess.Popen([*args, "-p", str(pid), "-o", f"{out}.{n}.txt"], stdout=subprocess.DEVNULL)  # noqa: S603
+        for n, pid in enumerate(pids)
+    ]
+
+
+async def _wire_phases(
+    urls: list[str], ca: Path, seeded: Seeded, times: tuple[float, float], meter: Meter, profile: Path | None
+) -> Any:
+    tls, (burst_s, seconds) = tls_context(ca), times
+    agents = await wire_load.enrol_all(urls, tls, seeded.agents["BPO"])
+    meter.per(1)
+    spies = _profiler(meter.servers, profile)
+    burst = await wire_load.burst(agents, AGENT_PASSWORD, burst_s)
+    for spy in spies:
+        spy.send_signal(signal.SIGINT)
+        spy.wait(timeout=60)
+    burst["cpu"] = meter.per(burst["logged_in"])
+    opened = await wire_load.open_loop([a for a in agents if a.token], seconds)
+    opened["cpu"] = meter.per(opened["claims"])
+    for agent in agents:
+        await agent.close()
+    return burst, opened, [a.token for a in agents if a.token]
+
+
 def run(
-    url: str, *, agents: int, contacts: int, servers: int, workers: int, threads: int, seconds: float, burst_s: float
+    url: str,
+    *,
+    agents: int,
+    contacts: int,
+    servers: int,
+    workers: int,
+    threads: int,
+    seconds: float,
+    burst_s: float,
+    database_pids: list[int] | None = None,
+    profile: Path | None = None,
+    argon2: str = "default",
 ) -> Result:
-    """One full run on the empty PostgreSQL database at ``url``."""
+    """One full run on the empty PostgreSQL database at ``url``, or on SQLite in the data dir when ``url`` is ""."""
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         root = Path(tmp)
         policy = contained_policy(velocity=100_000, per_hour=100_000, per_day=100_000)
         seeded = seed(root, url, policy=policy, contacts=contacts, agents={"BPO": agents})
+        url = url or f"sqlite:///{seeded.data_dir / 'custos.db'}"
+        if argon2 != "default":
+            _rehash(url, ARGON2[argon2])
         ports = [free_port() for _ in range(servers)]
-        for n, port in enumerate(ports):
+        procs = [
             stack.enter_context(serve(seeded.data_dir, port, root / f"server-{n}.log", workers=workers))
+            for n, port in enumerate(ports)
+        ]
         urls = [f"https://127.0.0.1:{p}" for p in ports]
-        burst_figures, tokens = burst(urls, seeded.ca, seeded.agents["BPO"], burst_s)
+        meter = Meter([p.pid for p in procs], database_pids or [])
+        burst, opened, tokens = asyncio.run(_wire_phases(urls, seeded.ca, seeded, (burst_s, seconds), meter, profile))
         loop_tokens = tokens[:threads]
+        meter.per(1)
         ours = closed_loop(urls, seeded.ca, loop_tokens, seconds)
-        opened = open_loop(urls, seeded.ca, tokens, seconds)
+        cpu = {"closed_ours": meter.per(int(ours * seconds))}
         peer_tokens = [uuid.uuid4().hex for _ in loop_tokens]
         proc, peer_port = _peer(url, seeded.data_dir, [(t, n + 1) for n, t in enumerate(peer_tokens)])
         try:
+            peer_meter = Meter([proc.pid], database_pids or [])
             peer = closed_loop([f"https://127.0.0.1:{peer_port}"], seeded.ca, peer_tokens, seconds)
+            cpu["closed_peer"] = peer_meter.per(int(peer * seconds))
         finally:
             proc.terminate()
             proc.wait(timeout=20)
@@ -274,7 +267,17 @@ def run(
             check=False,
         )
         ok = verify.returncode == 0 and json.loads(verify.stdout)["ok"]
-        return Result(agents, servers, workers, burst_figures, round(ours, 1), round(peer, 1), opened, leases, ok)
+        database = "sqlite" if url.startswith("sqlite") else "postgresql"
+        figures = (round(ours, 1), round(peer, 1), opened, leases, ok, cpu)
+        return Result(database, agents, servers, workers, burst, *figures, argon2=argon2)
+
+
+def _steps(phase: dict[str, Any], *steps: str) -> str:
+    return "; ".join(
+        f"{s} p50/p95/p99 {phase[s]['p50_ms']}/{phase[s]['p95_ms']}/{phase[s]['p99_ms']} ms"
+        for s in steps
+        if s in phase
+    )
 
 
 def describe(r: Result) -> str:
@@ -282,13 +285,14 @@ def describe(r: Result) -> str:
     b, o, lease = r.burst, r.open_loop, r.leases
     return "\n".join(
         [
-            f"{r.servers} server(s) x {r.workers} worker(s), {r.agents} agents",
+            f"{r.database}: {r.servers} server(s) x {r.workers} worker(s), {r.agents} agents, argon2 {r.argon2}",
             f"burst: {b['logged_in']}/{b['agents']} logged in and got a record in {b['took_s']} s; "
-            f"{b['requests']} requests, p50 {b['p50_ms']} ms, p99 {b['p99_ms']} ms, errors {b['errors']}",
+            f"{_steps(b, 'nonce', 'login', 'next', 'agent')}; errors {b['errors']}, 503 retried {b['retried_503']}; "
+            f"generator CPU {b['generator_cpu_share']}; {b['cpu']}",
             f"closed loop: ours {r.ours_claims_per_s} claims/s, peer {r.peer_claims_per_s} claims/s, "
-            f"ratio {r.ours_claims_per_s / max(r.peer_claims_per_s, 1e-9):.2f}x",
-            f"open loop: target {o['target_per_s']}/s achieved {o['achieved_per_s']}/s, /next p50 {o['p50_ms']} ms "
-            f"p99 {o['p99_ms']} ms, errors {o['errors']}",
+            f"ratio {r.ours_claims_per_s / max(r.peer_claims_per_s, 1e-9):.2f}x; {r.cpu}",
+            f"open loop: target {o['target_per_s']}/s achieved {o['achieved_per_s']}/s ({o['claims_per_s']} claims/s), "
+            f"{_steps(o, 'next')}, errors {o['errors']}; generator CPU {o['generator_cpu_share']}; {o['cpu']}",
             f"double claims: {lease['contacts_open_twice']} open twice, {lease['overlapping']} overlapping, in "
             f"{lease['leases']:,} leases (record_issued entries {lease['issued_entries']:,}); "
             f"audit verify ok: {r.audit_ok}",
@@ -299,6 +303,7 @@ def describe(r: Result) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; returns the exit status."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--database", choices=["postgresql", "sqlite"], default="postgresql")
     parser.add_argument("--agents", type=int, default=300)
     parser.add_argument("--contacts", type=int, default=60_000)
     parser.add_argument("--servers", type=int, default=2)
@@ -307,30 +312,32 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=20.0, help="closed and open loop duration each")
     parser.add_argument("--burst-s", type=float, default=60.0)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--argon2", choices=["default", *ARGON2], default="default", help="agents' password hash")
+    parser.add_argument("--profile", type=Path, help="py-spy record the servers during the burst to PROFILE.N.txt")
     args = parser.parse_args(argv)
     if args.threads > args.agents:
         parser.error("--threads must not exceed --agents")
-    from tests.support.pg_cluster import PgCluster, find_pg_bin
+    if args.database == "sqlite" and args.servers * args.workers > 1:
+        parser.error("SQLite has one writer: --servers 1 --workers 1")
+    sizes = {k: getattr(args, k) for k in ("agents", "contacts", "servers", "workers", "threads", "seconds", "argon2")}
+    if args.database == "sqlite":
+        result = run("", **sizes, burst_s=args.burst_s, profile=args.profile)
+    else:
+        from tests.support.pg_cluster import PgCluster, find_pg_bin  # noqa: PLC0415 - PostgreSQL runs only
 
-    bin_dir = find_pg_bin()
-    if bin_dir is None:
-        print("PostgreSQL binaries are not installed", file=sys.stderr)
-        return 2
-    cluster = PgCluster(bin_dir)
-    cluster.start()
-    try:
-        result = run(
-            cluster.new_database(),
-            agents=args.agents,
-            contacts=args.contacts,
-            servers=args.servers,
-            workers=args.workers,
-            threads=args.threads,
-            seconds=args.seconds,
-            burst_s=args.burst_s,
-        )
-    finally:
-        cluster.stop()
+        bin_dir = find_pg_bin()
+        if bin_dir is None:
+            print("PostgreSQL binaries are not installed", file=sys.stderr)
+            return 2
+        cluster = PgCluster(bin_dir)
+        cluster.start()
+        try:
+            postmaster = int((cluster.data / "postmaster.pid").read_text().split()[0])
+            result = run(
+                cluster.new_database(), **sizes, burst_s=args.burst_s, database_pids=[postmaster], profile=args.profile
+            )
+        finally:
+            cluster.stop()
     print(json.dumps(asdict(result)) if args.json else describe(result), flush=True)
     return 0
 

@@ -11,6 +11,7 @@ from enum import StrEnum
 
 __all__ = [
     "AuthError",
+    "BusyError",
     "ConflictError",
     "CustosError",
     "ErrorCode",
@@ -52,6 +53,7 @@ class ErrorCode(StrEnum):
     AGENT_PHONE_UNAVAILABLE = "agent_phone_unavailable"
     VERIFY_EXHAUSTED = "verify_exhausted"
     UNSUPPORTED_PROTOCOL = "unsupported_protocol"
+    SERVER_BUSY = "server_busy"
     INTERNAL = "internal"
 
 
@@ -82,6 +84,7 @@ STATUS_BY_CODE: dict[ErrorCode, int] = {
     ErrorCode.AGENT_PHONE_UNAVAILABLE: 409,
     ErrorCode.VERIFY_EXHAUSTED: 429,
     ErrorCode.UNSUPPORTED_PROTOCOL: 400,
+    ErrorCode.SERVER_BUSY: 503,
     ErrorCode.INTERNAL: 500,
 }
 
@@ -186,3 +189,20 @@ class LockedError(ForbiddenError):
     def __init__(self, message: str, *, until: datetime) -> None:
         super().__init__(message)
         self.until = until
+
+
+class BusyError(CustosError):
+    """The server cannot take this request now (its login queue is full); nothing was done.
+
+    Answered ``503`` with a ``Retry-After`` header (RFC 9110, section 10.2.3).
+
+    Args:
+        message: A sentence without personal data.
+        retry_after_s: Whole seconds after which the request is worth trying again (at least 1).
+    """
+
+    default_code = ErrorCode.SERVER_BUSY
+
+    def __init__(self, message: str, *, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = max(1, retry_after_s)

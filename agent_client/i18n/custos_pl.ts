@@ -294,6 +294,10 @@
         <translation>Serwer odrzucił żądanie.</translation>
     </message>
     <message>
+        <source>The server is busy with many logins. Please try again in a few minutes.</source>
+        <translation>Serwer obsługuje teraz wiele logowań. Spróbuj ponownie za kilka minut.</translation>
+    </message>
+    <message>
         <source>The server had a problem. Please try again later.</source>
         <translation>Wystąpił problem po stronie serwera. Spróbuj ponownie później.</translation>
     </message>

@@ -73,6 +73,7 @@ def create_app(
         if refresher is not None:
             refresher.cancel()
         telephony.stop()
+        state.login_gate.close()
 
     app = FastAPI(
         title="Custos owner server",

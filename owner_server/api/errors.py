@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from owner_server.vault.kek import KekError
-from shared.errors import STATUS_BY_CODE, CustosError, ErrorCode, LockedError, QuotaReachedError
+from shared.errors import STATUS_BY_CODE, BusyError, CustosError, ErrorCode, LockedError, QuotaReachedError
 from shared.protocol import ErrorBody, QuotaView
 
 __all__ = ["STATUS_BY_CODE", "error_response", "install_error_handlers"]
@@ -23,11 +23,18 @@ __all__ = ["STATUS_BY_CODE", "error_response", "install_error_handlers"]
 log = logging.getLogger("custos.api")
 
 
-def error_response(code: ErrorCode, message: str, *, extra: ErrorBody | None = None) -> JSONResponse:
-    """A JSON error response for a code (``extra``: a full body with ``retry_at``/``quota``)."""
+def error_response(
+    code: ErrorCode, message: str, *, extra: ErrorBody | None = None, retry_after_s: int | None = None
+) -> JSONResponse:
+    """A JSON error response for a code (``extra``: a full body with ``retry_at``/``quota``).
+
+    ``retry_after_s`` adds a ``Retry-After`` header (whole seconds), as a ``503`` busy answer carries.
+    """
     body = (extra or ErrorBody(code=code, message=message)).model_dump(mode="json", exclude_none=True)
-    headers = {"WWW-Authenticate": "Bearer"} if STATUS_BY_CODE[code] == 401 else None
-    return JSONResponse(body, status_code=STATUS_BY_CODE[code], headers=headers)
+    headers = {"WWW-Authenticate": "Bearer"} if STATUS_BY_CODE[code] == 401 else {}
+    if retry_after_s is not None:
+        headers["Retry-After"] = str(retry_after_s)
+    return JSONResponse(body, status_code=STATUS_BY_CODE[code], headers=headers or None)
 
 
 def _body_of(exc: CustosError) -> ErrorBody | None:
@@ -50,7 +57,8 @@ def install_error_handlers(app: FastAPI) -> None:
         if isinstance(exc, KekError):
             log.error("key-encryption key problem: %s", exc.message)
             return error_response(ErrorCode.INTERNAL, "server key problem")
-        return error_response(exc.code, exc.message, extra=_body_of(exc))
+        retry_after = exc.retry_after_s if isinstance(exc, BusyError) else None
+        return error_response(exc.code, exc.message, extra=_body_of(exc), retry_after_s=retry_after)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -10,6 +10,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from owner_server.api.login_gate import LoginGate
 from owner_server.audit.watermark import load_watermark_key
 from owner_server.core.db import is_sqlite, read_only, sqlite_writer
 from owner_server.core.deferred import deferred_commit, request_transaction
@@ -32,8 +33,14 @@ class ServerState:
     telephony: Telephony = None  # type: ignore[assignment]  # set in __post_init__ when not given
     #: Signs each issued record's watermark code; the data dir's (made on first use) when not given.
     watermark_key: Ed25519PrivateKey = None  # type: ignore[assignment]
+    #: Bounds the password checks of logins (``[sessions]`` ``login_checks``/``login_queue``); made when not given.
+    login_gate: LoginGate = None  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
+        if self.login_gate is None:
+            sessions = self.settings.sessions
+            gate = LoginGate(slots=sessions.login_checks, queue=sessions.login_queue)
+            object.__setattr__(self, "login_gate", gate)
         if self.watermark_key is None:
             object.__setattr__(self, "watermark_key", load_watermark_key(self.settings.data_dir))
         if self.telephony is None:

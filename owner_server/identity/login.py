@@ -26,6 +26,7 @@ from owner_server.core.session_settings import SessionSettings
 from owner_server.identity import lockout
 from owner_server.identity.admin import hash_code
 from owner_server.identity.bearer import AgentPrincipal, authenticate
+from owner_server.identity.login_password import PasswordCheck
 from owner_server.identity.login_rules import alert_outside_network, apply_session_rule, end_other_sessions
 from owner_server.identity.outsourcers import address_allowed
 from owner_server.identity.passwords import verify_dummy, verify_password
@@ -157,7 +158,9 @@ def _refuse(session: Session, *, user: User, reason: str, address: str, error: F
     return DeferredError(error)
 
 
-def _check_credentials(session: Session, *, user: User, request: LoginRequest, address: str, now: datetime) -> Device:
+def _check_credentials(
+    session: Session, *, user: User, request: LoginRequest, address: str, now: datetime, checked: PasswordCheck | None
+) -> Device:
     """The verified device, or a refusal: the generic failure, or the lock to the agent's own device.
 
     While the account is locked, the answer depends on the device proof
@@ -165,7 +168,10 @@ def _check_credentials(session: Session, *, user: User, request: LoginRequest, a
     (so the lock is no password oracle even for whoever holds the device);
     anything else gets the generic failure, as always.
     """
-    password_ok = verify_password(user.password_hash, request.password)
+    if checked is not None and checked.holds_for(user.password_hash):
+        password_ok = checked.ok
+    else:
+        password_ok = verify_password(user.password_hash, request.password)
     device = _verify_device(session, user=user, request=request, now=now)
     if lockout.is_locked(user, now):
         if device is not None:
@@ -189,6 +195,7 @@ def login(
     address: str = "",
     now: datetime | None = None,
     lifetimes: SessionSettings | None = None,
+    checked: PasswordCheck | None = None,
 ) -> LoginResponse:
     """Log an agent in with password plus device proof, ending its other sessions.
 
@@ -199,6 +206,9 @@ def login(
             token, audited, checked against the outsourcer's networks).
         now: The time of the request (UTC); the clock when None.
         lifetimes: Token and session lifetimes (``[sessions]``); the defaults when None.
+        checked: The password already checked outside this transaction
+            (:mod:`owner_server.identity.login_password`); used only if the agent's stored hash is
+            still the one checked, else the password is checked here.
 
     Returns:
         A bearer token valid for ``lifetimes.access_token_ttl_s`` seconds and the
@@ -215,9 +225,10 @@ def login(
     now = now or utcnow()
     user = session.exec(select(User).where(User.login == request.login).with_for_update()).first()
     if user is None:
-        verify_dummy(request.password)
+        if checked is None:
+            verify_dummy(request.password)
         raise AuthError(_LOGIN_FAILED)
-    device = _check_credentials(session, user=user, request=request, address=address, now=now)
+    device = _check_credentials(session, user=user, request=request, address=address, now=now, checked=checked)
     outsourcer = session.get(Outsourcer, user.outsourcer_id) if user.outsourcer_id is not None else None
     if not address_allowed(outsourcer, address):
         alert_outside_network(session, user=user, address=address, where="login", now=now)

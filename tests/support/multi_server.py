@@ -8,6 +8,7 @@ path without one process per agent); the servers are real processes over TLS.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import socket
 import ssl
@@ -18,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
@@ -26,6 +28,7 @@ from owner_server.core.datadir import init_data_dir, open_installation
 from owner_server.core.db import session_scope
 from owner_server.identity import admin
 from owner_server.identity.outsourcers import set_limits
+from owner_server.identity.passwords import hash_password
 from shared.policy import CampaignPolicy
 from tests.owner_server.helpers import add_campaign
 
@@ -91,11 +94,14 @@ def seed(
 
     Args:
         root: Where the data dir goes (``root/data``).
-        database_url: An empty PostgreSQL database.
+        database_url: An empty PostgreSQL database, or "" for SQLite in the data dir.
         policy: The campaign's policy.
         contacts: How many contacts.
         agents: Outsourcer name → how many agents (logins ``<outsourcer>-<n>``, lower case).
         outsourcer_per_hour: Outsourcer name → its own (tighter) records-per-hour limit.
+
+    Every agent has the password :data:`AGENT_PASSWORD`, hashed once (one salt for all: a throwaway
+    installation; 3,000 separate Argon2id hashes would take minutes of start-up).
     """
     data_dir = root / "data"
     init_data_dir(
@@ -107,8 +113,9 @@ def seed(
     )
     inst = open_installation(data_dir)
     made: dict[str, list[tuple[str, str]]] = {}
+    once = functools.cache(hash_password)
     try:
-        with session_scope(inst.engine) as session:
+        with session_scope(inst.engine) as session, mock.patch.object(admin, "hash_password", once):
             people = [{"first_name": f"Imię{n}", "city": "Łódź", "phone": f"+4850{n:07d}"} for n in range(contacts)]
             add_campaign(inst, session, name="Multi", people=people, policy=policy)
             for org, count in agents.items():

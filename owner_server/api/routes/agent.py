@@ -9,11 +9,16 @@ search, list or export here, by design.
 from __future__ import annotations
 
 from fastapi import APIRouter, Response
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
 from owner_server.api.deps import BearerToken, ClientAddress, StateDep
+from owner_server.api.state import ServerState
+from owner_server.core.db import read_only
 from owner_server.identity import integrity, sessions
 from owner_server.identity import login as identity
 from owner_server.identity.client_report import record_client_report
+from owner_server.identity.login_password import PasswordCheck, check_password, read_password_hash
 from owner_server.work import distribution
 from owner_server.work import outcomes as work
 from shared.auth import (
@@ -49,11 +54,27 @@ def nonce(body: NonceRequest, state: StateDep) -> NonceResponse:
         return identity.issue_nonce(session, device_id=body.device_id)
 
 
-@router.post("/login")
-def login(body: LoginRequest, state: StateDep, address: ClientAddress) -> LoginResponse:
-    """Exchange password plus device signature for a bearer token (ending the agent's other sessions)."""
+def _check_password(state: ServerState, body: LoginRequest) -> PasswordCheck:
+    with read_only(), Session(state.engine) as session:
+        encoded = read_password_hash(session, body.login)
+    return check_password(encoded, body.password)
+
+
+def _login(state: ServerState, body: LoginRequest, address: str, checked: PasswordCheck) -> LoginResponse:
     with state.transaction() as session:
-        return identity.login(session, request=body, address=address, lifetimes=state.settings.sessions)
+        lifetimes = state.settings.sessions
+        return identity.login(session, request=body, address=address, lifetimes=lifetimes, checked=checked)
+
+
+@router.post("/login")
+async def login(body: LoginRequest, state: StateDep, address: ClientAddress) -> LoginResponse:
+    """Exchange password plus device signature for a bearer token (ending the agent's other sessions).
+
+    The password is checked first, through the login gate (``503 server_busy`` with
+    ``Retry-After`` when its queue is full), then the rest in one write transaction.
+    """
+    checked = await state.login_gate.run(lambda: _check_password(state, body))
+    return await run_in_threadpool(_login, state, body, address, checked)
 
 
 @router.post("/integrity-reports", status_code=204)
