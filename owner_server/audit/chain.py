@@ -47,9 +47,14 @@ def _canonical(entry: AuditEntry) -> bytes:
     )
 
 
+def _digest(prev_hash: str, canonical: bytes) -> str:
+    """The chain's one hash formula: SHA-256 (hex) over ``prev_hash``, a newline and the canonical entry."""
+    return hashlib.sha256(prev_hash.encode("ascii") + b"\n" + canonical).hexdigest()
+
+
 def entry_hash(entry: AuditEntry) -> str:
     """SHA-256 (hex) over ``prev_hash`` and the canonical entry."""
-    return hashlib.sha256(entry.prev_hash.encode("ascii") + b"\n" + _canonical(entry)).hexdigest()
+    return _digest(entry.prev_hash, _canonical(entry))
 
 
 _HEAD_KEY = "custos.audit_head"
@@ -108,7 +113,7 @@ def _row(
     ts = utcnow().isoformat(timespec="microseconds")
     body = json.dumps(dict(details or {}), sort_keys=True, separators=(",", ":"))
     canonical = _canonical_body(seq, ts, actor, action, object_type, object_id, body)
-    digest = hashlib.sha256(head.hash.encode("ascii") + b"\n" + canonical).hexdigest()
+    digest = _digest(head.hash, canonical)
     row = {
         "seq": seq,
         "ts": ts,
