@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import re
 import sqlite3
 
 import pytest
@@ -21,6 +20,7 @@ from PySide6.QtWidgets import QLabel, QPushButton
 from agent_client.app import StartOptions
 from agent_client.config import load_deployment_config
 from tests.agent_client.agent_fakes import say_no_call
+from tests.support.leaks import phone_pattern
 
 from .client_support import TIMEOUT_MS, real_controller
 from .conftest import cli
@@ -92,12 +92,6 @@ def test_one_record_end_to_end(qtbot, controller, live_server, bodies):
     assert result["ok"] and result["entries"] == len(actions)
 
 
-def _phone_pattern(e164: str) -> re.Pattern[str]:
-    national = e164.removeprefix("+48")
-    sep = r"[\s\-./()\u00a0\u202f]{0,3}"
-    return re.compile(sep.join(re.escape(d) for d in national))
-
-
 def test_no_phone_or_hidden_field_reached_the_agent(live_server, bodies):
     assert len(bodies) >= 5, "the flow above ran and its responses were captured"
     texts = []
@@ -108,7 +102,7 @@ def test_no_phone_or_hidden_field_reached_the_agent(live_server, bodies):
             texts.append(json.dumps(json.loads(raw), ensure_ascii=False))
     blob = "\n".join(texts)
     for phone in live_server.phones:
-        assert not _phone_pattern(phone).search(blob), "a phone number reached the agent"
+        assert not phone_pattern(phone).search(blob), "a phone number reached the agent"
     hidden = {"E-mail", "Adres", "Kod pocztowy"}
     for row in live_server.sample_rows:
         for column in hidden:
@@ -133,7 +127,7 @@ def test_server_log_holds_no_personal_data(live_server):
     log = live_server.server_log.read_text(encoding="utf-8", errors="replace")
     assert "POST /api/v1/agent/next" in log  # the log is real and covers the flow
     for phone in live_server.phones:
-        assert not _phone_pattern(phone).search(log)
+        assert not phone_pattern(phone).search(log)
     for row in live_server.sample_rows:
         for column in ("E-mail", "Adres", "Nazwisko", "Nr klienta"):
             assert row[column] not in log

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from owner_server.demo.sample import write_sample
+from tests.support.leaks import assert_no_phone
 
 from .test_cli import POLICY, run
 
@@ -42,7 +43,7 @@ def test_canary_add_reports_refs_and_counts(data_dir, tmp_path):
     assert done.returncode == 0, done.stderr
     body = json.loads(done.stdout)
     assert (body["campaign"], body["added"], body["trap_numbers"], len(body["refs"])) == ("Camp", 3, 2, 3)
-    assert "555" not in done.stdout
+    assert_no_phone(done.stdout, *TRAPS.splitlines())
     assert _counts(data_dir) == (before[0] + 3, before[1] + 1)
     plain = run(data_dir, "canary", "add", "--campaign", "Camp", "--phones", str(traps))
     assert plain.returncode == 0 and "Added 2 canary contacts" in plain.stdout

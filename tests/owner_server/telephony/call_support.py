@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import re
 import time
 from collections.abc import Iterator
 
@@ -16,6 +15,7 @@ from owner_server.identity import phones
 from owner_server.models import Campaign
 from shared.policy import CampaignPolicy
 from tests.owner_server.helpers import CONTACTS, PASSWORD, POLICY, DeviceKey, seed
+from tests.support.leaks import phone_pattern
 
 API = "/api/v1/agent"
 ALL_DAY = [{"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "start": "00:00", "end": "23:59"}]
@@ -28,13 +28,6 @@ CALL_POLICY = CampaignPolicy.model_validate(
     }
 )
 ARI_USER, ARI_PASSWORD = "custos", "ari-secret"
-
-
-def phone_pattern(e164: str) -> re.Pattern[str]:
-    """Any digit sequence of a number's national part, however separated (the walking skeleton's leak check)."""
-    national = e164.removeprefix("+48")
-    sep = r"[\s\-./()\u00a0\u202f]{0,3}"
-    return re.compile(sep.join(re.escape(d) for d in national))
 
 
 def setup_agent(inst, *, endpoint: str | None = "PJSIP/1001") -> dict:
