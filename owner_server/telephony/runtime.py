@@ -67,12 +67,19 @@ class Telephony:
                 self._started = True
         return self._provider
 
-    def start_orphan_check(self) -> None:
-        """With ARI: look for calls no process follows, on a worker thread (:mod:`.orphans`; idempotent)."""
+    def start_background(self) -> None:
+        """With ARI: connect the events WebSocket now and start the orphan check (:mod:`.orphans`; idempotent).
+
+        Other providers start at the first call.
+        """
         from owner_server.telephony.ari import AriProvider
 
+        if not isinstance(self._provider, AriProvider) or self.settings.ari is None:
+            return
+        self._ready()
+        log.info("telephony: this process's ARI events come to the Stasis app %s", self._provider.app)
         with self._lock:
-            if self._orphans is None and isinstance(self._provider, AriProvider) and self.settings.ari is not None:
+            if self._orphans is None:
                 interval = self.settings.ari.orphan_check_s
                 self._orphans = OrphanCheck(self._engine, self._provider, self.store, interval_s=interval)
                 self._orphans.start()
