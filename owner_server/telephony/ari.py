@@ -203,7 +203,10 @@ class AriProvider:
             return call_id in self._calls
 
     def channel_ids(self) -> set[str]:
-        """The ids of every channel Asterisk has now (``GET /channels``; none holds a number).
+        """The ids of every channel Asterisk has now (``GET /channels``).
+
+        The answer describes every channel on the PBX, connected-line numbers included; only the
+        ids are kept (ours are ``<call id>-agent``/``-customer``) and nothing of it is logged.
 
         Raises:
             TelephonyUnavailableError: ARI unreachable or refused.

@@ -77,7 +77,6 @@ class Telephony:
         if not isinstance(self._provider, AriProvider) or self.settings.ari is None:
             return
         self._ready()
-        log.info("telephony: this process's ARI events come to the Stasis app %s", self._provider.app)
         with self._lock:
             if self._orphans is None:
                 interval = self.settings.ari.orphan_check_s

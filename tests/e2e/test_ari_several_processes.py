@@ -300,6 +300,7 @@ def _poll_until_on(pbx: dict[str, Any], agent: WireAgent, call_id: str, *, via: 
 def test_no_number_reached_an_agent_or_a_log_and_the_audit_log_verifies(pbx):
     blob = "\n".join(pbx["bodies"])
     logs = "\n".join(p.read_text(errors="replace") for p in pbx["logs"])
+    assert logs.count("each server process registers its own Stasis app custos-<8 hex>") == 3
     numbers = _phones()
     for number in numbers:
         assert not phone_pattern(number).search(blob), "a number reached an agent"
