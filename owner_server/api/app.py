@@ -69,6 +69,7 @@ def create_app(
         if refresh_updates:
             online = OnlineKeys(UpdatesLayout(settings.data_dir), keys.provider)
             refresher = asyncio.create_task(keep_fresh(UpdateRepository(settings.data_dir, online)))
+        telephony.start_background()
         yield
         if refresher is not None:
             refresher.cancel()

@@ -25,6 +25,7 @@ from owner_server.core.settings import load_settings, resolve_data_dir
 from owner_server.identity.login import purge_expired_nonces
 from owner_server.lists.retention import run_retention
 from owner_server.models._common import utcnow
+from owner_server.telephony.runtime import Telephony
 from shared.errors import CustosError
 
 __all__ = ["init", "serve"]
@@ -132,7 +133,7 @@ def serve(
             _bind(host, port, f"the agent API cannot listen on {host}:{port}", "choose --port") if workers > 1 else None
         )
         app = create_app(inst.settings, engine=inst.engine, keys=inst.keys, refresh_updates=workers == 1)
-        out.print(f"telephony: {app.state.custos.telephony.name} (telephony.toml)")
+        out.print(f"telephony: {_telephony_line(app.state.custos.telephony)}")
         stop = threading.Event()
         threading.Thread(target=_housekeeping, args=(inst, stop), daemon=True, name="housekeeping").start()
         alerts = _start_alert_delivery(inst)
@@ -175,6 +176,14 @@ def _serve_agents(
     out.print(f"agent API: https://{host}:{port}/ in {workers} processes")
     options = _uvicorn_options(inst)
     return run_workers(inst.settings, sock, workers=workers, database_url=database_url, options=options)
+
+
+def _telephony_line(telephony: Telephony) -> str:
+    """What ``serve`` says of the telephony in force, e.g. ``ari (telephony.toml; ...)``."""
+    ari = telephony.settings.ari
+    if telephony.name == "ari" and ari is not None:
+        return f"ari (telephony.toml; each server process registers its own Stasis app {ari.app}-<8 hex>)"
+    return f"{telephony.name} (telephony.toml)"
 
 
 def _refuse_sqlite(data_dir: Path | None, database_url: str | None, workers: int) -> None:

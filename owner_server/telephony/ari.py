@@ -20,13 +20,25 @@ that holds the number, in its JSON body so no URL or access log has it);
 on the customer's ``StasisStart`` it joins the bridge and the agent's
 connected line is set to the campaign's name again. When one leg ends, the
 other is hung up. Every parameter goes in the JSON body, never the query.
-Calls are followed by the server process that placed them.
+
+Several server processes: Asterisk lets one WebSocket at a time hold a Stasis
+application. A newer connection for the same name takes every event of it
+and the older one gets ``ApplicationReplaced`` and nothing after (ARI data
+models, "ApplicationReplaced"; ``res/stasis/app.c`` ``app_update``); when the
+holding connection closes the application gets no events until a socket
+registers it again. So each process registers its own application,
+``<app>-<8 hex>`` (:attr:`AriProvider.app`), and originates its calls into
+it: a call's events reach the process that placed it, and only that one.
+Hanging up is a REST request any process can make (the placing process then
+sees the legs end). A call whose process died is finished by the orphan
+check of any process (:mod:`owner_server.telephony.orphans`).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import secrets
 import threading
 from dataclasses import dataclass
 from datetime import datetime
@@ -99,7 +111,9 @@ class AriProvider:
         self._calls: dict[str, _Live] = {}
         self._by_channel: dict[str, str] = {}
         self._lock = threading.Lock()
-        self._events = EventListener(settings, self._secret, self._on_message)
+        #: This process's own Stasis application (random per process: no two processes share one).
+        self.app = f"{settings.app}-{secrets.token_hex(4)}"
+        self._events = EventListener(settings, self._secret, self._on_message, app=self.app)
         self._sink: Sink | None = None
         logging.getLogger("httpx").setLevel(logging.WARNING)  # its INFO lines name request URLs
 
@@ -154,7 +168,7 @@ class AriProvider:
             self._by_channel[live.agent] = spec.call_id
         body = {
             "endpoint": spec.agent_endpoint,
-            "app": self._settings.app,
+            "app": self.app,
             "appArgs": f"agent,{spec.call_id}",
             "callerId": _caller_id(spec.display_name),
             "timeout": spec.agent_ring_timeout_s,
@@ -183,6 +197,41 @@ class AriProvider:
         for leg in (f"{call_id}-customer", f"{call_id}-agent"):
             self._request("DELETE", f"/channels/{leg}?reason=normal")
 
+    def follows(self, call_id: str) -> bool:
+        """Whether this process placed the call and still follows its events."""
+        with self._lock:
+            return call_id in self._calls
+
+    def channel_ids(self) -> set[str]:
+        """The ids of every channel Asterisk has now (``GET /channels``).
+
+        The answer describes every channel on the PBX, connected-line numbers included; only the
+        ids are kept (ours are ``<call id>-agent``/``-customer``) and nothing of it is logged.
+
+        Raises:
+            TelephonyUnavailableError: ARI unreachable or refused.
+        """
+        response = self._request("GET", "/channels")
+        if response.status_code != 200:
+            raise TelephonyUnavailableError("the telephony (Asterisk ARI) failed the request")
+        try:
+            return {str(c["id"]) for c in response.json() if isinstance(c, dict) and "id" in c}
+        except (ValueError, TypeError):
+            raise TelephonyUnavailableError("the telephony (Asterisk ARI) failed the request") from None
+
+    def hangup_leg(self, channel_id: str) -> None:
+        """Hang up one leg, quietly (a missing leg or an unreachable ARI is only logged)."""
+        self._quietly("DELETE", f"/channels/{channel_id}")
+
+    def drop(self, call_id: str) -> None:
+        """Stop following a call that was ended elsewhere (the orphan check)."""
+        with self._lock:
+            live = self._calls.get(call_id)
+            if live is not None:
+                live.ended = True
+        if live is not None:
+            self._forget(live)
+
     def _forget(self, live: _Live) -> None:
         with self._lock:
             self._calls.pop(live.spec.call_id, None)
@@ -198,6 +247,9 @@ class AriProvider:
     def _on_message(self, message: str | bytes) -> None:
         try:
             event = json.loads(message)
+            if event.get("type") == "ApplicationReplaced":
+                log.warning("another connection took over the Stasis app %s; its calls' events go there", self.app)
+                return
             channel = event.get("channel") or {}
             channel_id = str(channel.get("id", ""))
         except (ValueError, AttributeError):
@@ -225,7 +277,7 @@ class AriProvider:
 
     def _agent_answered(self, live: _Live, at: datetime) -> None:
         live.agent_up = True
-        app = self._settings.app
+        app = self.app
         self._emit(CallUpdate(call_id=live.spec.call_id, state=CallState.CUSTOMER_RINGING, at=at))
         self._request("POST", "/bridges", {"type": "mixing", "bridgeId": live.bridge, "name": live.bridge})
         self._request("POST", f"/bridges/{live.bridge}/addChannel", {"channel": live.agent})

@@ -31,10 +31,14 @@ class EventListener:
         settings: The ARI connection.
         secret: The ARI password.
         on_message: Called with each text message, on the listener's thread.
+        app: The Stasis application to register (default ``settings.app``).
     """
 
-    def __init__(self, settings: AriSettings, secret: str, on_message: Callable[[str | bytes], None]) -> None:
+    def __init__(
+        self, settings: AriSettings, secret: str, on_message: Callable[[str | bytes], None], *, app: str = ""
+    ) -> None:
         self._settings = settings
+        self.app = app or settings.app
         self._auth = "Basic " + base64.b64encode(f"{settings.user}:{secret}".encode()).decode()
         self._on_message = on_message
         self._connected = threading.Event()
@@ -47,7 +51,7 @@ class EventListener:
     def url(self) -> str:
         """The WebSocket URL (no credentials in it; they go in the ``Authorization`` header)."""
         base = self._settings.url.replace("https://", "wss://", 1).replace("http://", "ws://", 1)
-        return f"{base}/ari/events?app={self._settings.app}&subscribeAll=false"
+        return f"{base}/ari/events?app={self.app}&subscribeAll=false"
 
     def start(self) -> None:
         """Start the worker thread (idempotent)."""

@@ -1,4 +1,4 @@
-"""The running server's telephony: the configured provider and the sink that stores its updates."""
+"""The running server's telephony: the configured provider, the sink that stores its updates, the orphan check."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import threading
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from owner_server.telephony.orphans import OrphanCheck
 from owner_server.telephony.provider import CallSpec, CallUpdate, Provider, TelephonyUnavailableError
 from owner_server.telephony.settings import TelephonySettings
 from owner_server.telephony.store import apply_update
@@ -50,6 +51,7 @@ class Telephony:
         self._provider = provider if provider is not None else build_provider(settings)
         self._started = False
         self._lock = threading.Lock()
+        self._orphans: OrphanCheck | None = None
 
     @property
     def name(self) -> str:
@@ -64,6 +66,22 @@ class Telephony:
                 self._provider.start(self.store)
                 self._started = True
         return self._provider
+
+    def start_background(self) -> None:
+        """With ARI: connect the events WebSocket now and start the orphan check (:mod:`.orphans`; idempotent).
+
+        Other providers start at the first call.
+        """
+        from owner_server.telephony.ari import AriProvider
+
+        if not isinstance(self._provider, AriProvider) or self.settings.ari is None:
+            return
+        self._ready()
+        with self._lock:
+            if self._orphans is None:
+                interval = self.settings.ari.orphan_check_s
+                self._orphans = OrphanCheck(self._engine, self._provider, self.store, interval_s=interval)
+                self._orphans.start()
 
     def originate(self, spec: CallSpec) -> None:
         """Place a call (see :meth:`Provider.originate`)."""
@@ -83,8 +101,11 @@ class Telephony:
             log.exception("could not store a call update (call %s, state %s)", update.call_id, update.state)
 
     def stop(self) -> None:
-        """Stop the provider."""
+        """Stop the orphan check and the provider."""
         with self._lock:
+            if self._orphans is not None:
+                self._orphans.stop()
+                self._orphans = None
             if self._provider is not None and self._started:
                 self._provider.stop()
             self._started = False

@@ -12,6 +12,7 @@ Example (Asterisk ARI)::
     app = "custos"                             # the Stasis application name
     trunk_endpoint = "PJSIP/{number}@owner-trunk"
     request_timeout_s = 5
+    orphan_check_s = 10                        # how often a process looks for calls nobody follows
 
 The file holds no number; a missing file means ``provider = "none"``. A bad
 file is reported in one line (:func:`load_telephony_settings`).
@@ -50,9 +51,12 @@ class AriSettings(_Frozen):
         password: Its password in the file (the file should be 0600), or use one of the two below.
         password_file: A file whose first line is the password.
         password_env: An environment variable holding the password.
-        app: The Stasis application name Custos registers (``/ari/events?app=``).
+        app: The Stasis application name prefix: each server process registers ``<app>-<8 hex>`` of its own
+            (``/ari/events?app=``), since Asterisk gives an application's events to one WebSocket only.
         trunk_endpoint: Dial string of the customer's leg; ``{number}`` becomes the E.164 number.
         request_timeout_s: Timeout of one REST request, in seconds.
+        orphan_check_s: Seconds between two looks for calls no process follows (their process died);
+            such a call is finished within about twice this after its legs end.
     """
 
     url: str = Field(max_length=500)
@@ -63,6 +67,7 @@ class AriSettings(_Frozen):
     app: str = "custos"
     trunk_endpoint: str = Field(default="PJSIP/{number}@owner-trunk", max_length=200)
     request_timeout_s: float = Field(default=5.0, gt=0, le=60)
+    orphan_check_s: float = Field(default=10.0, ge=0.5, le=600)
 
     @field_validator("url")
     @classmethod

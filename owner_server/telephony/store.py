@@ -65,6 +65,10 @@ def end_call(
 def apply_update(session: Session, *, update: CallUpdate) -> Call | None:
     """Store one provider update; updates that go backwards or arrive after the end change nothing.
 
+    The call's row is locked (PostgreSQL ``FOR UPDATE``), so two processes storing the same step
+    store it once, and the end (``call_ended``) is audited once. An end before the customer answered
+    is ``cancelled`` when the agent had asked to hang up, whichever process took that request.
+
     Returns:
         The call, or None when no call has this id.
     """
@@ -76,10 +80,13 @@ def apply_update(session: Session, *, update: CallUpdate) -> Call | None:
     if update.customer_channel:
         call.customer_channel = update.customer_channel
     if update.state is CallState.ENDED:
+        result = update.result or CallResult.FAILED
+        if call.hangup_requested_at is not None and call.answered_at is None:
+            result = CallResult.CANCELLED  # asked through any server process, not only the one following the call
         end_call(
             session,
             call=call,
-            result=update.result or CallResult.FAILED,
+            result=result,
             at=update.at,
             cause=update.cause,
             actor=f"telephony:{call.provider}",

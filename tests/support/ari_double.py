@@ -18,6 +18,23 @@ Scenarios (what the far ends do): ``answered`` (both answer; the call lasts unti
 Asterisk cannot create the channel and answers the originate 500 "Allocation failed"),
 ``agent_offline`` (the channel is made, then ends at once with cause 20, subscriber absent),
 ``agent_unknown`` (400 on originate).
+
+One WebSocket per application, as Asterisk does it: "An application may only be
+subscribed to by a single WebSocket at a time. If multiple WebSockets attempt to
+subscribe to the same application, the newer WebSocket wins, and the older one
+receives this event" (ARI REST data models, ``ApplicationReplaced``,
+https://docs.asterisk.org/Latest_API/API_Documentation/Asterisk_REST_Interface/Asterisk_REST_Data_Models/).
+In Asterisk's source (``res/stasis/app.c`` ``app_update``; ``res/ari/resource_events.c``
+``stasis_app_message_handler`` / ``event_session_shutdown``): the older socket gets
+``ApplicationReplaced``, stays open and gets nothing more, and its closing no longer
+unregisters the application; when the socket holding the application closes, the
+application is deactivated and its events are dropped ("Inactive Stasis app '%s'
+missed message") until a socket registers that name again, while its channels stay
+in Stasis. Each event the double raises is appended to ``<log>.events.jsonl``
+(type, channel id, application, whether a socket received it).
+
+Test controls (no auth, not ARI): ``POST /_double/far-end-hangup/{channel_id}`` ends a
+leg as if that phone hung up (cause 16).
 """
 
 from __future__ import annotations
@@ -93,8 +110,9 @@ class Double:
         self.credentials = f"{user}:{password}"
         self.channels: dict[str, Channel] = {}
         self.bridges: dict[str, list[str]] = {}
-        self.sockets: dict[str, list[WebSocket]] = {}
+        self.sockets: dict[str, WebSocket | None] = {}  # the one socket holding each application
         self.seq = itertools.count(1)
+        self.events_log = log.with_name(log.name.removesuffix(".jsonl") + ".events.jsonl")
 
     # -- plumbing ----------------------------------------------------------------------
     def authorised(self, headers: Any, query: Any) -> bool:
@@ -114,9 +132,28 @@ class Double:
 
     async def emit(self, app: str, event: dict[str, Any]) -> None:
         event = {**event, "timestamp": _now(), "application": app, "asterisk_id": "00:11:22:33:44:55"}
-        for ws in list(self.sockets.get(app, [])):
+        ws, delivered = self.sockets.get(app), False
+        if ws is not None:
             with contextlib.suppress(Exception):
                 await ws.send_text(json.dumps(event))
+                delivered = True
+        channel = (event.get("channel") or {}).get("id", "")
+        entry = {"type": event["type"], "channel": channel, "app": app, "delivered": delivered}
+        with self.events_log.open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps(entry) + "\n")
+
+    async def register(self, app: str, ws: WebSocket) -> None:
+        """A socket subscribes to ``app``: it takes the application over from any older one."""
+        older = self.sockets.get(app)
+        self.sockets[app] = ws
+        if older is not None:
+            with contextlib.suppress(Exception):
+                await older.send_text(json.dumps({"type": "ApplicationReplaced", "application": app}))
+
+    def unregister(self, app: str, ws: WebSocket) -> None:
+        """A socket closed: the application is deactivated only when this socket held it."""
+        if self.sockets.get(app) is ws:
+            self.sockets[app] = None
 
     def later(self, chan: Channel, delay: float, coro: Any) -> None:
         async def run() -> None:
@@ -335,18 +372,32 @@ def build_app(double: Double) -> Starlette:
             await ws.close(code=1008)
             return
         await ws.accept()
-        double.sockets.setdefault(app, []).append(ws)
+        await double.register(app, ws)
         try:
             while True:
                 await ws.receive_text()
         except WebSocketDisconnect:
             pass
         finally:
-            double.sockets[app].remove(ws)
+            double.unregister(app, ws)
+
+    async def list_channels(request: Request) -> Response:
+        if (refused := await guarded(request, {})) is not None:
+            return refused
+        return JSONResponse([chan.json() for chan in double.channels.values()])
+
+    async def far_end_hangup(request: Request) -> Response:
+        chan = double.channels.get(request.path_params["channel_id"])
+        if chan is None:
+            return JSONResponse({"message": "Channel not found"}, status_code=404)
+        await double.destroy(chan, 16)
+        return Response(status_code=204)
 
     return Starlette(
         routes=[
             Route("/ari/channels", originate, methods=["POST"]),
+            Route("/ari/channels", list_channels, methods=["GET"]),
+            Route("/_double/far-end-hangup/{channel_id}", far_end_hangup, methods=["POST"]),
             Route("/ari/channels/{channel_id}", hangup, methods=["DELETE"]),
             Route("/ari/channels/{channel_id}/variable", variable, methods=["POST"]),
             Route("/ari/bridges", create_bridge, methods=["POST"]),

@@ -44,3 +44,8 @@ def read_log(log: Path) -> list[dict]:
     if not log.exists():
         return []
     return [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines() if line]
+
+
+def read_events(log: Path) -> list[dict]:
+    """The events the double raised (``<log>.events.jsonl``): type, channel, app, delivered."""
+    return read_log(log.with_name(log.name.removesuffix(".jsonl") + ".events.jsonl"))

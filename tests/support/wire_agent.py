@@ -61,6 +61,12 @@ class WireAgent:
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
         return self.clients[via].post(API + path, json=body, headers=headers)
 
+    def get(self, path: str, *, via: int | None = None) -> httpx.Response:
+        """GET from the next server in turn (or from ``via``), with the token."""
+        if via is None:
+            via, self._turn = self._turn % len(self.clients), self._turn + 1
+        return self.clients[via].get(API + path, headers={"Authorization": f"Bearer {self.token}"})
+
     def enrol(self, code: str) -> None:
         """Enrol this agent's device key with its one-time code."""
         body = {"enrolment_code": code, "device_public_key": public_key_b64(self.key), "device_name": "wire"}
