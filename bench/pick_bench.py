@@ -35,7 +35,7 @@ from owner_server.core.datadir import init_data_dir, open_installation
 from owner_server.core.db import session_scope
 from owner_server.identity import admin
 from owner_server.models import Campaign, User
-from owner_server.work import distribution
+from owner_server.work import claim_sql, distribution
 from owner_server.work.context import load_context
 from shared.policy import CampaignPolicy
 
@@ -65,6 +65,9 @@ class Result:
     worked: int
     fresh_ms: float
     worked_ms: float
+    #: Each tier's statement alone, fresh then worked (ms, medians): which tier grows, if one does.
+    fresh_tiers_ms: tuple[float, ...] = ()
+    worked_tiers_ms: tuple[float, ...] = ()
 
     @property
     def ratio(self) -> float:
@@ -159,6 +162,23 @@ def _time_pick(inst: Any, user_id: int, picks: int) -> float:
     return statistics.median(times)
 
 
+def _time_tiers(inst: Any, user_id: int, picks: int) -> tuple[float, ...]:
+    """Each tier's statement (:func:`distribution.tier_statements`) alone, median ms of ``picks`` runs."""
+    medians = []
+    with Session(inst.engine) as session:
+        ctx = load_context(session, user=session.get(User, user_id))  # type: ignore[arg-type]
+        params = distribution.pick_params(ctx, NOW)
+        for stmt in distribution.tier_statements():
+            times = []
+            for _ in range(picks):
+                started = time.perf_counter()
+                claim_sql.run(session, stmt, params).first()
+                times.append((time.perf_counter() - started) * 1000)
+                session.rollback()
+            medians.append(statistics.median(times))
+    return tuple(medians)
+
+
 def run(db: str, url: str, *, contacts: int, worked: int, picks: int) -> Result:
     """Seed one database, time the pick fresh, work ``worked`` contacts, time it again."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -171,11 +191,13 @@ def run(db: str, url: str, *, contacts: int, worked: int, picks: int) -> Result:
             camp_id, user_id = _seed(inst, contacts)
             _analyze(inst)
             fresh = _time_pick(inst, user_id, picks)
+            fresh_tiers = _time_tiers(inst, user_id, picks)
             _work(inst, camp_id, user_id, worked)
             after = _time_pick(inst, user_id, picks)
+            worked_tiers = _time_tiers(inst, user_id, picks)
             with Session(inst.engine) as session:
                 assert session.exec(select(Campaign)).one().id == camp_id
-            return Result(db, contacts, worked, fresh, after)
+            return Result(db, contacts, worked, fresh, after, fresh_tiers, worked_tiers)
         finally:
             inst.close()
 
@@ -185,7 +207,9 @@ def describe(r: Result) -> str:
     verdict = "met" if r.ratio <= TARGET_RATIO else "NOT met"
     return (
         f"[{r.db}] {r.contacts:,} contacts: pick fresh {r.fresh_ms:.3f} ms; after {r.worked:,} worked "
-        f"{r.worked_ms:.3f} ms; ratio {r.ratio:.2f}x [target <= {TARGET_RATIO}x: {verdict}]"
+        f"{r.worked_ms:.3f} ms; ratio {r.ratio:.2f}x [target <= {TARGET_RATIO}x: {verdict}]; each tier alone "
+        f"fresh {' '.join(f'{t:.3f}' for t in r.fresh_tiers_ms)} ms, after "
+        f"{' '.join(f'{t:.3f}' for t in r.worked_tiers_ms)} ms"
     )
 
 
