@@ -140,12 +140,13 @@ def _plan(dialect: Dialect, stmt: Any, first: Params, many: bool) -> _Plan | Non
     entries = _ENTRIES.get(dialect)
     if entries is None:
         entries = _ENTRIES.setdefault(dialect, {})
-    keys = sorted(first) if stmt.is_dml else None  # an INSERT's or UPDATE's columns follow the names given
-    key = (id(stmt), many, tuple(keys) if keys is not None else None)
+    names = tuple(first) if stmt.is_dml else None  # an INSERT's or UPDATE's columns follow the names given
+    key = (id(stmt), many, names)
     entry = entries.get(key)
     if entry is None or entry.stmt is not stmt:  # new, or a new statement at a dead one's id
         if len(entries) >= MAX_PLANS:
             return _FALLBACK
+        keys = sorted(names) if names is not None else None  # as SQLAlchemy compiles it
         entry = entries[key] = _Entry(stmt, _compile(dialect, stmt, keys, many))
     compiled = entry.compiled
     if compiled is None:
