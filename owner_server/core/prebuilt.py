@@ -1,7 +1,8 @@
 """Prebuilt Core statements run on the DB-API cursor, below SQLAlchemy's engine (issue 11, the claim path).
 
-``Connection.execute`` costs some 45 µs a statement (cache key, execution
-context, result set-up); the driver's own ``cursor.execute`` some 8. A
+``Connection.execute`` costs some 20 µs a statement on SQLite (cache key,
+execution context, result set-up), this runner some 9, the bare driver 2-3
+(``bench/README.md``). A
 statement built once per process is compiled here once per dialect (and, for
 an INSERT/UPDATE, per set of parameter names; for an expanding ``IN``, per
 list length), into a :class:`_Plan`: the SQL text, the order of its bound
@@ -18,9 +19,10 @@ Falls back to ``Connection.execute`` (same results, SQLAlchemy's cost) for:
 an engine with ``echo`` on (its log), an empty list of parameter sets, an
 empty list for an expanding ``IN``, a statement with Python-side column
 defaults to fill (``insert_prefetch``/``update_prefetch``), literal-execute or
-callable bind values, escaped bind names, a statement whose result columns do
-not match its ``selected_columns``, a missing parameter (SQLAlchemy raises its
-usual error), and statements past the first :data:`MAX_PLANS` seen (not prebuilt).
+callable bind values, escaped bind names, a missing parameter (SQLAlchemy
+raises its usual error), and statements past the first :data:`MAX_PLANS` seen
+(not prebuilt). A ``text()`` statement's rows are the driver's values, as
+through SQLAlchemy (no column types to process them with).
 """
 
 from __future__ import annotations
@@ -80,7 +82,8 @@ class _Plan:
         codes = tuple(d[1] for d in description)
         found = self.shapes.get(codes)
         if found is None:
-            types = self.column_types if len(self.column_types) == len(description) else []
+            types = self.column_types
+            assert not types or len(types) == len(description), "result columns differ from selected_columns"
             pairs = zip(types, codes, strict=False)
             processors = [t.dialect_impl(dialect).result_processor(dialect, c) for t, c in pairs]
             found = self.shapes[codes] = row_shape(description, processors)
