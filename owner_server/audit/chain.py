@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, update
 from sqlmodel import Session
 
+from owner_server.core import prebuilt
 from owner_server.models import AuditEntry, AuditHead
 from owner_server.models._common import table_of, utcnow
 
@@ -60,7 +61,7 @@ def entry_hash(entry: AuditEntry) -> str:
 _HEAD_KEY = "custos.audit_head"
 _ENTRIES = table_of(AuditEntry)
 _HEADS = table_of(AuditHead)
-#: Built once per process (SQLAlchemy caches their compiled form): the hot path builds no SQL.
+#: Built once per process and run on the DB-API cursor (:func:`owner_server.core.prebuilt.run`): no SQL built.
 _READ_HEAD = select(_HEADS.c.seq, _HEADS.c.hash).where(_HEADS.c.id == 1).with_for_update()
 _CREATE_HEAD = insert(_HEADS).values(id=1, seq=0, hash=GENESIS_HASH)
 _WRITE_HEAD = update(_HEADS).where(_HEADS.c.id == 1).values(seq=bindparam("b_seq"), hash=bindparam("b_hash"))
@@ -94,10 +95,9 @@ def lock_head(session: Session) -> _Head:
     if held is not None and transaction is not None and held[0] is transaction:
         head: _Head = held[1]
         return head
-    conn = session.connection()
-    found = conn.execute(_READ_HEAD).first()
+    found = prebuilt.run(session, _READ_HEAD).first()
     if found is None:
-        conn.execute(_CREATE_HEAD)
+        prebuilt.run(session, _CREATE_HEAD)
         head = _Head(0, GENESIS_HASH)
     else:
         head = _Head(int(found[0]), str(found[1]))
@@ -159,9 +159,8 @@ def append(
     """
     head = lock_head(session)
     row = _row(head, actor, action, object_type, object_id, details)
-    conn = session.connection()
-    conn.execute(_INSERT_ENTRY, row)
-    conn.execute(_WRITE_HEAD, {"b_seq": head.seq, "b_hash": head.hash})
+    prebuilt.run(session, _INSERT_ENTRY, row)
+    prebuilt.run(session, _WRITE_HEAD, {"b_seq": head.seq, "b_hash": head.hash})
     return Appended(head.seq, head.hash)
 
 
@@ -189,7 +188,6 @@ def append_many(session: Session, entries: Sequence[Mapping[str, Any]]) -> list[
         )
         for e in entries
     ]
-    conn = session.connection()
-    conn.execute(_INSERT_ENTRY, rows)
-    conn.execute(_WRITE_HEAD, {"b_seq": head.seq, "b_hash": head.hash})
+    prebuilt.run(session, _INSERT_ENTRY, rows)
+    prebuilt.run(session, _WRITE_HEAD, {"b_seq": head.seq, "b_hash": head.hash})
     return [Appended(r["seq"], r["hash"]) for r in rows]

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, func
 from sqlmodel import Session, col, select
 
+from owner_server.core import prebuilt
 from owner_server.models import DataKey
 from owner_server.vault.aead import FieldCipher, SecretBox, unwrap_key, wrap_key
 from owner_server.vault.blind_index import BlindIndexer
@@ -173,7 +174,7 @@ class KeyService:
         Raises:
             NotFoundError: The key does not exist or was destroyed.
         """
-        live = session.connection().execute(_LIVE, {"data_key_id": data_key_id}).first()
+        live = prebuilt.run(session, _LIVE, {"data_key_id": data_key_id}).first()
         if live is None or live[0] is None:
             raise NotFoundError("data key not found")
         if live[1] is not None or not live[2]:

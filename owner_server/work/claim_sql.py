@@ -1,10 +1,11 @@
 """The claim path's statements, built once per process (issue 11: no SQL building, no ORM flush per claim).
 
 A claim (``/next``, ``/events``, ``/dispositions``) runs these as Core
-statements on the session's connection (:func:`run`): SQLAlchemy compiles each
-once and reuses it, nothing is loaded into the ORM identity map and no unit of
-work is flushed. Every value is a bound parameter named ``b_*`` (``b_`` because
-SQLAlchemy reserves a column's own name in ``insert``/``update`` values).
+statements on the DB-API cursor of the session's connection (:func:`run`,
+:func:`owner_server.core.prebuilt.run`): each is compiled once per dialect,
+nothing is loaded into the ORM identity map and no unit of work is flushed.
+Every value is a bound parameter named ``b_*`` (``b_`` because SQLAlchemy
+reserves a column's own name in ``insert``/``update`` values).
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import CursorResult, Executable, bindparam, case, exists, func, insert, select, update
+from sqlalchemy import Executable, bindparam, case, exists, func, insert, select, update
 from sqlmodel import Session
 
+from owner_server.core import prebuilt
 from owner_server.models import Contact, DisplayEventRow, Disposition, Lease, SessionSequence, User
 from owner_server.models._common import table_of
 
@@ -54,11 +56,13 @@ def run(
 ) -> Any:
     """Execute a prebuilt statement on the session's connection, in its transaction (no autoflush, no ORM loading).
 
+    Below SQLAlchemy's engine, on the DB-API cursor (:func:`owner_server.core.prebuilt.run`).
+
     Returns:
-        The :class:`~sqlalchemy.CursorResult` (rows are plain named tuples).
+        A result with ``first``/``one``/``all``/``scalar``/``scalar_one``/``scalars`` and ``rowcount``;
+        rows are named tuples.
     """
-    result: CursorResult[Any] = session.connection().execute(stmt, params)
-    return result
+    return prebuilt.run(session, stmt, params)
 
 
 # --- the agent (owner_server.work.suspension.lock_agent) ---

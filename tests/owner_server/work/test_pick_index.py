@@ -10,7 +10,7 @@ from sqlalchemy import text
 from sqlmodel import Session, select
 
 from owner_server.models import Campaign, Contact, ContactState, User
-from owner_server.work import distribution
+from owner_server.work import claim_sql, distribution
 from owner_server.work.context import load_context
 from tests.owner_server.work.strategy_support import OPEN, make_agents, strategy_policy
 
@@ -68,7 +68,7 @@ def _plans(inst, *, folded: bool = False) -> list[str]:
         event.listen(inst.engine, "before_cursor_execute", capture)
         try:  # every tier's real statement, as the pick runs it (the pick itself stops at the first that finds one)
             for stmt in (distribution.pick_statement(),) if folded else distribution.tier_statements():
-                session.connection().execute(stmt, distribution.pick_params(ctx, OPEN)).first()
+                claim_sql.run(session, stmt, distribution.pick_params(ctx, OPEN)).first()  # as the pick runs it
         finally:
             event.remove(inst.engine, "before_cursor_execute", capture)
         cursor = session.connection().connection.dbapi_connection.cursor()
