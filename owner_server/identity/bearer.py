@@ -261,9 +261,10 @@ def confirm(session: Session, *, token: str, address: str | None = None, now: da
     ``BEGIN IMMEDIATE`` on the session's connection (:func:`~owner_server.core.db.begin_write`:
     the session's transaction began in ``read_only(snapshot=False)``, its one
     read was its own implicit read transaction), then the same statement, so
-    everything that may have changed meanwhile is read as it is now, under the write lock on SQLite: the token revoked or expired,
-    the device revoked, the agent suspended or moved to another campaign, the
-    outsourcer's terms, the campaign's policy or erasure. The transaction
+    everything that may have changed meanwhile is read as it is now, under the
+    write lock: the token revoked or expired, the device revoked, the agent
+    suspended or moved to another campaign, the outsourcer's terms, the
+    campaign's policy or erasure. The transaction
     remembers the agent as confirmed (:func:`owner_server.work.suspension.lock_agent`
     need not read its ``suspended`` flag again).
 
