@@ -148,7 +148,8 @@ def test_a_refused_token_takes_no_write_lock_and_commits_nothing(installation, a
             pass
     finally:
         event.remove(installation.engine, "before_cursor_execute", sent)
-    assert len(statements) == 1 and not any("BEGIN" in s for s in statements)
+    # at most the token's read (a statement run on the DB-API cursor below the engine is not seen here), never a BEGIN
+    assert len(statements) <= 1 and not any("BEGIN" in s for s in statements)
 
 
 def test_confirm_needs_the_read_transaction_it_follows(installation, agent):
