@@ -61,12 +61,17 @@ class ServerState:
         """One agent request's write transaction, with the agent the bearer token authenticates.
 
         On SQLite the token is resolved first by one statement in its own read
-        transaction (no write lock, no ``BEGIN``), then the write transaction
-        begins, holding the process's writer turn, and :func:`~owner_server.identity.bearer.confirm` checks again
-        what could have changed in between (token revoked or expired, agent
-        suspended, device revoked) before the caller's work; everything the
-        caller does (limits, rules, issuance) is in that one write transaction.
-        On PostgreSQL it is one transaction. Commits like :meth:`transaction`.
+        transaction (no write lock, no ``BEGIN``: a refused token never waits for
+        or takes the write lock). Then, on the same session and pooled
+        connection, holding the process's writer turn,
+        :func:`~owner_server.identity.bearer.confirm` begins the write
+        transaction (``BEGIN IMMEDIATE``) and runs the same statement again
+        under the write lock, so whatever changed in between (token
+        revoked or expired, agent suspended or moved, device revoked, campaign
+        or outsourcer changed) is what the caller's work sees; everything the
+        caller does (limits, rules, issuance) is in that one write transaction,
+        ended by one commit. On PostgreSQL it is one transaction. Commits like
+        :meth:`transaction`.
 
         Args:
             token: The request's bearer token.
@@ -84,7 +89,7 @@ class ServerState:
                 with deferred_commit(session):
                     yield session, authenticate(session, token=token, address=address)
                 return
-            with read_only(snapshot=False), deferred_commit(session):  # one statement: no BEGIN, no COMMIT
-                first = authenticate(session, token=token)
+            with read_only(snapshot=False):  # one statement, its own read transaction: no BEGIN, no COMMIT
+                authenticate(session, token=token)  # a refusal ends here: the session closes, nothing was begun
             with sqlite_writer(self.engine), deferred_commit(session):
-                yield session, confirm(session, agent=first, token=token, address=address)
+                yield session, confirm(session, token=token, address=address)

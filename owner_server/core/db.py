@@ -24,13 +24,15 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
-__all__ = ["is_sqlite", "make_engine", "read_only", "session_scope", "sqlite_writer"]
+__all__ = ["begin_write", "is_sqlite", "make_engine", "read_only", "session_scope", "sqlite_writer"]
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 #: "": a write transaction (``BEGIN IMMEDIATE``); "deferred": a read snapshot (``BEGIN``); "autocommit": no ``BEGIN``.
 _READ_ONLY: ContextVar[str] = ContextVar("custos_read_only", default="")
 _WRITERS: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
 _WRITERS_LOCK = threading.Lock()
+#: ``Connection.info`` key: the mode the connection's current transaction began in (a ``_READ_ONLY`` value).
+_BEGUN = "custos.begun"
 
 
 def is_sqlite(engine: Engine) -> bool:
@@ -73,6 +75,7 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         mode = _READ_ONLY.get()
+        conn.info[_BEGUN] = mode
         if mode != "autocommit":  # else each statement is its own read transaction (the driver's COMMIT is a no-op)
             conn.exec_driver_sql("BEGIN" if mode else "BEGIN IMMEDIATE")
 
@@ -94,6 +97,28 @@ def read_only(*, snapshot: bool = True) -> Iterator[None]:
         yield
     finally:
         _READ_ONLY.reset(token)
+
+
+def begin_write(session: Session) -> None:
+    """SQLite: turn the session's transaction, begun in :func:`read_only` ``(snapshot=False)``, into a write one.
+
+    Sends ``BEGIN IMMEDIATE`` on the connection the session already holds: what
+    was read before ran in its own implicit read transaction (no ``BEGIN``, no
+    write lock); from here on the session writes in one transaction that the
+    session's commit ends, on the same pooled connection (no second checkout,
+    no second commit). Hold :func:`sqlite_writer` around it and the commit.
+
+    Args:
+        session: A session whose current transaction began inside ``read_only(snapshot=False)``.
+
+    Raises:
+        RuntimeError: The session's transaction did not begin that way (it may have sent ``BEGIN`` already).
+    """
+    connection = session.connection()
+    if connection.info.get(_BEGUN) != "autocommit":
+        raise RuntimeError("begin_write: the session's transaction did not begin in read_only(snapshot=False)")
+    connection.info[_BEGUN] = ""
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def sqlite_writer(engine: Engine) -> contextlib.AbstractContextManager[Any]:

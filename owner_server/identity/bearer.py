@@ -1,91 +1,159 @@
-"""Bearer-token checks: one query from the token to its agent, device, outsourcer and campaign.
+"""Bearer-token checks: one prebuilt statement from the token to its agent, device, outsourcer and campaign.
 
-:func:`authenticate` resolves a token with one statement (the rows land in
-the session, so the work services find the agent's campaign and outsourcer
-without another query). :func:`confirm` repeats the checks that can change
-from one transaction to the next (token revoked or expired, agent suspended
-or moved to another campaign, device revoked) in one narrow statement: the
-agent API authenticates in a read transaction, then confirms inside the
-write transaction that issues (:meth:`owner_server.api.state.ServerState.agent_transaction`).
+:func:`authenticate` resolves a token with one Core statement
+(:data:`AGENT_BY_TOKEN`, run through :func:`owner_server.work.claim_sql.run`)
+returning plain columns: the token's, the device's, the agent's, its
+outsourcer's terms and its campaign's (the policy JSON text included, parsed
+once per distinct text by :func:`owner_server.work.context.parse_policy`).
+Nothing is loaded into the ORM: the :class:`AgentPrincipal` holds those
+columns, and the work context is built from them
+(:func:`owner_server.work.context.load_context`). A cold path that needs the
+agent's ORM row (an alert, a suspension) loads it by :attr:`AgentPrincipal.user_id`.
+
+:func:`confirm` runs the same statement again inside the write transaction
+(SQLite: after ``BEGIN IMMEDIATE``, holding the write lock), so whatever
+changed since :func:`authenticate` read in its own read transaction (token
+revoked or expired, device revoked, agent suspended or moved, outsourcer's
+terms or campaign changed or erased) is seen before anything is issued
+(:meth:`owner_server.api.state.ServerState.agent_transaction`). No token,
+hash or part of one is logged or put in an error.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import bindparam, select
-from sqlmodel import Session, col
+from sqlmodel import Session
 
+from owner_server.core.db import begin_write
 from owner_server.core.deferred import DeferredError
 from owner_server.core.txn_memo import AGENT_CONFIRMED, remember
 from owner_server.identity.login_rules import alert_outside_network
 from owner_server.identity.outsourcers import address_allowed
 from owner_server.identity.sessions import token_hash
 from owner_server.models import AccessToken, Campaign, Device, Outsourcer, User
-from owner_server.models._common import utcnow
+from owner_server.models._common import table_of, utcnow
+from owner_server.work import claim_sql
 from shared.errors import AuthError, ErrorCode, ForbiddenError
 
-__all__ = ["AgentPrincipal", "authenticate", "confirm"]
+__all__ = [
+    "AGENT_BY_TOKEN",
+    "AgentCampaign",
+    "AgentOutsourcer",
+    "AgentPrincipal",
+    "authenticate",
+    "confirm",
+    "principal_for",
+]
 
 _OUTSIDE = "this computer's address is outside the networks your organisation may work from"
 
-_ROWS_KEY = "custos.agent_rows"
-_TOKEN = col(AccessToken.token_hash) == bindparam("token_hash")
-_AGENT = (
-    # three entities, the token's and device's columns: what an agent request needs, no more ORM loading
+_TOKEN = table_of(AccessToken)
+_DEVICE = table_of(Device)
+_USER = table_of(User)
+_OUTSOURCER = table_of(Outsourcer)
+_CAMPAIGN = table_of(Campaign)
+
+#: One row per token (its hash ``b_token_hash``), in the order :func:`_principal` unpacks: the token's columns, the
+#: device's, the agent's, its outsourcer's terms and its campaign's (NULLs where the join found nothing).
+AGENT_BY_TOKEN = (
     select(
-        User,
-        Outsourcer,
-        Campaign,
-        col(AccessToken.revoked),
-        col(AccessToken.expires_at),
-        col(AccessToken.session_id),
-        col(AccessToken.address),
-        col(Device.id),
-        col(Device.revoked),
+        _TOKEN.c.revoked,
+        _TOKEN.c.expires_at,
+        _TOKEN.c.session_id,
+        _TOKEN.c.address,
+        _DEVICE.c.id.label("device_id"),
+        _DEVICE.c.revoked.label("device_revoked"),
+        _USER.c.id.label("user_id"),
+        _USER.c.ref.label("user_ref"),
+        _USER.c.suspended,
+        _OUTSOURCER.c.id.label("outsourcer_id"),
+        _OUTSOURCER.c.per_hour_limit,
+        _OUTSOURCER.c.per_day_limit,
+        _OUTSOURCER.c.networks,
+        _OUTSOURCER.c.shift_start,
+        _OUTSOURCER.c.shift_end,
+        _CAMPAIGN.c.id.label("campaign_id"),
+        _CAMPAIGN.c.name.label("campaign_name"),
+        _CAMPAIGN.c.policy_json,
+        _CAMPAIGN.c.erased_at,
     )
-    .select_from(AccessToken)
-    .outerjoin(User, col(User.id) == col(AccessToken.user_id))
-    .outerjoin(Device, col(Device.id) == col(AccessToken.device_id))
-    .outerjoin(Outsourcer, col(Outsourcer.id) == col(User.outsourcer_id))
-    .outerjoin(Campaign, col(Campaign.id) == col(User.campaign_id))
-    .where(_TOKEN)
-)
-_FLAGS = (
-    select(
-        col(AccessToken.revoked),
-        col(AccessToken.expires_at),
-        col(User.suspended),
-        col(User.campaign_id),
-        col(Device.revoked),
-    )
-    .outerjoin(User, col(User.id) == col(AccessToken.user_id))
-    .outerjoin(Device, col(Device.id) == col(AccessToken.device_id))
-    .where(_TOKEN)
+    .select_from(_TOKEN)
+    .outerjoin(_USER, _USER.c.id == _TOKEN.c.user_id)
+    .outerjoin(_DEVICE, _DEVICE.c.id == _TOKEN.c.device_id)
+    .outerjoin(_OUTSOURCER, _OUTSOURCER.c.id == _USER.c.outsourcer_id)
+    .outerjoin(_CAMPAIGN, _CAMPAIGN.c.id == _USER.c.campaign_id)
+    .where(_TOKEN.c.token_hash == bindparam("b_token_hash"))
 )
 
 
 @dataclass(frozen=True, slots=True)
-class AgentPrincipal:
-    """An authenticated agent request.
+class AgentOutsourcer:
+    """The agent's outsourcer's terms, as stored (an :class:`~owner_server.identity.outsourcers.OutsourcerTerms`).
 
     Attributes:
-        user: The agent.
-        session_id: The login session the token belongs to.
-        device_id: The device that logged in.
-        address: The client's address of this request ("" when not known).
+        id: The outsourcer's id.
+        per_hour_limit: Records per hour at most (None: the policy's).
+        per_day_limit: Records per day at most (None: the policy's).
+        networks: JSON list of CIDR ranges its agents work from (``[]``: anywhere).
+        shift_start: ``HH:MM`` in the campaign's time zone, or None.
+        shift_end: ``HH:MM``, or None.
     """
 
-    user: User
+    id: int
+    per_hour_limit: int | None
+    per_day_limit: int | None
+    networks: str
+    shift_start: str | None
+    shift_end: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class AgentCampaign:
+    """The agent's campaign, as stored.
+
+    Attributes:
+        id: The campaign's id.
+        name: Its name.
+        policy_json: Its ``CampaignPolicy`` as JSON text.
+        erased: Whether its contacts were erased (no work is given in it then).
+    """
+
+    id: int
+    name: str
+    policy_json: str
+    erased: bool
+
+
+@dataclass(frozen=True, slots=True)
+class AgentPrincipal:
+    """An authenticated agent request: plain values read by one statement, no ORM row.
+
+    Attributes:
+        user_id: The agent's id.
+        user_ref: The agent's public ref (audit actor).
+        session_id: The login session the token belongs to.
+        device_id: The device that logged in.
+        address: The client's address of this request (the login's when not known).
+        campaign: The agent's campaign (None: none assigned).
+        outsourcer: The agent's outsourcer (None: none).
+    """
+
+    user_id: int
+    user_ref: str
     session_id: str
     device_id: str
     address: str = ""
+    campaign: AgentCampaign | None = None
+    outsourcer: AgentOutsourcer | None = None
 
     @property
     def actor(self) -> str:
         """Audit actor string."""
-        return f"agent:{self.user.ref}"
+        return f"agent:{self.user_ref}"
 
 
 def _refuse(*, revoked: bool, expired: bool, suspended: bool | None, device_revoked: bool | None) -> None:
@@ -102,19 +170,67 @@ def _refuse(*, revoked: bool, expired: bool, suspended: bool | None, device_revo
         raise ForbiddenError("account suspended", code=ErrorCode.ACCOUNT_SUSPENDED)
 
 
-def _check_address(session: Session, *, user: User, address: str | None, now: datetime) -> None:
-    if address is None:
+def _principal(row: Any, *, now: datetime, address: str | None) -> AgentPrincipal:
+    """The principal of one :data:`AGENT_BY_TOKEN` row (None: no such token), after the refusals."""
+    if row is None:
+        raise AuthError("not logged in")
+    (
+        revoked,
+        expires_at,
+        session_id,
+        token_address,
+        device_id,
+        device_revoked,
+        user_id,
+        user_ref,
+        suspended,
+        outsourcer_id,
+        per_hour,
+        per_day,
+        networks,
+        shift_start,
+        shift_end,
+        campaign_id,
+        campaign_name,
+        policy_json,
+        erased_at,
+    ) = row
+    _refuse(
+        revoked=revoked,
+        expired=expires_at < now,
+        suspended=None if user_id is None else suspended,
+        device_revoked=None if device_id is None else device_revoked,
+    )
+    outsourcer = None
+    if outsourcer_id is not None:
+        outsourcer = AgentOutsourcer(outsourcer_id, per_hour, per_day, networks, shift_start, shift_end)
+    campaign = None
+    if campaign_id is not None:
+        campaign = AgentCampaign(campaign_id, campaign_name, policy_json, erased_at is not None)
+    return AgentPrincipal(
+        user_id=user_id,
+        user_ref=user_ref,
+        session_id=session_id,
+        device_id=device_id,
+        address=address or token_address,
+        campaign=campaign,
+        outsourcer=outsourcer,
+    )
+
+
+def _check_address(session: Session, *, agent: AgentPrincipal, address: str | None, now: datetime) -> None:
+    if address is None or address_allowed(agent.outsourcer, address):
         return
-    outsourcer = session.get(Outsourcer, user.outsourcer_id) if user.outsourcer_id else None
-    if not address_allowed(outsourcer, address):
-        alert_outside_network(session, user=user, address=address, where="request", now=now)
-        raise DeferredError(ForbiddenError(_OUTSIDE, code=ErrorCode.ADDRESS_NOT_ALLOWED))
+    user = session.get(User, agent.user_id)  # the cold path: the alert names the agent's row
+    assert user is not None
+    alert_outside_network(session, user=user, address=address, where="request", now=now)
+    raise DeferredError(ForbiddenError(_OUTSIDE, code=ErrorCode.ADDRESS_NOT_ALLOWED))
 
 
 def authenticate(
     session: Session, *, token: str, address: str | None = None, now: datetime | None = None
 ) -> AgentPrincipal:
-    """Resolve a bearer token to an agent (one statement).
+    """Resolve a bearer token to an agent (one prebuilt statement, plain columns).
 
     Args:
         session: The request's transaction.
@@ -123,6 +239,9 @@ def authenticate(
             agent's outsourcer's networks (if it has any).
         now: The time of the request (UTC); the clock when None.
 
+    Returns:
+        The agent, with its campaign and outsourcer as stored now.
+
     Raises:
         AuthError: Unknown, revoked or expired token, or revoked device.
         ForbiddenError: Suspended account.
@@ -130,51 +249,81 @@ def authenticate(
             site's networks (alerted once per quiet period).
     """
     now = now or utcnow()
-    found = session.execute(_AGENT, {"token_hash": token_hash(token)}).first()
-    if found is None:
-        raise AuthError("not logged in")
-    user, outsourcer, campaign, revoked, expires_at, session_id, token_address, device_id, device_revoked = found
-    session.info[_ROWS_KEY] = (user, outsourcer, campaign)  # the identity map holds rows weakly: keep them
-    _refuse(
-        revoked=revoked,
-        expired=expires_at < now,
-        suspended=None if user is None else user.suspended,
-        device_revoked=None if device_id is None else device_revoked,
-    )
-    assert user is not None and device_id is not None
-    _check_address(session, user=user, address=address, now=now)
-    return AgentPrincipal(user=user, session_id=session_id, device_id=device_id, address=address or token_address)
+    row = claim_sql.run(session, AGENT_BY_TOKEN, {"b_token_hash": token_hash(token)}).first()
+    agent = _principal(row, now=now, address=address)
+    _check_address(session, agent=agent, address=address, now=now)
+    return agent
 
 
-def confirm(
-    session: Session, *, agent: AgentPrincipal, token: str, address: str | None = None, now: datetime | None = None
-) -> AgentPrincipal:
-    """Check again, in this transaction, what may have changed since :func:`authenticate` in an earlier one.
+def confirm(session: Session, *, token: str, address: str | None = None, now: datetime | None = None) -> AgentPrincipal:
+    """SQLite: begin the write transaction and authenticate again in it, after :func:`authenticate` read before it.
+
+    ``BEGIN IMMEDIATE`` on the session's connection (:func:`~owner_server.core.db.begin_write`:
+    the session's transaction began in ``read_only(snapshot=False)``, its one
+    read was its own implicit read transaction), then the same statement, so
+    everything that may have changed meanwhile is read as it is now, under the
+    write lock: the token revoked or expired, the device revoked, the agent
+    suspended or moved to another campaign, the outsourcer's terms, the
+    campaign's policy or erasure. The transaction
+    remembers the agent as confirmed (:func:`owner_server.work.suspension.lock_agent`
+    need not read its ``suspended`` flag again).
 
     Args:
-        session: The transaction the request writes in.
-        agent: What :func:`authenticate` returned for ``token``.
+        session: The session the request writes in (holding :func:`~owner_server.core.db.sqlite_writer`).
         token: The bearer token.
         address: The client's address (checked against the outsourcer's networks, as in :func:`authenticate`).
         now: The time of the request (UTC); the clock when None.
 
     Returns:
-        ``agent``, still valid, with this request's address (its user row read again if it changed
-        campaign meanwhile).
+        The agent as it stands now, with this request's address.
 
     Raises:
+        RuntimeError: The session's transaction did not begin in ``read_only(snapshot=False)``.
         AuthError: The token was revoked or expired, or the device revoked, meanwhile.
         ForbiddenError: The agent was suspended meanwhile.
         DeferredError: ``address_not_allowed`` (alerted).
     """
-    now = now or utcnow()
-    flags = session.execute(_FLAGS, {"token_hash": token_hash(token)}).first()
-    if flags is None:
-        raise AuthError("not logged in")
-    revoked, expires_at, suspended, campaign_id, device_revoked = flags
-    _refuse(revoked=revoked, expired=expires_at < now, suspended=suspended, device_revoked=device_revoked)
-    if campaign_id != agent.user.campaign_id:  # moved meanwhile: work in the campaign of now
-        session.refresh(agent.user)
-    remember(session, AGENT_CONFIRMED, agent.user.id)  # work.suspension.lock_agent need not read it again
-    _check_address(session, user=agent.user, address=address, now=now)
-    return replace(agent, address=address) if address else agent
+    begin_write(session)
+    agent = authenticate(session, token=token, address=address, now=now)
+    remember(session, AGENT_CONFIRMED, agent.user_id)
+    return agent
+
+
+def principal_for(
+    session: Session, *, user: User, session_id: str, device_id: str, address: str = ""
+) -> AgentPrincipal:
+    """The principal of an agent row held by a caller without a token (tools, tests): its campaign and outsourcer read.
+
+    Args:
+        session: A transaction.
+        user: The agent (a stored row).
+        session_id: The login session to act in.
+        device_id: The device to act from.
+        address: The client's address ("" when not known).
+
+    Returns:
+        The principal :func:`authenticate` would give for a token of that session and device.
+    """
+    assert user.id is not None
+    campaign = session.get(Campaign, user.campaign_id) if user.campaign_id is not None else None
+    outsourcer = session.get(Outsourcer, user.outsourcer_id) if user.outsourcer_id is not None else None
+    return AgentPrincipal(
+        user_id=user.id,
+        user_ref=user.ref,
+        session_id=session_id,
+        device_id=device_id,
+        address=address,
+        campaign=None
+        if campaign is None or campaign.id is None
+        else AgentCampaign(campaign.id, campaign.name, campaign.policy_json, campaign.erased_at is not None),
+        outsourcer=None
+        if outsourcer is None or outsourcer.id is None
+        else AgentOutsourcer(
+            outsourcer.id,
+            outsourcer.per_hour_limit,
+            outsourcer.per_day_limit,
+            outsourcer.networks,
+            outsourcer.shift_start,
+            outsourcer.shift_end,
+        ),
+    )

@@ -3,9 +3,11 @@
 Counts only: no contact field is decrypted. Canary contacts (synthetic trap
 entries) are left out of every count, so the figures are the real list's.
 A policy change (:func:`update_policy`) is stored as the campaign's new
-``policy_json``: every work request parses the policy it reads in its own
-transaction (:func:`owner_server.work.context.load_context`, cached by the
-text), so the next issuance, and an open record fetched again, follow it.
+``policy_json``: every work request reads the policy text with its token, in
+its own write transaction (:func:`owner_server.identity.bearer.confirm` on
+SQLite), and parses it once per distinct text
+(:func:`owner_server.work.context.load_context`), so the next issuance, and an
+open record fetched again, follow it.
 """
 
 from __future__ import annotations

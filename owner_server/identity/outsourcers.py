@@ -16,7 +16,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import time
-from typing import TypeAlias
+from typing import Protocol, TypeAlias
 
 from sqlmodel import Session, col, func, select
 
@@ -28,6 +28,7 @@ from shared.limits import LIMITS
 
 __all__ = [
     "Network",
+    "OutsourcerTerms",
     "OutsourcerView",
     "address_allowed",
     "effective_limits",
@@ -46,7 +47,35 @@ _HHMM = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
 _MAX_LIMIT = 100_000
 
 
-def effective_limits(policy_limits: IssueLimits, outsourcer: Outsourcer | None) -> tuple[int, int]:
+class OutsourcerTerms(Protocol):
+    """What the checks below read of an outsourcer: an :class:`Outsourcer` row or plain columns.
+
+    The agent API's hot path holds the columns of its one authentication
+    statement (:class:`owner_server.identity.bearer.AgentOutsourcer`), not an ORM row.
+    """
+
+    @property
+    def per_hour_limit(self) -> int | None:
+        """Records per hour at most (None: the policy's)."""
+
+    @property
+    def per_day_limit(self) -> int | None:
+        """Records per day at most (None: the policy's)."""
+
+    @property
+    def networks(self) -> str:
+        """JSON list of CIDR ranges (empty list: anywhere)."""
+
+    @property
+    def shift_start(self) -> str | None:
+        """``HH:MM`` or None."""
+
+    @property
+    def shift_end(self) -> str | None:
+        """``HH:MM`` or None."""
+
+
+def effective_limits(policy_limits: IssueLimits, outsourcer: OutsourcerTerms | None) -> tuple[int, int]:
     """The records-per-hour and per-day limits in force for an outsourcer's agent.
 
     Args:
@@ -79,12 +108,12 @@ def parse_networks(stored: str) -> tuple[Network, ...]:
         return (ipaddress.ip_network("0.0.0.0/32"),)  # matches no real client: fail closed
 
 
-def networks_of(outsourcer: Outsourcer | None) -> tuple[Network, ...]:
+def networks_of(outsourcer: OutsourcerTerms | None) -> tuple[Network, ...]:
     """An outsourcer's site networks (empty: anywhere)."""
     return parse_networks(outsourcer.networks) if outsourcer is not None else ()
 
 
-def address_allowed(outsourcer: Outsourcer | None, address: str) -> bool:
+def address_allowed(outsourcer: OutsourcerTerms | None, address: str) -> bool:
     """Whether a client address may log in / work for this outsourcer's agents.
 
     Args:
@@ -109,7 +138,7 @@ def address_allowed(outsourcer: Outsourcer | None, address: str) -> bool:
     return any(c in net for c in candidates for net in networks if c.version == net.version)
 
 
-def shift_of(outsourcer: Outsourcer | None) -> tuple[time, time] | None:
+def shift_of(outsourcer: OutsourcerTerms | None) -> tuple[time, time] | None:
     """An outsourcer's shift as local times ``(start, end)`` in the campaign's time zone (None: no shift set).
 
     ``end`` before ``start`` spans midnight. A damaged value counts as no shift.

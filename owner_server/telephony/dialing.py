@@ -22,7 +22,7 @@ from sqlmodel import Session, col, select
 
 from owner_server.audit import log as audit
 from owner_server.identity.login import AgentPrincipal
-from owner_server.models import Call, Contact, Lease
+from owner_server.models import Call, Contact, Lease, User
 from owner_server.models._common import utcnow
 from owner_server.telephony.provider import AgentPhoneUnavailableError, CallSpec, TelephonyUnavailableError
 from owner_server.telephony.runtime import Telephony
@@ -94,8 +94,8 @@ def prepare_call(
         AgentPhoneUnavailableError: No phone endpoint is set for the agent.
     """
     now = now or utcnow()
-    ctx = load_context(session, user=agent.user)
-    lock_agent(session, user=agent.user)  # FOR NO KEY UPDATE, as /next and outcomes take it
+    ctx = load_context(agent)
+    lock_agent(session, user_id=agent.user_id)  # FOR NO KEY UPDATE, as /next and outcomes take it
     earlier = session.exec(
         select(Call).where(Call.user_id == ctx.user_id, Call.request_id == request.request_id)
     ).first()
@@ -111,7 +111,7 @@ def prepare_call(
     check_dialable(session, ctx=ctx, contact=contact, now=now)
     if telephony.name == "none":
         raise TelephonyUnavailableError("no telephony is configured on this server (telephony.toml)")
-    endpoint = agent.user.phone_endpoint
+    endpoint = session.exec(select(User.phone_endpoint).where(col(User.id) == agent.user_id)).one()
     if not endpoint:
         raise AgentPhoneUnavailableError("no phone is set for this agent (custos-server agent set-phone)")
     assert contact.id is not None
@@ -138,7 +138,7 @@ def prepare_call(
     spec = CallSpec(
         call_id=call.id,
         agent_endpoint=endpoint,
-        display_name=ctx.policy.calls.display_name or ctx.campaign.name,
+        display_name=ctx.policy.calls.display_name or ctx.campaign_name,
         caller_id=ctx.policy.calls.caller_id,
         agent_ring_timeout_s=telephony.settings.agent_ring_timeout_s,
         customer_ring_timeout_s=ctx.policy.calls.ring_timeout_s,
@@ -177,7 +177,7 @@ def dial(engine: Engine, *, prepared: PreparedCall, telephony: Telephony) -> Cal
 
 def _own_call(session: Session, *, agent: AgentPrincipal, call_id: str) -> Call:
     call = session.get(Call, call_id)
-    if call is None or call.user_id != agent.user.id:
+    if call is None or call.user_id != agent.user_id:
         raise NotFoundError("no such call")
     return call
 
@@ -221,7 +221,7 @@ def _after_answer_fields(session: Session, *, ctx: AgentContext, call: Call, key
         session.add(call)
         audit.append(
             session,
-            actor=f"agent:{ctx.user.ref}",
+            actor=f"agent:{ctx.user_ref}",
             action="fields_revealed",
             object_type="contact",
             object_id=contact.ref,
@@ -246,5 +246,5 @@ def call_view(
     lease = session.get(Lease, call.lease_id)
     lease_open = lease is not None and lease.closed_at is None and lease.expires_at > now
     if call.state == CallState.ANSWERED and lease_open:  # an outcome, a DNC withdrawal or a suspension ends them
-        fields = _after_answer_fields(session, ctx=load_context(session, user=agent.user), call=call, keys=keys)
+        fields = _after_answer_fields(session, ctx=load_context(agent), call=call, keys=keys)
     return to_view(call, fields=fields, now=now)

@@ -1,4 +1,8 @@
-"""What every work request needs to know about the agent: campaign, policy, outsourcer, time zone."""
+"""What every work request needs to know about the agent: campaign, policy, outsourcer, time zone.
+
+Built from the columns the request's authentication read
+(:class:`~owner_server.identity.bearer.AgentPrincipal`): no query, no ORM row.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +10,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session
-
+from owner_server.identity.bearer import AgentOutsourcer, AgentPrincipal
 from owner_server.identity.outsourcers import effective_limits
-from owner_server.models import Campaign, Outsourcer, User
 from owner_server.work.limits import EffectiveLimits
 from shared.errors import NotFoundError
 from shared.policy import CampaignPolicy
@@ -25,42 +27,48 @@ def parse_policy(policy_json: str) -> CampaignPolicy:
 
 @dataclass(frozen=True, slots=True)
 class AgentContext:
-    """An agent with its campaign, the campaign's policy, its outsourcer and the limits in force."""
+    """An agent with its campaign, the campaign's policy, its outsourcer and the limits in force.
 
-    user: User
-    campaign: Campaign
+    Attributes:
+        user_id: The agent's id (a cold path needing its row loads it by this).
+        user_ref: The agent's public ref.
+        campaign_id: The campaign's id.
+        campaign_name: The campaign's name.
+        policy: The campaign's policy.
+        outsourcer: The agent's outsourcer's terms (None: no outsourcer).
+        zone: The policy's time zone.
+        limits: The issue limits in force (the policy's, tightened by the outsourcer's).
+    """
+
+    user_id: int
+    user_ref: str
+    campaign_id: int
+    campaign_name: str
     policy: CampaignPolicy
-    outsourcer: Outsourcer | None
+    outsourcer: AgentOutsourcer | None
     zone: ZoneInfo
     limits: EffectiveLimits
 
-    @property
-    def user_id(self) -> int:
-        """The agent's id (always set for a stored user)."""
-        assert self.user.id is not None
-        return self.user.id
 
-    @property
-    def campaign_id(self) -> int:
-        """The campaign's id."""
-        assert self.campaign.id is not None
-        return self.campaign.id
+def load_context(agent: AgentPrincipal) -> AgentContext:
+    """The agent's work context, from what its authentication read (no statement).
 
-
-def load_context(session: Session, *, user: User) -> AgentContext:
-    """Load the agent's work context.
+    Args:
+        agent: The authenticated agent.
 
     Raises:
         NotFoundError: The agent has no campaign, or it was erased.
     """
-    campaign = session.get(Campaign, user.campaign_id) if user.campaign_id is not None else None
-    if campaign is None or campaign.id is None or campaign.erased_at is not None:
+    campaign = agent.campaign
+    if campaign is None or campaign.erased:
         raise NotFoundError("no campaign is assigned to this agent")
     policy = parse_policy(campaign.policy_json)
-    outsourcer = session.get(Outsourcer, user.outsourcer_id) if user.outsourcer_id is not None else None
+    outsourcer = agent.outsourcer
     return AgentContext(
-        user=user,
-        campaign=campaign,
+        user_id=agent.user_id,
+        user_ref=agent.user_ref,
+        campaign_id=campaign.id,
+        campaign_name=campaign.name,
         policy=policy,
         outsourcer=outsourcer,
         zone=ZoneInfo(policy.timezone),

@@ -208,7 +208,7 @@ def _view(
         values,
         lease_id=lease.id,
         contact_ref=cipher.pseudonym(contact.ref),
-        campaign=ctx.campaign.name,
+        campaign=ctx.campaign_name,
         issued_at=lease.issued_at,
         expires_at=lease.expires_at,
         attempts=contact.attempts,
@@ -261,8 +261,8 @@ def next_record(
         ForbiddenError: ``account_suspended`` when another request suspended it since this one authenticated.
     """
     now = now or utcnow()
-    lock_agent(session, user=agent.user)
-    ctx = load_context(session, user=agent.user)
+    lock_agent(session, user_id=agent.user_id)
+    ctx = load_context(agent)
     velocity = timedelta(minutes=ctx.policy.rules.velocity.window_minutes)
     open_row = open_lease_row(session, user_id=ctx.user_id, actor=agent.actor, now=now)
     counts = count_issued(session, user_id=ctx.user_id, now=now, zone=ctx.zone, window=velocity)

@@ -122,9 +122,8 @@ def record_disposition(
         ForbiddenError: ``account_suspended`` when another request suspended the agent since this one authenticated.
     """
     now = now or utcnow()
-    user_id = agent.user.id
-    assert user_id is not None
-    lock_agent(session, user=agent.user)  # the agent's row before its lease, as /next takes them
+    user_id = agent.user_id
+    lock_agent(session, user_id=user_id)  # the agent's row before its lease, as /next takes them
     lease = claim_sql.run(session, claim_sql.LEASE_FOR_OUTCOME, {"b_lease_id": request.lease_id}).first()
     if lease is None or lease.user_id != user_id:
         raise NotFoundError("no open lease with that id", code=ErrorCode.NO_LEASE)
@@ -133,7 +132,7 @@ def record_disposition(
         return _repeat(session, stored=stored, request=request, keys=keys)
     if lease.has_outcome:
         raise NotFoundError("that record already has an outcome", code=ErrorCode.NO_LEASE)
-    ctx = load_context(session, user=agent.user)
+    ctx = load_context(agent)
     contact = ContactMove.of(lease)
     at = reference_time(request, issued_at=lease.issued_at, now=now)
     check_request(request, ctx=ctx, at=at)
@@ -204,7 +203,7 @@ def _check_event_cap(batch: EventBatch, *, last_hour: int, stored: dict[str, int
 
 
 def _event_row(agent: AgentPrincipal, event: DisplayEvent, now: datetime) -> dict[str, Any]:
-    row = {"user_id": agent.user.id, "event_id": event.event_id, "session_id": agent.session_id}
+    row = {"user_id": agent.user_id, "event_id": event.event_id, "session_id": agent.session_id}
     row |= {"lease_id": event.lease_id, "kind": event.kind.value, "session_seq": event.session_seq}
     row |= {"duration_ms": event.duration_ms, "detail": event.detail.value if event.detail else None}
     return row | {"occurred_at": event.occurred_at, "received_at": now}
@@ -255,11 +254,11 @@ def record_events(
     if len(set(ids)) != len(ids):
         raise ValidationError("event ids repeat inside the batch")
     lease_ids = sorted({e.lease_id for e in batch.events})
-    lock_agent(session, user=agent.user)  # as /next and outcomes: the event cap and the rules count serially
-    params = {"b_lease_ids": lease_ids, "b_user_id": agent.user.id, "b_since": now - timedelta(hours=1)}
+    lock_agent(session, user_id=agent.user_id)  # as /next and outcomes: the event cap and the rules count serially
+    params = {"b_lease_ids": lease_ids, "b_user_id": agent.user_id, "b_since": now - timedelta(hours=1)}
     found = claim_sql.run(session, claim_sql.EVENT_LEASES, params).all()
     leases = {le.id: le for le in found}
-    if any(le_id not in leases or leases[le_id].user_id != agent.user.id for le_id in lease_ids):
+    if any(le_id not in leases or leases[le_id].user_id != agent.user_id for le_id in lease_ids):
         raise ValidationError("an event names a lease that is not yours")
     for event in batch.events:
         lease = leases[event.lease_id]
@@ -268,9 +267,8 @@ def record_events(
             raise ValidationError("an event's time is outside its lease (check the computer's clock)")
     stored_per_lease = {le.id: int(le.events) for le in found}
     _check_event_cap(batch, last_hour=int(found[0].agent_last_hour), stored=stored_per_lease)
-    known_params = {"b_user_id": agent.user.id, "b_event_ids": ids}
+    known_params = {"b_user_id": agent.user_id, "b_event_ids": ids}
     known = set(claim_sql.run(session, claim_sql.KNOWN_EVENTS, known_params).scalars())
-    assert agent.user.id is not None
     new = [e for e in batch.events if e.event_id not in known]
     if new:
         claim_sql.run(session, claim_sql.INSERT_EVENTS, [_event_row(agent, e, now) for e in new])
@@ -278,11 +276,11 @@ def record_events(
     note_sequence(
         session,
         session_id=agent.session_id,
-        user_id=agent.user.id,
+        user_id=agent.user_id,
         actor=agent.actor,
         seqs=[e.session_seq for e in new],
     )
     stored = {e.kind for e in new}
     if stored & EVENT_RULE_KINDS:
-        check_events(session, ctx=load_context(session, user=agent.user), kinds=frozenset(stored), now=now)
+        check_events(session, ctx=load_context(agent), kinds=frozenset(stored), now=now)
     return EventBatchResult(accepted=len(new), duplicates=len(ids) - len(new))

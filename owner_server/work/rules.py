@@ -22,7 +22,7 @@ from owner_server.audit import log as audit
 from owner_server.audit.alerts import raise_alert
 from owner_server.core.deferred import DeferredError
 from owner_server.identity.outsourcers import shift_of
-from owner_server.models import DisplayEventRow, Disposition, Lease
+from owner_server.models import DisplayEventRow, Disposition, Lease, User
 from owner_server.work import claim_sql
 from owner_server.work.context import AgentContext
 from owner_server.work.limits import HOUR, IssueCounts
@@ -67,20 +67,22 @@ def trip(
         DeferredError: Carrying ``account_suspended`` when the action is ``suspend``
             (the suspension commits with the request).
     """
+    user = session.get(User, ctx.user_id)  # the cold path: the alert and the suspension name the agent's row
+    assert user is not None
     if action is RuleAction.ALERT:
         raise_alert(
             session,
             rule=rule,
             action=action,
-            user=ctx.user,
+            user=user,
             figures=figures,
             campaign_id=ctx.campaign_id,
             quiet_for=quiet_for,
             now=now,
         )
         return
-    raise_alert(session, rule=rule, action=action, user=ctx.user, figures=figures, campaign_id=ctx.campaign_id, now=now)
-    suspend_agent(session, user=ctx.user, reason=rule.value, actor=_ACTOR, figures=figures, now=now)
+    raise_alert(session, rule=rule, action=action, user=user, figures=figures, campaign_id=ctx.campaign_id, now=now)
+    suspend_agent(session, user=user, reason=rule.value, actor=_ACTOR, figures=figures, now=now)
     raise DeferredError(ForbiddenError(SUSPENDED_MESSAGE, code=ErrorCode.ACCOUNT_SUSPENDED))
 
 

@@ -26,7 +26,7 @@ __all__ = ["lock_agent", "revoke_tokens", "reinstate_agent", "suspend_agent", "w
 _REASON_CHARS = 200
 
 
-def lock_agent(session: Session, *, user: User) -> None:
+def lock_agent(session: Session, *, user_id: int) -> None:
     """Serialise one agent's writing requests and re-read the agent under that lock.
 
     On PostgreSQL the agent's row is locked ``FOR NO KEY UPDATE`` until the
@@ -45,16 +45,16 @@ def lock_agent(session: Session, *, user: User) -> None:
 
     Args:
         session: The request's transaction (its first write-side statement).
-        user: The authenticated agent.
+        user_id: The authenticated agent's id.
 
     Raises:
         ForbiddenError: ``account_suspended``: the agent was suspended since it authenticated.
     """
     sqlite = session.get_bind().dialect.name == "sqlite"
-    if sqlite and user.id is not None and recall(session, AGENT_CONFIRMED) == user.id:
+    if sqlite and recall(session, AGENT_CONFIRMED) == user_id:
         return  # this write transaction has read the flag already, holding the write lock since
     stmt = claim_sql.SUSPENDED if sqlite else claim_sql.SUSPENDED_LOCKED
-    if claim_sql.run(session, stmt, {"b_user_id": user.id}).scalar_one():
+    if claim_sql.run(session, stmt, {"b_user_id": user_id}).scalar_one():
         raise ForbiddenError("account suspended", code=ErrorCode.ACCOUNT_SUSPENDED)
 
 

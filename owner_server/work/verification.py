@@ -76,9 +76,9 @@ def verify_field(
     """
     now = now or utcnow()
     lease = session.get(Lease, request.lease_id, with_for_update=True)
-    if lease is None or lease.user_id != agent.user.id or lease.closed_at is not None or lease.expires_at <= now:
+    if lease is None or lease.user_id != agent.user_id or lease.closed_at is not None or lease.expires_at <= now:
         raise NotFoundError("no open lease with that id", code=ErrorCode.NO_LEASE)
-    ctx = load_context(session, user=agent.user)
+    ctx = load_context(agent)
     contact = session.get(Contact, lease.contact_id)
     if ctx.policy.rule_for(request.field).mode is not FieldMode.VERIFY_ONLY or contact is None:
         raise NotFoundError("the record has no such field to verify")

@@ -10,7 +10,7 @@ from sqlmodel import Session, func, select
 
 from owner_server.audit import log as audit
 from owner_server.core.db import is_sqlite, session_scope
-from owner_server.identity.login import AgentPrincipal
+from owner_server.identity.bearer import principal_for
 from owner_server.lists.erasure import erase_by_customer_id, erase_by_phone, erase_campaign
 from owner_server.lists.retention import run_retention, set_retention
 from owner_server.models import AuditEntry, Contact, ContactState, DataKey, Disposition, Lease, User
@@ -31,7 +31,7 @@ WITH_IDS = [dict(c, customer_id=f"C-{i}") for i, c in enumerate(CONTACTS, 1)]
 def _agent(inst, login="agent1"):
     with Session(inst.engine) as s:
         user = s.exec(select(User).where(User.login == login)).one()
-    return AgentPrincipal(user=user, session_id="s", device_id="d")
+        return principal_for(s, user=user, session_id="s", device_id="d")
 
 
 def _contacts(inst, campaign_id=None):

@@ -13,7 +13,7 @@ import openpyxl
 import pytest
 from sqlmodel import Session, select
 
-from owner_server.identity.login import AgentPrincipal
+from owner_server.identity.bearer import principal_for
 from owner_server.lists.erasure import erase_by_phone, erase_campaign
 from owner_server.lists.export import export_campaign
 from owner_server.models import AuditEntry, User
@@ -62,7 +62,7 @@ def out_dir(tmp_path):
 def _agent(inst, login="agent1"):
     with Session(inst.engine) as s:
         user = s.exec(select(User).where(User.login == login)).one()
-    return AgentPrincipal(user=user, session_id="s", device_id="d")
+        return principal_for(s, user=user, session_id="s", device_id="d")
 
 
 def _dispose_first(inst, code="sale") -> str:

@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 
 from owner_server.api.app import create_app
 from owner_server.audit import log as audit
-from owner_server.identity.login import AgentPrincipal
+from owner_server.identity.bearer import principal_for
 from owner_server.lists import suppression
 from owner_server.lists.importing.pipeline import open_file
 from owner_server.models import AuditEntry, Contact, ContactState, Disposition, Lease
@@ -43,7 +43,7 @@ def _agent(inst, login="agent1"):
 
     with Session(inst.engine) as s:
         user = s.exec(select(User).where(User.login == login)).one()
-    return AgentPrincipal(user=user, session_id="s", device_id="d")
+        return principal_for(s, user=user, session_id="s", device_id="d")
 
 
 def test_dnc_number_is_never_issued(any_installation, tmp_path):

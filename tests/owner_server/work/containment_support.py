@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 from owner_server.core.db import session_scope
 from owner_server.core.deferred import DeferredError
 from owner_server.identity import admin
-from owner_server.identity.login import AgentPrincipal
+from owner_server.identity.bearer import principal_for
 from owner_server.models import Contact, ContactState, User
 from owner_server.work import distribution, outcomes
 from shared.policy import CampaignPolicy
@@ -60,7 +60,7 @@ class Shift:
         """Run a service as one request's transaction does: commit, also before a deferred error."""
         with Session(self.inst.engine, expire_on_commit=False) as session:
             user = session.get(User, self.user_id)
-            agent = AgentPrincipal(user=user, session_id=self.session_id, device_id="device-1")
+            agent = principal_for(session, user=user, session_id=self.session_id, device_id="device-1")
             try:
                 result = fn(session, agent=agent, now=self.now, **kwargs)
                 session.commit()

@@ -7,7 +7,7 @@ import threading
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, col, select
 
-from owner_server.identity.login import AgentPrincipal
+from owner_server.identity.bearer import principal_for
 from owner_server.models import Lease, User
 from owner_server.work.distribution import next_record
 
@@ -17,7 +17,7 @@ from ..helpers import CONTACTS, seed
 def _principal(inst, login):
     with Session(inst.engine) as s:
         user = s.exec(select(User).where(User.login == login)).one()
-    return AgentPrincipal(user=user, session_id=login, device_id="d")
+        return principal_for(s, user=user, session_id=login, device_id="d")
 
 
 def _race(inst, principals):

@@ -9,6 +9,7 @@ from datetime import timedelta
 from sqlalchemy import text
 from sqlmodel import Session, select
 
+from owner_server.identity.bearer import principal_for
 from owner_server.models import Campaign, Contact, ContactState, User
 from owner_server.work import claim_sql, distribution
 from owner_server.work.context import load_context
@@ -64,7 +65,7 @@ def _plans(inst, *, folded: bool = False) -> list[str]:
         if pg:
             session.execute(text("SET plan_cache_mode = force_generic_plan"))
         user = session.exec(select(User)).first()
-        ctx = load_context(session, user=user)
+        ctx = load_context(principal_for(session, user=user, session_id="s", device_id="d"))
         event.listen(inst.engine, "before_cursor_execute", capture)
         try:  # every tier's real statement, as the pick runs it (the pick itself stops at the first that finds one)
             for stmt in (distribution.pick_statement(),) if folded else distribution.tier_statements():

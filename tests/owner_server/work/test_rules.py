@@ -233,7 +233,7 @@ def test_a_request_refused_by_the_limit_trips_no_rule(any_installation):
 
 def test_events_of_an_agent_suspended_since_it_authenticated_are_refused(any_installation):
     """Issue 11: display events take the agent's lock and re-read it, as /next and outcomes do."""
-    from owner_server.identity.login import AgentPrincipal
+    from owner_server.identity.bearer import principal_for
     from owner_server.models import DisplayEventRow, User
     from owner_server.work import outcomes
     from shared.protocol import DisplayEvent, EventBatch
@@ -248,7 +248,7 @@ def test_events_of_an_agent_suspended_since_it_authenticated_are_refused(any_ins
         occurred_at=shift.now,
     )
     with Session(any_installation.engine, expire_on_commit=False) as request:  # authenticated: the agent as it was
-        agent = AgentPrincipal(user=request.get(User, shift.user_id), session_id="s", device_id="device-1")
+        agent = principal_for(request, user=request.get(User, shift.user_id), session_id="s", device_id="device-1")
         request.commit()  # the read transaction of the token check ends (SQLite: before the write lock)
         with Session(any_installation.engine) as admin:  # meanwhile another request suspends it
             admin.get(User, shift.user_id).suspended = True

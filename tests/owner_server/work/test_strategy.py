@@ -7,6 +7,7 @@ from datetime import date, timedelta
 import pytest
 from sqlmodel import Session
 
+from owner_server.identity.bearer import principal_for
 from owner_server.models import ContactState, Suppression
 from owner_server.work.context import load_context
 from owner_server.work.strategy import check_dialable
@@ -106,7 +107,7 @@ def test_outside_calling_hours_and_on_holidays_nothing_is_issued(any_installatio
 def _dialable(inst, shift, lease_id, when):
     with Session(inst.engine) as session:
         contact = contact_of(inst, lease_id)
-        ctx = load_context(session, user=shift.user())
+        ctx = load_context(principal_for(session, user=shift.user(), session_id="s", device_id="d"))
         check_dialable(session, ctx=ctx, contact=contact, now=when)
 
 
@@ -127,7 +128,7 @@ def test_check_dialable_refuses_outside_hours_after_max_attempts_and_a_dnc_entry
     with Session(inst.engine) as session:
         contact = contact_of(inst, lease)
         contact.attempts = 3
-        ctx = load_context(session, user=a1.user())
+        ctx = load_context(principal_for(session, user=a1.user(), session_id="s", device_id="d"))
         with pytest.raises(ConflictError) as spent:
             session.delete(session.merge(Suppression(id=1, phone_bidx=contact.phone_bidx)))
             session.flush()
