@@ -33,7 +33,7 @@ from sqlmodel import Session, select
 from bench.per_database import add_db_arguments, run_per_database
 from owner_server.core.datadir import init_data_dir, open_installation
 from owner_server.core.db import session_scope
-from owner_server.identity import admin
+from owner_server.identity import admin, bearer
 from owner_server.models import Campaign, User
 from owner_server.work import claim_sql, distribution
 from owner_server.work.context import load_context
@@ -149,10 +149,17 @@ def _analyze(inst: Any) -> None:
         conn.execute(text("ANALYZE"))
 
 
+def _context(session: Session, user_id: int) -> Any:
+    """The agent's work context, as its authentication gives it (no ORM row to expire between picks)."""
+    user = session.get(User, user_id)
+    assert user is not None
+    return load_context(bearer.principal_for(session, user=user, session_id="bench", device_id="bench"))
+
+
 def _time_pick(inst: Any, user_id: int, picks: int) -> float:
     times = []
     with Session(inst.engine) as session:
-        ctx = load_context(session, user=session.get(User, user_id))  # type: ignore[arg-type]
+        ctx = _context(session, user_id)
         for _ in range(picks):
             started = time.perf_counter()
             contact = distribution._pick_contact(session, ctx=ctx, now=NOW)
@@ -166,7 +173,7 @@ def _time_tiers(inst: Any, user_id: int, picks: int) -> tuple[float, ...]:
     """Each tier's statement (:func:`distribution.tier_statements`) alone, median ms of ``picks`` runs."""
     medians = []
     with Session(inst.engine) as session:
-        ctx = load_context(session, user=session.get(User, user_id))  # type: ignore[arg-type]
+        ctx = _context(session, user_id)
         params = distribution.pick_params(ctx, NOW)
         for stmt in distribution.tier_statements():
             times = []
