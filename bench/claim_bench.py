@@ -45,8 +45,7 @@ from sqlmodel import Session, select
 from bench.per_database import add_db_arguments, run_per_database
 from owner_server.core.datadir import init_data_dir, open_installation
 from owner_server.core.db import session_scope
-from owner_server.identity import admin
-from owner_server.identity.login import AgentPrincipal
+from owner_server.identity import admin, bearer
 from owner_server.models import Contact, ContactState, User
 from owner_server.work import distribution, outcomes
 from owner_server.work.limits import IssueCounts
@@ -135,7 +134,9 @@ def _seed(inst: Any, contacts: int, agents: int) -> list[int]:
 
 def _call(inst: Any, user_id: int, fn: Any, now: datetime, **kwargs: Any) -> Any:
     with Session(inst.engine, expire_on_commit=False) as session:
-        agent = AgentPrincipal(user=session.get(User, user_id), session_id=f"s{user_id}", device_id="d")  # type: ignore[arg-type]
+        user = session.get(User, user_id)
+        assert user is not None
+        agent = bearer.principal_for(session, user=user, session_id=f"s{user_id}", device_id="d")
         result = fn(session, agent=agent, now=now, **kwargs)
         session.commit()
         return result
