@@ -22,6 +22,7 @@ import os
 import re
 import sqlite3
 import sys
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -171,12 +172,27 @@ def _source(session: Session) -> tuple[str, str, str]:
     return ("postgresql", conninfo, snapshot)
 
 
+def pool_context() -> Any:
+    """How the workers start: ``fork`` when this process runs one thread, else ``forkserver``.
+
+    A forked child gets a copy of every lock as it was at the fork. If another thread held one
+    then (SQLite's global mutex while that thread ran a statement, a logging lock), the child
+    waits for it forever: the pass hung in a worker's ``sqlite3.connect`` while a request
+    thread appended to the log. The CLI's ``audit verify`` runs one thread and forks (fast
+    start); anything with other threads (the server, tests) starts its workers from a
+    clean fork server instead (Python documentation, ``multiprocessing``: "Contexts and
+    start methods"; POSIX ``fork()``: only the calling thread is replicated).
+    """
+    if threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("forkserver")
+
+
 def _walk_ranges(session: Session, wanted: frozenset[int], head: int, *, processes: int, batch: int) -> Walked:
     """The serial walk's result, from ranges checked by ``processes`` worker processes."""
     source = _source(session)
     ranges = plan_ranges(head, processes * 2)
-    ctx = multiprocessing.get_context("fork")
-    with ctx.Pool(processes) as pool:
+    with pool_context().Pool(processes) as pool:
         results = pool.starmap(check_range, [(source, a, b, wanted, batch) for a, b in ranges], chunksize=1)
     prev_hash, count = GENESIS_HASH, 0
     hashes_at: dict[int, str] = {}

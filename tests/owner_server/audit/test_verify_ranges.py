@@ -7,7 +7,7 @@ from sqlalchemy import text
 
 from owner_server.audit import log as audit
 from owner_server.audit.anchor import read_anchors
-from owner_server.audit.verify_ranges import check_range, plan_ranges, verify_full
+from owner_server.audit.verify_ranges import check_range, plan_ranges, pool_context, verify_full
 from owner_server.core.db import session_scope, snapshot_session
 
 ENTRIES = 60  # + the initialisation entry: head 61, ranges (0,10] (10,20] (20,30] (30,40] (40,50] (50,61]
@@ -130,3 +130,16 @@ def test_fields_that_need_escaping_verify_and_still_catch_an_edit(log):
     _sql(log, "UPDATE auditentry SET action = 'other' WHERE seq = 63")
     serial, ranged = _both(log)
     assert ranged == serial and ranged.bad_seq == 63 and ranged.reason == "entry 63 was altered (hash mismatch)"
+
+
+def test_workers_are_forked_only_from_a_process_of_one_thread():
+    alone = threading.active_count() == 1
+    assert pool_context().get_start_method() == ("fork" if alone else "forkserver")
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:  # a thread that may hold a lock at the fork: the workers come from the fork server
+        assert pool_context().get_start_method() == "forkserver"
+    finally:
+        stop.set()
+        other.join()
