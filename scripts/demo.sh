@@ -18,4 +18,7 @@ if [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ] && command -v Xvfb >/d
   for _ in $(seq 50); do [ -e "/tmp/.X11-unix/X$n" ] && break; sleep 0.1; done
   export DISPLAY=":$n"
 fi
+# A TERM or INT to the whole group must not end this shell before the demo has stopped its client
+# and server (the EXIT trap would pull the virtual screen from under the client): wait for it.
+trap : TERM INT
 .venv/bin/custos-server demo "$@"

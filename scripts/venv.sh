@@ -10,6 +10,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 stamp=.venv/.custos-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  echo "Installing Custos and its Python packages into .venv (the first run downloads them: a few minutes)..."
   .venv/bin/python -m pip install -q --upgrade pip
   .venv/bin/python -m pip install -q -e ".[dev]"
   touch "$stamp"

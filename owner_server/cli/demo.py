@@ -165,8 +165,9 @@ def prepare_demo(data_dir: Path, *, port: int, contacts: int = 1000) -> DemoSecr
             inst.engine, keys=inst.keys, campaign_name=DEMO_CAMPAIGN, opened=opened, actor="admin:demo"
         )
         counts = f"{len(report.rejected)} rejected, {len(report.duplicates)} duplicates"
-        out.print(f"Imported {report.imported} contacts ({counts})")
+        out.print(f"Imported {report.imported} contacts ({counts}); the plain-text sample file was deleted")
     finally:
+        sample.unlink(missing_ok=True)  # the list lives encrypted in the vault only, as an owner's import should
         inst.close()
     return DemoSecrets(new.enrolment_code, password, admin_password)
 
@@ -211,6 +212,7 @@ def _run_demo(data_dir: Path, lock: IO[str], *, port: int, contacts: int, no_cli
     except CustosError as exc:
         raise fail(exc.message) from None
     out.print(f"Demo data dir: {data_dir}")
+    out.print("Demo-only credentials, generated for this run:")
     out.print(f"Agent login: [bold]{DEMO_AGENT}[/]  password: [bold]{password}[/]  (enrolment code {code})")
     out.print(
         f"Console: https://127.0.0.1:{console_port}  login: [bold]{DEMO_ADMIN}[/]  password: [bold]{admin_password}[/]"
@@ -229,6 +231,7 @@ def _run_demo(data_dir: Path, lock: IO[str], *, port: int, contacts: int, no_cli
             str(port),
             "--console-port",
             str(console_port),
+            "--no-access-log",  # the client polls its call each second: a line each would bury the banner
         ],
         start_new_session=True,
         pass_fds=(lock.fileno(),),  # the lock lives as long as the server, even if this process is killed

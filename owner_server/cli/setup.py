@@ -123,6 +123,9 @@ def serve(
     ] = "127.0.0.1",
     console_port: Annotated[int, typer.Option(help="TCP port of the owner console; 0 turns the console off.")] = 8444,
     workers: WorkersOpt = 1,
+    access_log: Annotated[
+        bool, typer.Option("--access-log/--no-access-log", help="Log one line per request (method, path, status).")
+    ] = True,
 ) -> None:
     """Serve the agent API and, on a separate listener, the owner console, over HTTPS only."""
     if workers > 1:
@@ -137,10 +140,19 @@ def serve(
         stop = threading.Event()
         threading.Thread(target=_housekeeping, args=(inst, stop), daemon=True, name="housekeeping").start()
         alerts = _start_alert_delivery(inst)
-        console = _start_console(inst, console_host, console_port) if console_port else None
+        options = _uvicorn_options(inst, access_log=access_log)
+        console = _start_console(inst, console_host, console_port, options) if console_port else None
         try:
             started = _serve_agents(
-                inst, app, agent_sock, host=host, port=port, workers=workers, database_url=database_url, stop=stop
+                inst,
+                app,
+                agent_sock,
+                options,
+                host=host,
+                port=port,
+                workers=workers,
+                database_url=database_url,
+                stop=stop,
             )
         finally:
             stop.set()
@@ -156,6 +168,7 @@ def _serve_agents(
     inst: Installation,
     app: FastAPI,
     sock: socket.socket | None,
+    options: dict[str, Any],
     *,
     host: str,
     port: int,
@@ -170,11 +183,10 @@ def _serve_agents(
     """
     if sock is None:
         signal.signal(signal.SIGTERM, _exit_on_sigterm)
-        uvicorn.run(app, host=host, port=port, workers=1, **_uvicorn_options(inst))
+        uvicorn.run(app, host=host, port=port, workers=1, **options)
         return True
     start_update_refresher(inst.settings, inst.keys, stop)
     out.print(f"agent API: https://{host}:{port}/ in {workers} processes")
-    options = _uvicorn_options(inst)
     return run_workers(inst.settings, sock, workers=workers, database_url=database_url, options=options)
 
 
@@ -208,8 +220,12 @@ def _bind(host: str, port: int, what: str, remedy: str) -> socket.socket:
     return sock
 
 
-def _uvicorn_options(inst: Installation) -> dict[str, Any]:
-    """What both listeners share: TLS with the installation's certificate, no server header, the TCP peer's address."""
+def _uvicorn_options(inst: Installation, *, access_log: bool) -> dict[str, Any]:
+    """What both listeners share: TLS with the installation's certificate, no server header, the TCP peer's address.
+
+    ``access_log`` False drops uvicorn's line per request (``serve --no-access-log``: the demo's
+    call polling would bury its banner); the audit log is not affected.
+    """
     tls_dir = inst.settings.tls_dir
     return {
         "ssl_certfile": str(tls_dir / "server.pem"),
@@ -218,18 +234,19 @@ def _uvicorn_options(inst: Installation) -> dict[str, Any]:
         "server_header": False,
         "timeout_graceful_shutdown": 3,
         "date_header": False,
+        "access_log": access_log,
         "proxy_headers": False,  # never take the client's address from X-Forwarded-For (site networks, audit)
     }
 
 
-def _start_console(inst: Installation, host: str, port: int) -> uvicorn.Server:
+def _start_console(inst: Installation, host: str, port: int, options: dict[str, Any]) -> uvicorn.Server:
     """Serve the owner console on its own listener in a thread (signals stay with the agent API's server).
 
     The socket is bound here, before anything is served, so a port in use is one clear line and exit 2.
     """
     sock = _bind(host, port, f"the console cannot listen on {host}:{port}", "choose --console-port")
     console_app = create_console_app(inst.settings, engine=inst.engine, keys=inst.keys)
-    server = uvicorn.Server(uvicorn.Config(console_app, host=host, port=port, **_uvicorn_options(inst)))
+    server = uvicorn.Server(uvicorn.Config(console_app, host=host, port=port, **options))
     threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True, name="console").start()
     out.print(f"console: https://{host}:{port}/ (owner LAN only; agents never reach it)")
     return server

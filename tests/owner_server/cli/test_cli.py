@@ -154,6 +154,16 @@ def test_terminating_the_demo_stops_its_server(tmp_path):
         while "Server:" not in (tmp_path / "demo.log").read_text() and time.monotonic() < deadline:
             assert demo.poll() is None, (tmp_path / "demo.log").read_text()
             time.sleep(0.2)
+        # the list is in the vault only: the generated plain-text file is gone once imported
+        assert not (tmp_path / "demo" / "sample-contacts.csv").exists()
+        import httpx
+
+        from tests.support.wire_agent import tls_context
+
+        tls = tls_context(tmp_path / "demo" / "tls" / "ca.pem")
+        assert httpx.get(f"https://127.0.0.1:{port}/no-such-page", verify=tls).status_code == 404
+        time.sleep(0.5)
+        assert "/no-such-page" not in (tmp_path / "demo.log").read_text(), "the demo's server wrote an access log"
         # issue 10: a second demo on the same data dir must not wipe the running one's data
         second = subprocess.run(
             [sys.executable, "-m", "owner_server", "demo", "--data-dir", str(tmp_path / "demo"), "--no-client"],
