@@ -61,6 +61,7 @@ _USER = table_of(User)
 _OUTSOURCER = table_of(Outsourcer)
 _CAMPAIGN = table_of(Campaign)
 
+
 def _by_token(*, locked: bool) -> Any:
     """The token's row joined to its agent, device, outsourcer and campaign (``locked``: the agent's row locked)."""
     stmt = (
