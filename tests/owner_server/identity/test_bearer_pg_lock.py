@@ -12,14 +12,16 @@ import time
 from collections.abc import Callable, Iterator
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import text, update
 from sqlmodel import Session, select
 
+from owner_server.api.app import create_app
 from owner_server.audit.log import verify_chain
 from owner_server.core.db import session_scope
 from owner_server.identity import agents as agent_admin
 from owner_server.identity import outsourcers
-from owner_server.models import AccessToken, Alert, AuditEntry, Lease, User
+from owner_server.models import AccessToken, Alert, AuditEntry, Call, Lease, User
 from owner_server.work import distribution
 from shared.errors import AuthError, CustosError, ErrorCode, ForbiddenError, QuotaReachedError
 
@@ -70,16 +72,25 @@ def _wait_for_lock_waiter(engine, timeout: float = 20.0) -> None:
     raise AssertionError("the request never waited for the agent's row lock")
 
 
-def _race(inst, agent: Agent, token: str, change: Callable[[Session], None], *, in_holder: bool = False):
+def _race(
+    inst,
+    agent: Agent,
+    token: str,
+    change: Callable[[Session], None],
+    *,
+    in_holder: bool = False,
+    run: Callable[[], object] | None = None,
+):
     """Run ``/next`` while the agent's row is locked; commit ``change`` meanwhile; release; return what /next gave.
 
     ``in_holder``: the change is made by the lock's holder (a suspension writes the agent's row itself).
+    ``run``: another request than ``/next``.
     """
     outcome: dict[str, object] = {}
 
     def request() -> None:
         try:
-            outcome["answer"] = _next(agent, token)
+            outcome["answer"] = run() if run is not None else _next(agent, token)
         except CustosError as error:
             outcome["error"] = error
 
@@ -197,3 +208,26 @@ def test_without_a_change_the_waiting_request_is_issued_its_record(pg_installati
     answer = got.get("answer")
     assert answer is not None and answer.record is not None  # type: ignore[attr-defined]
     _assert_issued(pg_installation, leases=1)
+
+
+def test_a_call_placed_while_the_device_is_revoked_under_the_agent_lock_is_refused(pg_installation, agent):
+    """``POST /calls`` through the app: refused 401 as without the race (not a telephony answer: no call prepared)."""
+    token = agent.login().access_token
+    record = _next(agent, token).record
+    assert record is not None
+    app = create_app(pg_installation.settings, engine=pg_installation.engine, keys=pg_installation.keys)
+    body = {"lease_id": record.lease_id, "request_id": "call-1"}
+    with TestClient(app, base_url="https://testserver") as client:
+
+        def place():
+            return client.post("/api/v1/agent/calls", json=body, headers={"Authorization": f"Bearer {token}"})
+
+        def revoke(s: Session) -> None:
+            agent_admin.revoke_devices(s, login="agent1", actor="admin:test")
+
+        got = _race(pg_installation, agent, token, revoke, run=place)["answer"]
+        again = place()
+    refused = (401, ErrorCode.UNAUTHORIZED.value)
+    assert (got.status_code, got.json()["code"]) == (again.status_code, again.json()["code"]) == refused
+    with Session(pg_installation.engine) as s:
+        assert s.exec(select(Call)).all() == []
