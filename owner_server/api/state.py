@@ -15,7 +15,7 @@ from owner_server.audit.watermark import load_watermark_key
 from owner_server.core.db import is_sqlite, read_only, sqlite_writer
 from owner_server.core.deferred import deferred_commit, request_transaction
 from owner_server.core.settings import Settings
-from owner_server.identity.bearer import AgentPrincipal, authenticate, confirm
+from owner_server.identity.bearer import AgentPrincipal, authenticate, authenticate_locked, confirm
 from owner_server.telephony.runtime import Telephony
 from owner_server.telephony.settings import TelephonySettings
 from owner_server.vault.keys import KeyService
@@ -70,8 +70,12 @@ class ServerState:
         revoked or expired, agent suspended or moved, device revoked, campaign
         or outsourcer changed) is what the caller's work sees; everything the
         caller does (limits, rules, issuance) is in that one write transaction,
-        ended by one commit. On PostgreSQL it is one transaction. Commits like
-        :meth:`transaction`.
+        ended by one commit. On PostgreSQL it is one transaction:
+        :func:`~owner_server.identity.bearer.authenticate_locked` locks the
+        agent's row (``FOR NO KEY UPDATE``, as every writing request of the
+        agent does) and reads the token's statement again under the lock, so a
+        change committed while the request waited for it is what the work sees.
+        Commits like :meth:`transaction`.
 
         Args:
             token: The request's bearer token.
@@ -87,7 +91,7 @@ class ServerState:
         with Session(self.engine, expire_on_commit=False) as session:
             if not is_sqlite(self.engine):
                 with deferred_commit(session):
-                    yield session, authenticate(session, token=token, address=address)
+                    yield session, authenticate_locked(session, token=token, address=address)
                 return
             with read_only(snapshot=False):  # one statement, its own read transaction: no BEGIN, no COMMIT
                 authenticate(session, token=token)  # a refusal ends here: the session closes, nothing was begun

@@ -49,15 +49,18 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             but statements reveal structure).
 
     Returns:
-        The engine.
+        The engine, with ``hide_parameters``: a driver error's message (and so
+        a traceback in the server's log) names the statement, never its bound
+        values (a token's hash, a login, a ciphertext).
     """
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     if url.startswith("sqlite"):
-        engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30})
+        connect_args = {"check_same_thread": False, "timeout": 30}
+        engine = create_engine(url, echo=echo, hide_parameters=True, connect_args=connect_args)
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(url, echo=echo, hide_parameters=True, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
 
 def _configure_sqlite(engine: Engine) -> None:

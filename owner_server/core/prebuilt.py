@@ -21,7 +21,8 @@ empty list for an expanding ``IN``, a statement with Python-side column
 defaults to fill (``insert_prefetch``/``update_prefetch``), literal-execute or
 callable bind values, escaped bind names, a missing parameter (SQLAlchemy
 raises its usual error), and statements past the first :data:`MAX_PLANS` seen
-(not prebuilt). A ``text()`` statement's rows are the driver's values, as
+(not prebuilt). Values set with ``.params()`` are bound as SQLAlchemy binds
+them: under the call's own, over a ``bindparam``'s ``value``. A ``text()`` statement's rows are the driver's values, as
 through SQLAlchemy (no column types to process them with).
 """
 
@@ -35,6 +36,7 @@ from sqlalchemy import exc
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.sql import Executable
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import BindParameter
 from sqlmodel import Session
 
 from owner_server.core.prebuilt_result import PrebuiltResult, Processor, RowShape, row_shape
@@ -100,9 +102,26 @@ class _Entry:
         self.compiled = compiled
         expanding = [] if compiled is None else [b for b in compiled.bind_names if b.expanding]
         self.expanding = tuple(compiled.bind_names[b] for b in expanding) if compiled is not None else ()
-        #: Each expanding parameter's own list (a constant ``IN``), or None when it must be given.
-        self.defaults = tuple(None if b.required else b.value for b in expanding)
+        #: Each expanding parameter's own list (a constant ``IN`` or ``.params()``), or None when it must be given.
+        self.defaults = tuple(_default(compiled, b, None) for b in expanding) if compiled is not None else ()
         self.plans: dict[tuple[int, ...], _Plan | None] = {}
+
+
+def _default(compiled: SQLCompiler, bind: BindParameter[Any], required: Any) -> Any:
+    """A bound parameter's value when the call gives none: the statement's ``.params()``, its own, or ``required``.
+
+    SQLAlchemy's precedence: the call's values, then ``.params()``, then ``bindparam(value=...)``.
+    """
+    collected = _collected(compiled)
+    key = compiled.bind_names[bind]
+    if key in collected:
+        return collected[key]
+    return required if bind.required else bind.value
+
+
+def _collected(compiled: SQLCompiler) -> Mapping[str, Any]:
+    """The values ``.params()`` set on the statement and the statements inside it, as SQLAlchemy collected them."""
+    return getattr(compiled, "_collected_params", None) or {}
 
 
 _ENTRIES: weakref.WeakKeyDictionary[Dialect, dict[tuple[Any, ...], _Entry]] = weakref.WeakKeyDictionary()
@@ -116,7 +135,8 @@ def _compile(dialect: Dialect, stmt: Any, keys: list[str] | None, many: bool) ->
         or compiled.literal_execute_params
         or compiled.escaped_bind_names
         or any(b.callable is not None for b in compiled.bind_names)
-    ):
+        or (not hasattr(compiled, "_collected_params") and getattr(stmt, "_params", None))
+    ):  # the last: a SQLAlchemy that keeps ``.params()`` elsewhere (they would be lost here): it binds them itself
         return _FALLBACK
     return compiled
 
@@ -132,7 +152,7 @@ def _expand(dialect: Dialect, stmt: Any, compiled: SQLCompiler, lengths: dict[st
     for name in order:
         key, index = origin.get(name, (name, None))
         bind = binds[key]
-        default = _REQUIRED if bind.required else bind.value
+        default = _default(compiled, bind, _REQUIRED)
         slots.append((name, key, index, default, bind.type.dialect_impl(dialect).bind_processor(dialect)))
     columns = getattr(stmt, "selected_columns", None)
     types = [c.type for c in columns] if columns is not None else []

@@ -15,7 +15,9 @@ agent's ORM row (an alert, a suspension) loads it by :attr:`AgentPrincipal.user_
 changed since :func:`authenticate` read in its own read transaction (token
 revoked or expired, device revoked, agent suspended or moved, outsourcer's
 terms or campaign changed or erased) is seen before anything is issued
-(:meth:`owner_server.api.state.ServerState.agent_transaction`). No token,
+(:meth:`owner_server.api.state.ServerState.agent_transaction`). On
+PostgreSQL :func:`authenticate_locked` does the same after the agent's row
+lock, which a request may wait for while such a change commits. No token,
 hash or part of one is logged or put in an error.
 """
 
@@ -41,10 +43,12 @@ from shared.errors import AuthError, ErrorCode, ForbiddenError
 
 __all__ = [
     "AGENT_BY_TOKEN",
+    "AGENT_BY_TOKEN_LOCKED",
     "AgentCampaign",
     "AgentOutsourcer",
     "AgentPrincipal",
     "authenticate",
+    "authenticate_locked",
     "confirm",
     "principal_for",
 ]
@@ -57,37 +61,49 @@ _USER = table_of(User)
 _OUTSOURCER = table_of(Outsourcer)
 _CAMPAIGN = table_of(Campaign)
 
+
+def _by_token(*, locked: bool) -> Any:
+    """The token's row joined to its agent, device, outsourcer and campaign (``locked``: the agent's row locked)."""
+    stmt = (
+        select(
+            _TOKEN.c.revoked,
+            _TOKEN.c.expires_at,
+            _TOKEN.c.session_id,
+            _TOKEN.c.address,
+            _DEVICE.c.id.label("device_id"),
+            _DEVICE.c.revoked.label("device_revoked"),
+            _USER.c.id.label("user_id"),
+            _USER.c.ref.label("user_ref"),
+            _USER.c.suspended,
+            _OUTSOURCER.c.id.label("outsourcer_id"),
+            _OUTSOURCER.c.per_hour_limit,
+            _OUTSOURCER.c.per_day_limit,
+            _OUTSOURCER.c.networks,
+            _OUTSOURCER.c.shift_start,
+            _OUTSOURCER.c.shift_end,
+            _CAMPAIGN.c.id.label("campaign_id"),
+            _CAMPAIGN.c.name.label("campaign_name"),
+            _CAMPAIGN.c.policy_json,
+            _CAMPAIGN.c.erased_at,
+        )
+        .select_from(_TOKEN)
+        .join(_USER, _USER.c.id == _TOKEN.c.user_id, isouter=not locked)
+        .outerjoin(_DEVICE, _DEVICE.c.id == _TOKEN.c.device_id)
+        .outerjoin(_OUTSOURCER, _OUTSOURCER.c.id == _USER.c.outsourcer_id)
+        .outerjoin(_CAMPAIGN, _CAMPAIGN.c.id == _USER.c.campaign_id)
+        .where(_TOKEN.c.token_hash == bindparam("b_token_hash"))
+    )
+    return stmt.with_for_update(of=_USER, key_share=True) if locked else stmt
+
+
 #: One row per token (its hash ``b_token_hash``), in the order :func:`_principal` unpacks: the token's columns, the
 #: device's, the agent's, its outsourcer's terms and its campaign's (NULLs where the join found nothing).
-AGENT_BY_TOKEN = (
-    select(
-        _TOKEN.c.revoked,
-        _TOKEN.c.expires_at,
-        _TOKEN.c.session_id,
-        _TOKEN.c.address,
-        _DEVICE.c.id.label("device_id"),
-        _DEVICE.c.revoked.label("device_revoked"),
-        _USER.c.id.label("user_id"),
-        _USER.c.ref.label("user_ref"),
-        _USER.c.suspended,
-        _OUTSOURCER.c.id.label("outsourcer_id"),
-        _OUTSOURCER.c.per_hour_limit,
-        _OUTSOURCER.c.per_day_limit,
-        _OUTSOURCER.c.networks,
-        _OUTSOURCER.c.shift_start,
-        _OUTSOURCER.c.shift_end,
-        _CAMPAIGN.c.id.label("campaign_id"),
-        _CAMPAIGN.c.name.label("campaign_name"),
-        _CAMPAIGN.c.policy_json,
-        _CAMPAIGN.c.erased_at,
-    )
-    .select_from(_TOKEN)
-    .outerjoin(_USER, _USER.c.id == _TOKEN.c.user_id)
-    .outerjoin(_DEVICE, _DEVICE.c.id == _TOKEN.c.device_id)
-    .outerjoin(_OUTSOURCER, _OUTSOURCER.c.id == _USER.c.outsourcer_id)
-    .outerjoin(_CAMPAIGN, _CAMPAIGN.c.id == _USER.c.campaign_id)
-    .where(_TOKEN.c.token_hash == bindparam("b_token_hash"))
-)
+AGENT_BY_TOKEN = _by_token(locked=False)
+#: PostgreSQL: the same columns, the agent's row locked ``FOR NO KEY UPDATE OF`` it (the lock
+#: :func:`~owner_server.work.suspension.lock_agent` takes), an inner join to the agent (PostgreSQL locks no row on
+#: the nullable side of an outer join). After a wait for that lock only the agent's columns are re-read
+#: (READ COMMITTED's recheck): :func:`authenticate_locked` runs :data:`AGENT_BY_TOKEN` again for the rest.
+AGENT_BY_TOKEN_LOCKED = _by_token(locked=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,10 +264,53 @@ def authenticate(
         DeferredError: ``address_not_allowed``: the token came from outside the
             site's networks (alerted once per quiet period).
     """
-    now = now or utcnow()
-    row = claim_sql.run(session, AGENT_BY_TOKEN, {"b_token_hash": token_hash(token)}).first()
+    return _resolve(session, {"b_token_hash": token_hash(token)}, address=address, now=now or utcnow())
+
+
+def _resolve(session: Session, hashed: dict[str, str], *, address: str | None, now: datetime) -> AgentPrincipal:
+    """:func:`authenticate` of a token's hash (``{"b_token_hash": ...}``)."""
+    row = claim_sql.run(session, AGENT_BY_TOKEN, hashed).first()
     agent = _principal(row, now=now, address=address)
     _check_address(session, agent=agent, address=address, now=now)
+    return agent
+
+
+def authenticate_locked(
+    session: Session, *, token: str, address: str | None = None, now: datetime | None = None
+) -> AgentPrincipal:
+    """PostgreSQL: lock the token's agent's row, then authenticate again under that lock (two statements).
+
+    :data:`AGENT_BY_TOKEN_LOCKED` takes the lock
+    :func:`~owner_server.work.suspension.lock_agent` would (``FOR NO KEY
+    UPDATE`` of the agent's row, until the transaction ends: the agent's
+    requests take turns) and refuses what its row refuses. A request that
+    waited there for another one of the agent, or for an admin's change of the
+    agent, then reads :data:`AGENT_BY_TOKEN` again (READ COMMITTED: a new
+    snapshot), so what was committed during the wait (token or device revoked,
+    agent suspended, outsourcer's networks or limits, campaign's policy or
+    erasure) is what the caller's work sees, as on SQLite after ``BEGIN
+    IMMEDIATE`` (:func:`confirm`). The transaction remembers the agent as
+    confirmed: ``lock_agent`` takes no lock and reads nothing more.
+
+    Args:
+        session: The request's transaction (its first statement).
+        token: The bearer token.
+        address: The client's address, checked against the outsourcer's networks as read under the lock.
+        now: The time of the request (UTC); the clock when None (read again after the wait).
+
+    Returns:
+        The agent as it stands under the lock, with this request's address.
+
+    Raises:
+        AuthError: Unknown, revoked or expired token, or revoked device (before or after the wait).
+        ForbiddenError: Suspended account.
+        DeferredError: ``address_not_allowed`` (alerted).
+    """
+    hashed = {"b_token_hash": token_hash(token)}
+    row = claim_sql.run(session, AGENT_BY_TOKEN_LOCKED, hashed).first()
+    _principal(row, now=now or utcnow(), address=None)  # refused already: no second statement (the address: below)
+    agent = _resolve(session, hashed, address=address, now=now or utcnow())
+    remember(session, AGENT_CONFIRMED, agent.user_id)
     return agent
 
 

@@ -82,12 +82,23 @@ _LEASE_COLUMNS = (
 )
 OPEN_LEASE = select(*_LEASE_COLUMNS).where(_LEASE.c.user_id == bindparam("b_user_id"), _LEASE.c.closed_at.is_(None))
 _ISSUED = _LEASE.c.issued_at
+
+
+def _at(name: str) -> Any:
+    """A time bound compared with ``lease.issued_at``, of that column's type.
+
+    On the comparison's left a bare ``bindparam`` has no type: its value would reach the driver unprocessed
+    (on SQLite through sqlite3's deprecated default datetime adapter, whose text is not the stored one).
+    """
+    return bindparam(name, type_=_ISSUED.type)
+
+
 COUNT_ISSUED = select(
     func.count(),
-    func.coalesce(func.sum(case((bindparam("b_hour_start") < _ISSUED, 1), else_=0)), 0),
-    func.coalesce(func.sum(case((bindparam("b_day_start") <= _ISSUED, 1), else_=0)), 0),
-    func.coalesce(func.sum(case((bindparam("b_window_start") < _ISSUED, 1), else_=0)), 0),
-).where(_LEASE.c.user_id == bindparam("b_user_id"), bindparam("b_since") < _ISSUED)
+    func.coalesce(func.sum(case((_at("b_hour_start") < _ISSUED, 1), else_=0)), 0),
+    func.coalesce(func.sum(case((_at("b_day_start") <= _ISSUED, 1), else_=0)), 0),
+    func.coalesce(func.sum(case((_at("b_window_start") < _ISSUED, 1), else_=0)), 0),
+).where(_LEASE.c.user_id == bindparam("b_user_id"), _at("b_since") < _ISSUED)
 INSERT_LEASE = insert(_LEASE)
 SET_CONTACT_STATE = update(_CONTACT).where(_CONTACT.c.id == bindparam("b_id")).values(state=bindparam("b_state"))
 REISSUE_LEASE = (

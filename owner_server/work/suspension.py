@@ -39,9 +39,11 @@ def lock_agent(session: Session, *, user_id: int) -> None:
     SQLite writers are serial already. On both, the flag is read again: a
     request that authenticated before another one suspended the agent sees the
     suspension here and is refused, instead of tripping the rule, alerting and
-    suspending a second time. On SQLite, a transaction that
-    :func:`~owner_server.identity.bearer.confirm` checked has read it already
-    under the write lock: nothing is read again.
+    suspending a second time. A transaction that
+    :func:`~owner_server.identity.bearer.confirm` (SQLite: under the write
+    lock) or :func:`~owner_server.identity.bearer.authenticate_locked`
+    (PostgreSQL: under this row lock, taken there) checked has read it
+    already: nothing is locked or read again.
 
     Args:
         session: The request's transaction (its first write-side statement).
@@ -50,9 +52,9 @@ def lock_agent(session: Session, *, user_id: int) -> None:
     Raises:
         ForbiddenError: ``account_suspended``: the agent was suspended since it authenticated.
     """
+    if recall(session, AGENT_CONFIRMED) == user_id:
+        return  # this transaction has read the flag already, holding the write lock (or the row lock) since
     sqlite = session.get_bind().dialect.name == "sqlite"
-    if sqlite and recall(session, AGENT_CONFIRMED) == user_id:
-        return  # this write transaction has read the flag already, holding the write lock since
     stmt = claim_sql.SUSPENDED if sqlite else claim_sql.SUSPENDED_LOCKED
     if claim_sql.run(session, stmt, {"b_user_id": user_id}).scalar_one():
         raise ForbiddenError("account suspended", code=ErrorCode.ACCOUNT_SUSPENDED)

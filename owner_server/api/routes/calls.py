@@ -22,9 +22,12 @@ CallId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_
 
 @router.post("")
 def place_call(body: CallRequest, state: StateDep, token: BearerToken, address: ClientAddress) -> CallView:
-    """Dial the agent's open lease: the agent's phone rings first, then the customer's."""
-    with state.transaction() as session:
-        agent = identity.authenticate(session, token=token, address=address)
+    """Dial the agent's open lease: the agent's phone rings first, then the customer's.
+
+    Authenticated as ``/next`` is (:meth:`~owner_server.api.state.ServerState.agent_transaction`): on PostgreSQL
+    again under the agent's row lock, so a device revoked while the request waited for it places no call.
+    """
+    with state.agent_transaction(token=token, address=address) as (session, agent):
         prepared = dialing.prepare_call(session, agent=agent, request=body, keys=state.keys, telephony=state.telephony)
     return dialing.dial(state.engine, prepared=prepared, telephony=state.telephony)
 

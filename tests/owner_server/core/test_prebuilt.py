@@ -11,14 +11,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import event, exc
+from sqlalchemy import bindparam, event, exc
 from sqlmodel import Session, select
 
 from bench.claim_floor_bench import _seed
 from owner_server.core import prebuilt
 from owner_server.core.prebuilt_result import PrebuiltResult
 from owner_server.models import Contact, ContactState, User
-from owner_server.models._common import new_ref
+from owner_server.models._common import UtcDateTime, new_ref
 from owner_server.work import claim_sql
 
 NOW = datetime(2026, 3, 4, 5, 6, 7, 891011, tzinfo=UTC)
@@ -142,3 +142,48 @@ def test_the_runner_reports_every_statement_to_the_engine_listeners_and_raises_s
 def test_a_missing_parameter_falls_back_to_sqlalchemy_and_its_error(seeded):
     with Session(seeded.engine) as session, pytest.raises(exc.StatementError):
         prebuilt.run(session, claim_sql.OPEN_LEASE, {})
+
+
+def test_count_issued_compares_its_time_bounds_as_the_column_stores_times(seeded):
+    """An issuance at exactly a bound: ``day_start <= issued_at`` counts it, ``hour_start < issued_at`` does not.
+
+    The bounds are typed as ``lease.issued_at`` is: on SQLite they are bound as its stored text, not through
+    sqlite3's (deprecated) default adapter, whose text (with ``+00:00``) sorts after the stored one.
+    """
+    with Session(seeded.engine) as session:
+        user = session.exec(select(User).where(User.login.startswith("agent"))).first()
+        contact = session.exec(select(Contact)).first()
+        assert user is not None and contact is not None
+        prebuilt.run(session, claim_sql.INSERT_LEASE, _lease_row(user, contact, closed=None))
+        at = {"b_hour_start": NOW, "b_day_start": NOW, "b_window_start": NOW - timedelta(seconds=1)}
+        params = {"b_user_id": user.id, "b_since": NOW - timedelta(seconds=1)} | at
+        binds = claim_sql.COUNT_ISSUED.compile().binds.values()
+        bounds = {b.key: b.type for b in binds if b.key.startswith("b_") and b.key != "b_user_id"}
+        assert sorted(bounds) == sorted(at | {"b_since": None})
+        assert all(isinstance(t, UtcDateTime) for t in bounds.values())
+        assert tuple(prebuilt.run(session, claim_sql.COUNT_ISSUED, params).one()) == (1, 0, 1, 1)
+        assert tuple(session.connection().execute(claim_sql.COUNT_ISSUED, params).one()) == (1, 0, 1, 1)
+        session.rollback()
+
+
+def test_values_set_with_params_are_bound_as_sqlalchemy_binds_them(seeded):
+    with Session(seeded.engine) as session:
+        users = session.exec(select(User).where(User.login.startswith("agent")).order_by(User.id)).all()
+        first, second = users[0], users[1]
+        by_id = select(User.login).where(User.id == bindparam("b_id", value=-1))
+        stmts = [
+            by_id.params(b_id=first.id),  # over the bindparam's own value
+            select(User.login).where(User.id == bindparam("b_id")).params(b_id=first.id),  # a required one
+            select(User.login)
+            .where(User.id.in_(bindparam("b_ids", expanding=True)))
+            .params(b_ids=[first.id, second.id])
+            .order_by(User.login),
+            select(User.login).where(User.login == by_id.params(b_id=second.id).scalar_subquery()),  # inside
+        ]
+        conn = session.connection()
+        for stmt in stmts:
+            ours = prebuilt.run(session, stmt)
+            assert isinstance(ours, PrebuiltResult)  # on the DB-API cursor, not SQLAlchemy's fallback
+            assert [tuple(r) for r in ours.all()] == [tuple(r) for r in conn.execute(stmt).all()]
+        assert prebuilt.run(session, stmts[0]).scalar_one() == first.login
+        assert prebuilt.run(session, stmts[0], {"b_id": second.id}).scalar_one() == second.login  # the call's first

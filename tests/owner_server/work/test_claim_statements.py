@@ -9,6 +9,9 @@ flush to the hot path fails here (the timing itself lives in ``bench/``).
 
 from __future__ import annotations
 
+import warnings
+from datetime import date, datetime
+
 from sqlalchemy import event
 from sqlalchemy.orm import Session as OrmSession
 
@@ -79,3 +82,35 @@ def test_a_claim_sends_at_most_the_counted_statements_and_flushes_no_orm_unit_of
     statements, flushes = _count(inst)
     assert flushes == 0
     assert statements <= MAX_STATEMENTS[inst.engine.dialect.name], statements
+
+
+def _values(parameters) -> list[object]:
+    """Every value of a statement's DB-API parameters (one set or several; tuple or dict)."""
+    sets = parameters if isinstance(parameters, list) else [parameters]
+    return [v for one in sets for v in (one.values() if isinstance(one, dict) else one or ())]
+
+
+def test_a_claim_on_sqlite_hands_the_driver_no_value_for_its_deprecated_default_adapters(installation):
+    """Every time is bound through its column's type: none reaches sqlite3's default ``datetime`` adapter.
+
+    That adapter is deprecated (Python 3.12, a ``DeprecationWarning``) and writes another text than the stored one
+    (``isoformat(" ")``, with the offset): a bound value the driver must adapt itself is a bug on any Python.
+    """
+    seats = _seed(installation, contacts=CLAIMS + 10, agents=2)
+    state = ServerState(settings=installation.settings, engine=installation.engine, keys=installation.keys)
+    adapted: list[tuple[str, object]] = []
+
+    def sent(_conn, _cursor, statement, parameters, *_args) -> None:
+        adapted.extend((statement, v) for v in _values(parameters) if isinstance(v, date | datetime))
+
+    event.listen(installation.engine, "before_cursor_execute", sent)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("error", category=DeprecationWarning, message=".*default .*adapter")
+            for n in range(CLAIMS):
+                seat = seats[n % len(seats)]
+                ours_claim(state, seat)
+                seat.now += PACE
+    finally:
+        event.remove(installation.engine, "before_cursor_execute", sent)
+    assert adapted == []
