@@ -103,12 +103,7 @@ def give_enrolment_code(session: Session, *, login: str, actor: str) -> str:
     """
     user = get_agent(session, login=login)
     now = utcnow()
-    voided = session.execute(
-        update(EnrolmentCode)
-        .where(col(EnrolmentCode.user_id) == user.id, col(EnrolmentCode.used_at).is_(None))
-        .values(expires_at=now)
-        .execution_options(synchronize_session=False)
-    )
+    voided = _void_unused_codes(session, user=user, now=now)
     code = issue_enrolment_code(session, user=user, now=now)
     audit.append(
         session,
@@ -116,9 +111,20 @@ def give_enrolment_code(session: Session, *, login: str, actor: str) -> str:
         action="enrolment_code_issued",
         object_type="user",
         object_id=user.ref,
-        details={"codes_voided": int(voided.rowcount or 0)},  # type: ignore[attr-defined]
+        details={"codes_voided": voided},
     )
     return code
+
+
+def _void_unused_codes(session: Session, *, user: User, now: datetime) -> int:
+    """Expire the agent's unused enrolment codes now; how many there were."""
+    voided = session.execute(
+        update(EnrolmentCode)
+        .where(col(EnrolmentCode.user_id) == user.id, col(EnrolmentCode.used_at).is_(None))
+        .values(expires_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(voided.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def issue_enrolment_code(session: Session, *, user: User, now: datetime | None = None) -> str:
@@ -153,12 +159,7 @@ def revoke_devices(session: Session, *, login: str, actor: str) -> str:
         .values(revoked=True)
         .execution_options(synchronize_session=False)
     )
-    codes = session.execute(
-        update(EnrolmentCode)
-        .where(col(EnrolmentCode.user_id) == user.id, col(EnrolmentCode.used_at).is_(None))
-        .values(expires_at=now)
-        .execution_options(synchronize_session=False)
-    )
+    codes = _void_unused_codes(session, user=user, now=now)
     assert user.id is not None
     tokens = revoke_tokens(session, user_id=user.id)
     code = issue_enrolment_code(session, user=user, now=now)
@@ -170,7 +171,7 @@ def revoke_devices(session: Session, *, login: str, actor: str) -> str:
         object_id=user.ref,
         details={
             "devices_revoked": int(devices.rowcount or 0),  # type: ignore[attr-defined]
-            "codes_voided": int(codes.rowcount or 0),  # type: ignore[attr-defined]
+            "codes_voided": codes,
             "tokens_revoked": tokens,
         },
     )

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import ColumnElement, Table, bindparam, select
 from sqlmodel import Session
 
 from owner_server.core.db import begin_write
@@ -62,30 +62,30 @@ _OUTSOURCER = table_of(Outsourcer)
 _CAMPAIGN = table_of(Campaign)
 
 
+def _named(table: Table, *names: str) -> list[ColumnElement[Any]]:
+    """``table``'s columns by name, in that order; ``"id AS device_id"`` labels one (a name the joined tables share)."""
+    columns: list[ColumnElement[Any]] = []
+    for name in names:
+        column, _, label = name.partition(" AS ")
+        columns.append(table.c[column].label(label) if label else table.c[column])
+    return columns
+
+
+#: The columns of :data:`AGENT_BY_TOKEN` and :data:`AGENT_BY_TOKEN_LOCKED`, in the order :func:`_principal` unpacks.
+_COLUMNS = (
+    *_named(_TOKEN, "revoked", "expires_at", "session_id", "address"),
+    *_named(_DEVICE, "id AS device_id", "revoked AS device_revoked"),
+    *_named(_USER, "id AS user_id", "ref AS user_ref", "suspended"),
+    *_named(_OUTSOURCER, "id AS outsourcer_id", "per_hour_limit", "per_day_limit"),
+    *_named(_OUTSOURCER, "networks", "shift_start", "shift_end"),
+    *_named(_CAMPAIGN, "id AS campaign_id", "name AS campaign_name", "policy_json", "erased_at"),
+)
+
+
 def _by_token(*, locked: bool) -> Any:
     """The token's row joined to its agent, device, outsourcer and campaign (``locked``: the agent's row locked)."""
     stmt = (
-        select(
-            _TOKEN.c.revoked,
-            _TOKEN.c.expires_at,
-            _TOKEN.c.session_id,
-            _TOKEN.c.address,
-            _DEVICE.c.id.label("device_id"),
-            _DEVICE.c.revoked.label("device_revoked"),
-            _USER.c.id.label("user_id"),
-            _USER.c.ref.label("user_ref"),
-            _USER.c.suspended,
-            _OUTSOURCER.c.id.label("outsourcer_id"),
-            _OUTSOURCER.c.per_hour_limit,
-            _OUTSOURCER.c.per_day_limit,
-            _OUTSOURCER.c.networks,
-            _OUTSOURCER.c.shift_start,
-            _OUTSOURCER.c.shift_end,
-            _CAMPAIGN.c.id.label("campaign_id"),
-            _CAMPAIGN.c.name.label("campaign_name"),
-            _CAMPAIGN.c.policy_json,
-            _CAMPAIGN.c.erased_at,
-        )
+        select(*_COLUMNS)
         .select_from(_TOKEN)
         .join(_USER, _USER.c.id == _TOKEN.c.user_id, isouter=not locked)
         .outerjoin(_DEVICE, _DEVICE.c.id == _TOKEN.c.device_id)

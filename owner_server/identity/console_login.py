@@ -93,15 +93,7 @@ def check_password(
     if lockout.is_locked(user, now):
         return None  # not audited one by one (lockout.record_failure: no unbounded growth)
     if not password_ok:
-        lockout.record_failure(
-            session,
-            user=user,
-            now=now,
-            address=address,
-            actor=_actor(user),
-            action="console_login_failed",
-            reason="wrong_password",
-        )
+        _failed(session, user=user, now=now, address=address, reason="wrong_password")
         return None
     if user.role not in CONSOLE_ROLES or user.suspended:
         _refuse(session, user=user, reason="suspended" if user.suspended else "not_console_user", address=address)
@@ -155,16 +147,15 @@ def _locked_user(session: Session, row: ConsoleSession) -> User:
     return session.exec(select(User).where(User.id == row.user_id).with_for_update()).one()
 
 
-def _wrong(session: Session, *, row: ConsoleSession, user: User, address: str, now: datetime) -> FactorResult:
+def _failed(session: Session, *, user: User, now: datetime, address: str, reason: str) -> None:
+    """A wrong password or code: counted towards the lock-out, audited ``console_login_failed`` with ``reason``."""
     lockout.record_failure(
-        session,
-        user=user,
-        now=now,
-        address=address,
-        actor=_actor(user),
-        action="console_login_failed",
-        reason="wrong_second_factor",
+        session, user=user, now=now, address=address, actor=_actor(user), action="console_login_failed", reason=reason
     )
+
+
+def _wrong(session: Session, *, row: ConsoleSession, user: User, address: str, now: datetime) -> FactorResult:
+    _failed(session, user=user, now=now, address=address, reason="wrong_second_factor")
     row.factor_failures += 1
     session.add(row)
     if row.factor_failures >= FACTOR_TRIES or lockout.is_locked(user, now):

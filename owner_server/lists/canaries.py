@@ -239,28 +239,22 @@ def _refuse_listed(
 
 def _templates(session: Session, *, keys: KeyService, campaign_id: int) -> list[_Template]:
     """A random sample of the campaign's live real contacts, decrypted (in memory only)."""
+    live_real = (
+        Contact.campaign_id == campaign_id,
+        col(Contact.is_canary).is_(False),
+        col(Contact.state) != ContactState.ERASED,
+        is_visible(),
+    )
     sample = session.exec(
         select(Contact)
-        .where(
-            Contact.campaign_id == campaign_id,
-            col(Contact.is_canary).is_(False),
-            col(Contact.state) != ContactState.ERASED,
-            is_visible(),
-            col(Contact.pick_key) >= _RNG.randrange(2**31 - 1),
-        )
+        .where(*live_real, col(Contact.pick_key) >= _RNG.randrange(2**31 - 1))
         .order_by(col(Contact.pick_key))
         .limit(TEMPLATE_SAMPLE)
     ).all()
     if len(sample) < TEMPLATE_SAMPLE:  # wrapped past the largest pick_key: take the smallest too
         more = session.exec(
             select(Contact)
-            .where(
-                Contact.campaign_id == campaign_id,
-                col(Contact.is_canary).is_(False),
-                col(Contact.state) != ContactState.ERASED,
-                is_visible(),
-                col(Contact.id).not_in([c.id for c in sample]),
-            )
+            .where(*live_real, col(Contact.id).not_in([c.id for c in sample]))
             .order_by(col(Contact.pick_key))
             .limit(TEMPLATE_SAMPLE - len(sample))
         ).all()

@@ -17,6 +17,7 @@ from websockets.exceptions import InvalidStatus, WebSocketException
 from websockets.sync.client import ClientConnection, connect
 
 from owner_server.telephony.settings import AriSettings
+from owner_server.telephony.worker import WorkerThread
 
 __all__ = ["EventListener"]
 
@@ -42,10 +43,9 @@ class EventListener:
         self._auth = "Basic " + base64.b64encode(f"{settings.user}:{secret}".encode()).decode()
         self._on_message = on_message
         self._connected = threading.Event()
-        self._stopping = threading.Event()
         self.refused = False
         self._ws: ClientConnection | None = None
-        self._thread: threading.Thread | None = None
+        self._worker = WorkerThread(self._run, name="telephony-ari")
 
     @property
     def url(self) -> str:
@@ -55,27 +55,23 @@ class EventListener:
 
     def start(self) -> None:
         """Start the worker thread (idempotent)."""
-        if self._thread is None:
-            self._stopping.clear()
-            self._thread = threading.Thread(target=self._run, daemon=True, name="telephony-ari")
-            self._thread.start()
+        self._worker.start()
 
     def stop(self) -> None:
         """Close the connection and end the thread."""
-        self._stopping.set()
+        self._worker.stop(wake=self._close)
+
+    def _close(self) -> None:
         ws = self._ws
         if ws is not None:
             ws.close()
-        thread, self._thread = self._thread, None
-        if thread is not None:
-            thread.join(timeout=5)
 
     def wait_connected(self, timeout_s: float) -> bool:
         """Wait until the WebSocket is open; False when it did not open in time."""
         return self._connected.wait(timeout=timeout_s)
 
     def _run(self) -> None:
-        while not self._stopping.is_set():
+        while not self._worker.stopping.is_set():
             try:
                 with connect(
                     self.url,
@@ -94,4 +90,4 @@ class EventListener:
             finally:
                 self._ws = None
                 self._connected.clear()
-            self._stopping.wait(RECONNECT_S)
+            self._worker.stopping.wait(RECONNECT_S)

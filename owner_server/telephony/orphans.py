@@ -25,7 +25,6 @@ Nothing here holds or logs a number: channel ids are ``<call id>-agent`` /
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -39,6 +38,7 @@ from owner_server.models import Call
 from owner_server.models._common import utcnow
 from owner_server.telephony.provider import CallUpdate, Sink, TelephonyUnavailableError
 from owner_server.telephony.store import LIVE_STATES
+from owner_server.telephony.worker import WorkerThread
 from shared.calls import CallResult, CallState
 
 __all__ = ["Finding", "OrphanCheck", "finding"]
@@ -111,25 +111,18 @@ class OrphanCheck:
         self._sink = sink
         self.interval_s = interval_s
         self._seen: dict[str, _Seen] = {}
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._worker = WorkerThread(self._run, name="telephony-orphans")
 
     def start(self) -> None:
         """Start the worker thread (idempotent)."""
-        if self._thread is None:
-            self._stopping.clear()
-            self._thread = threading.Thread(target=self._run, daemon=True, name="telephony-orphans")
-            self._thread.start()
+        self._worker.start()
 
     def stop(self) -> None:
         """End the worker thread."""
-        self._stopping.set()
-        thread, self._thread = self._thread, None
-        if thread is not None:
-            thread.join(timeout=5)
+        self._worker.stop()
 
     def _run(self) -> None:
-        while not self._stopping.wait(self.interval_s):
+        while not self._worker.stopping.wait(self.interval_s):
             try:
                 self.check_once()
             except Exception:  # the thread must outlive one bad check; the log holds no number

@@ -16,7 +16,6 @@ originate bodies.
 
 from __future__ import annotations
 
-import threading
 import time
 import uuid
 from collections import Counter
@@ -25,14 +24,14 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import text
 
 from owner_server.core.datadir import open_installation
-from owner_server.core.db import make_engine, session_scope
+from owner_server.core.db import session_scope
 from owner_server.identity.phones import set_phone
 from tests.support.ari_process import ari_double, read_events, read_log
 from tests.support.leaks import phone_pattern
-from tests.support.multi_server import AGENT_PASSWORD, contained_policy, free_port, seed, serve
+from tests.support.multi_server import AGENT_PASSWORD, contained_policy, free_port, scalar, seed, serve
+from tests.support.threads import in_threads
 from tests.support.wire_agent import WireAgent
 
 from .conftest import cli
@@ -130,12 +129,7 @@ def _poll_until(pbx: dict[str, Any], agent: WireAgent, call_id: str, state: str,
 
 
 def _scalar(pbx: dict[str, Any], sql: str, **params: Any) -> Any:
-    engine = make_engine(pbx["url"])
-    try:
-        with engine.connect() as conn:
-            return conn.execute(text(sql), params).scalar_one()
-    finally:
-        engine.dispose()
+    return scalar(pbx["url"], sql, **params)
 
 
 def _audited(pbx: dict[str, Any], action: str, call_id: str) -> int:
@@ -176,21 +170,7 @@ def test_calls_placed_on_one_process_and_hung_up_on_the_other_end_once(pbx):
     assert len(set(apps)) == 3 and all(a.startswith("custos-") for a in apps)  # each process its own app
     owners = {A: set(apps[:1]), B: set(apps[1:3])}  # A's app; the apps of B's two workers
     results: dict[int, dict] = {}
-    errors: list[BaseException] = []
-
-    def run(n: int, via: int) -> None:
-        try:
-            _one_call_across(pbx, n, via, results)
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the test's thread
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(n, via)) for n, via in ((0, A), (1, B))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    if errors:
-        raise errors[0]
+    in_threads(_one_call_across, ((pbx, n, via, results) for n, via in ((0, A), (1, B))), timeout_s=60)
     assert sorted(results) == [0, 1]
     for n, placed_on in ((0, A), (1, B)):
         got = results[n]
@@ -221,11 +201,7 @@ def test_one_call_at_a_time_holds_across_processes(pbx):
         def dial(via: int) -> None:
             answers[via] = agent.post("/calls", bodies[via], via=via)
 
-        threads = [threading.Thread(target=dial, args=(via,)) for via in (A, B)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=30)
+        in_threads(dial, ((via,) for via in (A, B)), timeout_s=30)
         for answer in answers:
             _keep(pbx, answer)
         codes = sorted(a.status_code for a in answers)

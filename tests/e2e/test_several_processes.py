@@ -13,14 +13,21 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable
 from typing import Any
 
 import pytest
-from sqlalchemy import text
 
 from owner_server.core.db import make_engine
-from tests.support.multi_server import AGENT_PASSWORD, check_leases, contained_policy, free_port, seed, serve
+from tests.support.multi_server import (
+    AGENT_PASSWORD,
+    check_leases,
+    contained_policy,
+    free_port,
+    scalar,
+    seed,
+    serve,
+)
+from tests.support.threads import in_threads
 from tests.support.wire_agent import WireAgent
 
 from .conftest import cli
@@ -68,33 +75,6 @@ def _agent(servers: dict[str, Any], login: str, code: str) -> WireAgent:
     return agent
 
 
-def _in_threads(count: int, work: Callable[[int], None]) -> None:
-    errors: list[BaseException] = []
-
-    def run(n: int) -> None:
-        try:
-            work(n)
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the test's thread
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=300)
-    if errors:
-        raise errors[0]
-
-
-def _scalar(url: str, sql: str, **params: Any) -> Any:
-    engine = make_engine(url)
-    try:
-        with engine.connect() as conn:
-            return conn.execute(text(sql), params).scalar_one()
-    finally:
-        engine.dispose()
-
-
 def test_workers_share_the_port_in_their_own_processes(servers):
     log = servers["logs"][2].read_text(errors="replace")
     assert "in 2 processes" in log
@@ -117,7 +97,7 @@ def test_agents_claiming_through_every_process_never_share_a_contact(servers):
         finally:
             agent.close()
 
-    _in_threads(len(honest), work)
+    in_threads(work, ((n,) for n in range(len(honest))), timeout_s=300)
     refs = [ref for mine in issued for ref in mine]
     assert len(refs) == HONEST * CLAIMS_EACH
     assert len(set(refs)) == len(refs)  # max_attempts 1: a contact is issued once at most
@@ -151,7 +131,7 @@ def _spray(servers: dict[str, Any], rogue: WireAgent, threads: int = 6) -> tuple
                     if answer.json().get("code") in STOPS:
                         return
 
-    _in_threads(threads, work)
+    in_threads(work, ((n,) for n in range(threads)), timeout_s=300)
     assert not [r for r in refusals if r["status"] >= 500], refusals  # e.g. a deadlock between two of its requests
     return records, refusals
 
@@ -165,7 +145,7 @@ def test_a_rogue_spraying_every_process_stops_at_its_limit_exactly(servers):
         rogue.close()
     assert len(records) == ROGUE_LIMIT  # not the limit times the processes
     assert {r["code"] for r in refusals} & STOPS == {"quota_reached"}
-    leases = _scalar(
+    leases = scalar(
         servers["url"], "SELECT count(*) FROM lease JOIN app_user u ON u.id = lease.user_id WHERE u.login = :l", l=login
     )
     assert leases == ROGUE_LIMIT
@@ -182,13 +162,13 @@ def test_a_rogue_tripping_velocity_on_several_processes_is_suspended_once(server
     assert len(records) == VELOCITY
     assert "account_suspended" in {r["code"] for r in refusals}
     url = servers["url"]
-    suspended = _scalar(
+    suspended = scalar(
         url,
         "SELECT count(*) FROM auditentry WHERE action = 'agent_suspended' AND object_id = "
         "(SELECT ref FROM app_user WHERE login = :l)",
         l=login,
     )
-    alerts = _scalar(
+    alerts = scalar(
         url,
         "SELECT count(*) FROM alert WHERE rule = 'velocity' AND user_id = (SELECT id FROM app_user WHERE login = :l)",
         l=login,

@@ -1,6 +1,7 @@
 """Several ``custos-server serve`` processes on one PostgreSQL: seeding, starting, and the double-claim check.
 
-Used by ``tests/e2e/test_several_processes.py`` and ``bench/https_bench.py``.
+Used by ``tests/e2e/test_several_processes.py``, ``tests/e2e/test_ari_several_processes.py`` and
+``bench/https_bench.py``.
 The installation is seeded in-process through the services (the CLI's code
 path without one process per agent); the servers are real processes over TLS.
 """
@@ -25,14 +26,23 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from owner_server.core.datadir import init_data_dir, open_installation
-from owner_server.core.db import session_scope
+from owner_server.core.db import make_engine, session_scope
 from owner_server.identity import admin
 from owner_server.identity.outsourcers import set_limits
 from owner_server.identity.passwords import hash_password
 from shared.policy import CampaignPolicy
 from tests.owner_server.helpers import add_campaign
 
-__all__ = ["AGENT_PASSWORD", "LeaseCheck", "check_leases", "free_port", "seed", "serve", "contained_policy"]
+__all__ = [
+    "AGENT_PASSWORD",
+    "LeaseCheck",
+    "check_leases",
+    "contained_policy",
+    "free_port",
+    "scalar",
+    "seed",
+    "serve",
+]
 
 AGENT_PASSWORD = "several-processes-pw-1"  # noqa: S105 - throwaway agents of a test installation
 ALL_DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -224,3 +234,17 @@ def check_leases(engine: Engine) -> LeaseCheck:
     with engine.connect() as conn:
         row: Any = conn.execute(text(_CHECK)).one()
     return LeaseCheck(*(int(v) for v in row))
+
+
+def scalar(url: str, sql: str, **params: Any) -> Any:
+    """One value read by ``sql`` (bound ``params``) on a fresh engine of the database at ``url``, disposed after.
+
+    Raises:
+        sqlalchemy.exc.NoResultFound, sqlalchemy.exc.MultipleResultsFound: Not exactly one row.
+    """
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text(sql), params).scalar_one()
+    finally:
+        engine.dispose()

@@ -113,6 +113,19 @@ def _gone(request: Request, next_path: str, message: str) -> Response:
     return response
 
 
+def _pending_form(
+    session: Session, request: Request, next_path: str
+) -> tuple[ConsoleSession, ConsolePrincipal] | Response:
+    """The login a second-step form completes, or the answer when there is none (already logged in, or expired)."""
+    found = _pending(session, request)
+    if found is not None and found[1].stage is ConsoleStage.ACTIVE:
+        return RedirectResponse(next_path, status_code=303)  # already logged in (a form sent twice)
+    if found is None:
+        _ = _t(request)
+        return _gone(request, next_path, _("The login has expired; log in again."))
+    return found
+
+
 def _csrf_ok(sent: str, row: ConsoleSession) -> bool:
     return hmac.compare_digest(sent.encode(), row.csrf_token.encode())
 
@@ -146,11 +159,9 @@ def second_factor(
     _ = _t(request)
     next_path = safe_next(next)
     with state.transaction() as session:
-        found = _pending(session, request)
-        if found is not None and found[1].stage is ConsoleStage.ACTIVE:
-            return RedirectResponse(next_path, status_code=303)  # already logged in (a form sent twice)
-        if found is None:
-            return _gone(request, next_path, _("The login has expired; log in again."))
+        found = _pending_form(session, request, next_path)
+        if isinstance(found, Response):
+            return found
         row = found[0]
         if not _csrf_ok(csrf_token, row):
             context = {"form_csrf": row.csrf_token, "next": next_path, "error": _("The form has expired; try again.")}
@@ -208,11 +219,9 @@ def enrol(
     _ = _t(request)
     next_path = safe_next(next)
     with state.transaction() as session:
-        found = _pending(session, request)
-        if found is not None and found[1].stage is ConsoleStage.ACTIVE:
-            return RedirectResponse(next_path, status_code=303)  # already logged in (a form sent twice)
-        if found is None:
-            return _gone(request, next_path, _("The login has expired; log in again."))
+        found = _pending_form(session, request, next_path)
+        if isinstance(found, Response):
+            return found
         row, principal = found
         issuer = state.settings.organisation
         if not _csrf_ok(csrf_token, row):

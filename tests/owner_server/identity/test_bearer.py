@@ -45,35 +45,39 @@ def _next(agent: Agent, token: str):
         return distribution.next_record(session, agent=principal, keys=state.keys)
 
 
-def test_a_suspension_between_the_read_and_the_write_stops_the_issuance(installation, agent, monkeypatch):
-    token = agent.login().access_token
+def _refused_after(installation, agent: Agent, monkeypatch, change, refusal: type[Exception]) -> Exception:
+    """Ask for a record with ``change`` committed between the token's read and the write; nothing is leased.
 
+    Returns:
+        The ``refusal`` raised (so the test can look at its code).
+    """
+    token = agent.login().access_token
+    _between_read_and_write(monkeypatch, change)
+    with pytest.raises(refusal) as refused:
+        _next(agent, token)
+    with session_scope(installation.engine) as s:
+        assert s.exec(select(Lease)).all() == []
+    return refused.value
+
+
+def test_a_suspension_between_the_read_and_the_write_stops_the_issuance(installation, agent, monkeypatch):
     def suspend() -> None:
         with session_scope(installation.engine) as s:
             user = s.exec(select(User).where(User.login == "agent1")).one()
             suspend_agent(s, user=user, reason="test", actor="test")
 
-    _between_read_and_write(monkeypatch, suspend)
-    with pytest.raises(ForbiddenError) as refused:
-        _next(agent, token)
-    assert refused.value.code is ErrorCode.ACCOUNT_SUSPENDED
+    refused = _refused_after(installation, agent, monkeypatch, suspend, ForbiddenError)
+    assert refused.code is ErrorCode.ACCOUNT_SUSPENDED
     with session_scope(installation.engine) as s:
-        assert s.exec(select(Lease)).all() == []
         assert "record_issued" not in {e.action for e in s.exec(select(AuditEntry))}
 
 
 def test_a_token_revoked_between_the_read_and_the_write_is_refused(installation, agent, monkeypatch):
-    token = agent.login().access_token
-
     def revoke() -> None:
         with session_scope(installation.engine) as s:
             s.execute(update(AccessToken).values(revoked=True))
 
-    _between_read_and_write(monkeypatch, revoke)
-    with pytest.raises(AuthError):
-        _next(agent, token)
-    with session_scope(installation.engine) as s:
-        assert s.exec(select(Lease)).all() == []
+    _refused_after(installation, agent, monkeypatch, revoke, AuthError)
 
 
 def test_without_a_change_the_record_is_issued_and_audited_once(installation, agent):
@@ -86,32 +90,21 @@ def test_without_a_change_the_record_is_issued_and_audited_once(installation, ag
 
 
 def test_a_campaign_erased_between_the_read_and_the_write_issues_nothing(installation, agent, monkeypatch):
-    token = agent.login().access_token
-
     def erase() -> None:
         with session_scope(installation.engine) as s:
             s.execute(update(Campaign).values(erased_at=Campaign.created_at))
 
-    _between_read_and_write(monkeypatch, erase)
-    with pytest.raises(NotFoundError):
-        _next(agent, token)
-    with session_scope(installation.engine) as s:
-        assert s.exec(select(Lease)).all() == []
+    _refused_after(installation, agent, monkeypatch, erase, NotFoundError)
 
 
 def test_an_outsourcer_network_set_between_the_read_and_the_write_refuses_the_address(installation, agent, monkeypatch):
-    token = agent.login().access_token
-
     def fence() -> None:
         with session_scope(installation.engine) as s:
             s.execute(update(Outsourcer).values(networks=json.dumps(["192.0.2.0/24"])))
 
-    _between_read_and_write(monkeypatch, fence)
-    with pytest.raises(ForbiddenError) as refused:
-        _next(agent, token)
-    assert refused.value.code is ErrorCode.ADDRESS_NOT_ALLOWED
+    refused = _refused_after(installation, agent, monkeypatch, fence, ForbiddenError)
+    assert refused.code is ErrorCode.ADDRESS_NOT_ALLOWED
     with session_scope(installation.engine) as s:
-        assert s.exec(select(Lease)).all() == []
         assert [a.rule for a in s.exec(select(Alert))] == ["outside_network"]  # the refusal's alert committed
 
 

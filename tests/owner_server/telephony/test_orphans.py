@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from datetime import timedelta
 
 from fastapi.testclient import TestClient
@@ -94,8 +96,13 @@ class _Silent:
     def hangup(self, *, call_id: str) -> None: ...
 
 
-def test_an_end_after_a_hang_up_taken_by_another_process_is_cancelled_and_audited_once(any_installation):
-    installation = any_installation
+@contextlib.contextmanager
+def _placed_call(installation) -> Iterator[tuple[Telephony, Recorder, str]]:
+    """A server whose provider follows nothing (another process does) and a call its agent placed on it.
+
+    Yields:
+        The server's telephony (store the other process's updates with it), the agent, the call's id.
+    """
     setup = setup_agent(installation)
     telephony = Telephony(TelephonySettings(), installation.engine, provider=_Silent())
     app = create_app(installation.settings, engine=installation.engine, keys=installation.keys, telephony=telephony)
@@ -103,6 +110,12 @@ def test_an_end_after_a_hang_up_taken_by_another_process_is_cancelled_and_audite
         agent = Recorder(client, logged_in(client, setup))
         record = agent.post("/next").json()["record"]
         call_id = agent.post("/calls", {"lease_id": record["lease_id"], "request_id": "r1"}).json()["call_id"]
+        yield telephony, agent, call_id
+
+
+def test_an_end_after_a_hang_up_taken_by_another_process_is_cancelled_and_audited_once(any_installation):
+    installation = any_installation
+    with _placed_call(installation) as (telephony, agent, call_id):
         assert agent.post(f"/calls/{call_id}/hangup").json()["state"] == "dialing"  # this process asked ...
         # ... and the process following the call saw the customer's leg end, not knowing who asked
         for _ in range(2):
@@ -117,13 +130,7 @@ def test_an_end_after_a_hang_up_taken_by_another_process_is_cancelled_and_audite
 
 
 def test_an_answered_call_hung_up_elsewhere_stays_completed(installation):
-    setup = setup_agent(installation)
-    telephony = Telephony(TelephonySettings(), installation.engine, provider=_Silent())
-    app = create_app(installation.settings, engine=installation.engine, keys=installation.keys, telephony=telephony)
-    with TestClient(app, base_url="https://testserver") as client:
-        agent = Recorder(client, logged_in(client, setup))
-        record = agent.post("/next").json()["record"]
-        call_id = agent.post("/calls", {"lease_id": record["lease_id"], "request_id": "r1"}).json()["call_id"]
+    with _placed_call(installation) as (telephony, agent, call_id):
         at = utcnow() - timedelta(seconds=5)
         with Session(installation.engine) as session:
             apply_update(session, update=CallUpdate(call_id=call_id, state=CallState.ANSWERED, at=at))
