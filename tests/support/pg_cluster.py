@@ -35,11 +35,18 @@ def _free_port() -> int:
 
 
 class PgCluster:
-    """Start, use and remove a private PostgreSQL cluster."""
+    """Start, use and remove a private PostgreSQL cluster.
 
-    def __init__(self, bin_dir: Path) -> None:
+    Args:
+        bin_dir: Holds initdb and pg_ctl.
+        root: A new directory for the cluster (its data dir, socket and log); default a temp dir.
+    """
+
+    def __init__(self, bin_dir: Path, root: Path | None = None) -> None:
         self.bin_dir = bin_dir
-        self.root = Path(tempfile.mkdtemp(prefix="custos-pg-"))
+        if root is not None:
+            root.mkdir(parents=True)
+        self.root = root if root is not None else Path(tempfile.mkdtemp(prefix="custos-pg-"))
         self.data = self.root / "data"
         self.port = _free_port()
         self._as_postgres = os.geteuid() == 0
