@@ -15,6 +15,7 @@ latency and in ``retried``, not as an error.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import random
 import ssl
@@ -68,9 +69,12 @@ class Conn:
         self.used = 0.0
 
     async def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-            self.reader = self.writer = None
+        """Close the connection and wait (up to 2 s) until its transport is closed, so none is left to the GC."""
+        writer, self.reader, self.writer = self.writer, None, None
+        if writer is not None:
+            writer.close()
+            with contextlib.suppress(OSError, TimeoutError, ssl.SSLError):
+                await asyncio.wait_for(writer.wait_closed(), 2.0)
 
     async def post(self, path: str, body: dict[str, Any], token: str = "") -> tuple[int, dict[str, str], bytes]:
         """POST JSON; returns status, lower-cased headers and body. Reconnects once if the server closed first."""
