@@ -102,6 +102,7 @@ class Run:
     rogue: Tally = field(default_factory=Tally)
     rogue_leases: set[str] = field(default_factory=set)
     rogue_refusals: Counter[str] = field(default_factory=Counter)
+    rogue_messages: dict[str, str] = field(default_factory=dict)  # the first message of each kind of refusal
     logins: int = 0
     refreshes: int = 0
     reason: str = ""
@@ -201,12 +202,44 @@ async def _claim(agent: wire_load.Agent, run: Run) -> bool:
 
 
 async def honest_agent(agent: wire_load.Agent, run: Run) -> None:
-    """Claim back to back until the budget is spent or the run stops."""
+    """Claim back to back until the budget is spent or the run stops.
+
+    An exception nobody expected (a malformed answer) is counted by kind and the agent goes on
+    after a pause on fresh connections: one bad answer in hours does not end the run.
+    """
     while run.reserve():
-        if await _claim(agent, run):
+        try:
+            ok = await _claim(agent, run)
+        except Exception as exc:  # noqa: BLE001 - counted; the run goes on
+            run.honest.error(f"unexpected: {type(exc).__name__}")
+            await agent.close()
+            await asyncio.sleep(PAUSE_S)
+            ok = False
+        if ok:
             run.done += 1
         else:
             run.reserved -= 1
+
+
+async def _rogue_volley(lane: wire_load.Agent, rogue: wire_load.Agent, run: Run, lock: asyncio.Lock) -> bool:
+    """One ``/next`` of a lane (and the disposition of a record given); True when a record was given."""
+    async with lock:
+        await authenticate(rogue, run, run.rogue)
+    lane.token = rogue.token
+    status, answer = await _post(lane, run.rogue, "/next", {})
+    record = answer.get("record") if status == 200 else None
+    if record is not None:
+        run.rogue_leases.add(record["lease_id"])
+        await _post(lane, run.rogue, "/dispositions", {"lease_id": record["lease_id"], "code": "no_answer"})
+        return True
+    kind = "no record" if status == 200 else f"{status} {answer.get('code', '')}".strip()
+    run.rogue_refusals[kind] += 1
+    run.rogue_messages.setdefault(kind, str(answer.get("message", ""))[:200])
+    if status == 401:
+        async with lock:
+            if rogue.token == lane.token:
+                await authenticate(rogue, run, run.rogue, expired=True)
+    return False
 
 
 async def rogue_lane(
@@ -218,20 +251,11 @@ async def rogue_lane(
     fires at the same moment (half of them at each server when there are two).
     """
     while not run.stop.is_set():
-        async with lock:
-            await authenticate(rogue, run, run.rogue)
-        lane.token = rogue.token
-        status, answer = await _post(lane, run.rogue, "/next", {})
-        record = answer.get("record") if status == 200 else None
-        if record is not None:
-            run.rogue_leases.add(record["lease_id"])
-            body = {"lease_id": record["lease_id"], "code": "no_answer"}
-            await _post(lane, run.rogue, "/dispositions", body)
-            continue
-        run.rogue_refusals["no record" if status == 200 else f"{status} {answer.get('code', '')}".strip()] += 1
-        if status == 401:
-            async with lock:
-                if rogue.token == lane.token:
-                    await authenticate(rogue, run, run.rogue, expired=True)
+        try:
+            if await _rogue_volley(lane, rogue, run, lock):
+                continue
+        except Exception as exc:  # noqa: BLE001 - counted; the run goes on
+            run.rogue.error(f"unexpected: {type(exc).__name__}")
+            await lane.close()
         now = time.time()
         await asyncio.sleep((math.floor(now / every_s) + 1) * every_s - now)

@@ -103,9 +103,11 @@ async def _progress(run: claim_agents.Run, probe: Probe, path: Path, every_s: fl
     while not run.stop.is_set():
         with suppress(TimeoutError):
             await asyncio.wait_for(run.stop.wait(), every_s)
-        line = _line(run, probe, last)
-        with path.open("a", encoding="utf-8") as fh:
-            fh.write(json.dumps(line) + "\n")
+        try:
+            with path.open("a", encoding="utf-8") as fh:
+                fh.write(json.dumps(_line(run, probe, last)) + "\n")
+        except OSError as exc:  # a full disk: the run goes on, the line is lost
+            run.honest.error(f"progress: {type(exc).__name__}")
         if run.done > last[1]:
             progressed = time.monotonic()
         last = (time.monotonic(), run.done)
@@ -123,6 +125,8 @@ async def drive(urls: list[str], ca: Path, agents: dict[str, list[tuple[str, str
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, run.halt, f"signal {sig.name}")
     honest = await wire_load.enrol_all(urls, tls, agents["BPO"])
+    for n, agent in enumerate(honest):  # half the agents' /next go to each server (a claim is 2 requests)
+        agent.turn = n
     [rogue] = await wire_load.enrol_all(urls, tls, agents["ROGUE"])
     began = time.monotonic()
     await asyncio.gather(*(claim_agents.authenticate(a, run, run.honest) for a in [*honest, rogue]))
@@ -256,7 +260,11 @@ def run(args: Any, bin_dir: Path, result: dict[str, Any]) -> None:
             "honest": state.honest.summary(),
             "refreshes": state.refreshes,
             "logins": state.logins,
-            "rogue": {"leases_seen": len(state.rogue_leases), "refusals": dict(state.rogue_refusals)},
+            "rogue": {
+                "leases_seen": len(state.rogue_leases),
+                "refusals": dict(state.rogue_refusals),
+                "messages": state.rogue_messages,
+            },
             "rogue_errors": state.rogue.summary()["errors"],
         }
         for proc in procs:  # stopped before the checks: nothing writes while they read

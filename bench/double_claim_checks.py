@@ -162,7 +162,8 @@ def describe(result: dict[str, Any]) -> str:
             f"honest: {steps}; errors {h['errors']}; 503 waited out {h['retried_503']}; "
             f"refreshes {load['refreshes']}, logins {load['logins']}"
         )
-        lines.append(f"rogue: {load['rogue']['leases_seen']} leases seen; refused {load['rogue']['refusals']}")
+        rogue = load["rogue"]
+        lines.append(f"rogue: {rogue['leases_seen']} leases seen; refused {rogue['refusals']} ({rogue['messages']})")
     if c := result.get("checks"):
         lines.append(
             f"double claims: {c['contacts_open_twice']} open twice, {c['overlapping']} overlapping in "
