@@ -51,12 +51,12 @@ class Histogram:
         self.max_s = max(self.max_s, seconds)
 
     def quantile_ms(self, q: float) -> float:
-        """The upper edge of the bucket holding the ``q`` quantile, in ms (0 when empty)."""
+        """The upper edge of the bucket holding the ``q`` quantile (at most the largest seen), in ms; 0 when empty."""
         seen, want = 0, q * self.n
         for bucket in sorted(self.counts):
             seen += self.counts[bucket]
             if seen >= want:
-                return round(math.exp((bucket + 1) / 20) / 10, 1)
+                return round(min(math.exp((bucket + 1) / 20) / 10, self.max_s * 1000), 1)
         return 0.0
 
     def summary(self) -> dict[str, float]:

@@ -58,6 +58,9 @@ from tests.support.wire_agent import tls_context
 
 __all__ = ["main", "run"]
 
+#: Connections one server process may hold (``core.db.make_engine``: pool 10 + overflow 20); PostgreSQL's default.
+POOL_MAX, PG_CONNECTIONS = 30, 100
+
 
 class Probe:
     """What the progress lines read: the server and database process trees, this process's own CPU."""
@@ -308,6 +311,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if min(args.claims, args.servers, args.workers, args.agents, args.rogue_limit, args.rogue_lanes) < 1:
         parser.error("--claims, --servers, --workers, --agents, --rogue-* must be at least 1")
+    if args.servers * args.workers * POOL_MAX > PG_CONNECTIONS - 10:
+        parser.error(
+            f"--servers x --workers up to {(PG_CONNECTIONS - 10) // POOL_MAX}: each process pools up to "
+            f"{POOL_MAX} connections and the throwaway PostgreSQL takes {PG_CONNECTIONS}"
+        )
     if args.token_ttl_s and not 5 <= args.token_ttl_s <= 86_400:
         parser.error("--token-ttl-s must be 5 to 86400")
     if args.out.exists() and (not args.out.is_dir() or any(args.out.iterdir())):

@@ -80,3 +80,19 @@ def test_limits_are_twice_an_agents_share_and_refuse_the_policy_ceiling():
     assert limits_for(1_000_000, 200) == {"velocity": 10_100, "per_hour": 10_100, "per_day": 10_100}
     with pytest.raises(ValueError, match="more --agents"):
         limits_for(1_000_000, 10)
+
+
+def test_the_latency_histogram_keeps_quantiles_within_its_bucket_width():
+    import random
+
+    from bench.claim_agents import Histogram
+
+    values, hist = sorted(random.Random(3).expovariate(10) for _ in range(20_000)), Histogram()
+    for value in values:
+        hist.add(value)
+    summary = hist.summary()
+    for q, key in ((0.5, "p50_ms"), (0.99, "p99_ms")):
+        exact = values[int(q * len(values))] * 1000
+        assert exact <= summary[key] <= exact * 1.06
+    assert summary["max_ms"] == round(values[-1] * 1000, 1) and summary["n"] == 20_000
+    assert len(hist.counts) < 300  # buckets, not values
