@@ -67,6 +67,7 @@ class Probe:
 
     def __init__(self, servers: list[subprocess.Popen[bytes]], database: int) -> None:
         self.servers, self.database, self.began = servers, database, time.monotonic()
+        self.loading = False  # set once every agent is logged in and the claims begin
         self.cpu0 = self.cpu()
 
     def cpu(self) -> dict[str, float]:
@@ -101,8 +102,9 @@ def _line(run: claim_agents.Run, probe: Probe, last: tuple[float, int]) -> dict[
 
 
 async def _progress(run: claim_agents.Run, probe: Probe, path: Path, every_s: float, stall_s: float) -> None:
-    """Append a line every ``every_s``; stop the run when a server exits or no claim is done for ``stall_s``."""
-    last, progressed = (time.monotonic(), 0), time.monotonic()
+    """Append a line every ``every_s``; stop the run when a server exits, no claim is done for ``stall_s``, or the
+    logins before the claims take over 3 x ``stall_s``."""
+    last, progressed, loading = (time.monotonic(), 0), time.monotonic(), probe.loading
     while not run.stop.is_set():
         with suppress(TimeoutError):
             await asyncio.wait_for(run.stop.wait(), every_s)
@@ -111,44 +113,50 @@ async def _progress(run: claim_agents.Run, probe: Probe, path: Path, every_s: fl
                 fh.write(json.dumps(_line(run, probe, last)) + "\n")
         except OSError as exc:  # a full disk: the run goes on, the line is lost
             run.honest.error(f"progress: {type(exc).__name__}")
-        if run.done > last[1]:
-            progressed = time.monotonic()
+        if run.done > last[1] or probe.loading != loading:  # a claim done, or the claims began
+            progressed, loading = time.monotonic(), probe.loading
         last = (time.monotonic(), run.done)
         dead = [n for n, p in enumerate(probe.servers) if p.poll() is not None]
         if dead:
             run.halt(f"server {dead[0]} exited")
-        elif time.monotonic() - progressed > stall_s:
-            run.halt(f"stalled: no claim for {stall_s:.0f} s")
+        elif time.monotonic() - progressed > (stall_s if probe.loading else 3 * stall_s):
+            run.halt(f"stalled: no claim for {stall_s:.0f} s" if probe.loading else "stalled: logins not done")
 
 
 async def drive(urls: list[str], ca: Path, agents: dict[str, list[tuple[str, str]]], probe: Probe, args: Any) -> Any:
-    """Enrol and log in every agent, run the honest loop and the rogue until done or stopped; the run's state."""
+    """Enrol and log in every agent, run the honest loop and the rogue until done or stopped; the run's state.
+
+    The progress task runs from the start, so a server that dies or a login phase that hangs
+    for 10 minutes stops the run too.
+    """
     run, tls = claim_agents.Run(target=args.claims, password=AGENT_PASSWORD), tls_context(ca)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, run.halt, f"signal {sig.name}")
-    honest = await wire_load.enrol_all(urls, tls, agents["BPO"])
-    for n, agent in enumerate(honest):  # half the agents' /next go to each server (a claim is 2 requests)
-        agent.turn = n
-    [rogue] = await wire_load.enrol_all(urls, tls, agents["ROGUE"])
-    began = time.monotonic()
-    await asyncio.gather(*(claim_agents.authenticate(a, run, run.honest) for a in [*honest, rogue]))
-    login_s = time.monotonic() - began
-    lanes = [wire_load.Agent(urls, tls, rogue.login) for _ in range(args.rogue_lanes)]
-    for n, lane in enumerate(lanes):
-        lane.turn = n
-    probe.began, probe.cpu0 = time.monotonic(), probe.cpu()
-    lock = asyncio.Lock()
-    others = [asyncio.ensure_future(claim_agents.rogue_lane(x, rogue, run, args.rogue_every, lock)) for x in lanes]
-    others.append(asyncio.ensure_future(_progress(run, probe, args.out / "progress.jsonl", args.progress_s, 600)))
+    others = [asyncio.ensure_future(_progress(run, probe, args.out / "progress.jsonl", args.progress_s, 600))]
+    made: list[wire_load.Agent] = []
     try:
+        honest = await wire_load.enrol_all(urls, tls, agents["BPO"])
+        for n, agent in enumerate(honest):  # half the agents' /next go to each server (a claim is 2 requests)
+            agent.turn = n
+        [rogue] = await wire_load.enrol_all(urls, tls, agents["ROGUE"])
+        lanes = [wire_load.Agent(urls, tls, rogue.login) for _ in range(args.rogue_lanes)]
+        for n, lane in enumerate(lanes):
+            lane.turn = n
+        made += [*honest, rogue, *lanes]
+        began = time.monotonic()
+        await asyncio.gather(*(claim_agents.authenticate(a, run, run.honest) for a in [*honest, rogue]))
+        login_s = time.monotonic() - began
+        probe.began, probe.cpu0, probe.loading = time.monotonic(), probe.cpu(), True
+        lock = asyncio.Lock()
+        others += [asyncio.ensure_future(claim_agents.rogue_lane(x, rogue, run, args.rogue_every, lock)) for x in lanes]
         await asyncio.gather(*(claim_agents.honest_agent(a, run) for a in honest))
         run.halt("done")
         await asyncio.gather(*others)
     finally:
         for task in others:
             task.cancel()
-        for agent in [*honest, rogue, *lanes]:
+        for agent in made:
             await agent.close()
     return run, login_s, time.monotonic() - probe.began
 
