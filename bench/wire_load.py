@@ -15,6 +15,7 @@ latency and in ``retried``, not as an error.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import random
 import ssl
@@ -27,7 +28,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from tests.support.wire_agent import API, login_body, public_key_b64
 
-__all__ = ["Phase", "burst", "enrol_all", "open_loop"]
+__all__ = ["Agent", "Conn", "Phase", "burst", "enrol_all", "login", "open_loop"]
 
 #: Reopen a connection idle longer than this (uvicorn closes keep-alive connections idle for 5 s).
 _IDLE_S = 4.0
@@ -68,9 +69,12 @@ class Conn:
         self.used = 0.0
 
     async def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-            self.reader = self.writer = None
+        """Close the connection and wait (up to 2 s) until its transport is closed, so none is left to the GC."""
+        writer, self.reader, self.writer = self.writer, None, None
+        if writer is not None:
+            writer.close()
+            with contextlib.suppress(OSError, TimeoutError, ssl.SSLError):
+                await asyncio.wait_for(writer.wait_closed(), 2.0)
 
     async def post(self, path: str, body: dict[str, Any], token: str = "") -> tuple[int, dict[str, str], bytes]:
         """POST JSON; returns status, lower-cased headers and body. Reconnects once if the server closed first."""
@@ -114,6 +118,13 @@ class Agent:
     def __init__(self, urls: list[str], tls: ssl.SSLContext, login: str) -> None:
         self.conns = [Conn(u, tls) for u in urls]
         self.login, self.key, self.device_id, self.token, self.turn = login, Ed25519PrivateKey.generate(), "", "", 0
+        self.refresh_token, self.session_id, self.refresh_at = "", "", 0.0
+
+    def keep(self, answer: dict[str, Any]) -> None:
+        """Keep a ``/login`` or ``/refresh`` answer's tokens; refresh due at 2/3 of the access token's life."""
+        self.token, self.refresh_token = answer["access_token"], answer.get("refresh_token") or ""
+        self.session_id = answer.get("session_id") or self.session_id
+        self.refresh_at = time.monotonic() + float(answer["expires_in_s"]) * 2 / 3
 
     async def post(self, phase: Phase, path: str, body: dict[str, Any], auth: bool = True) -> tuple[int, bytes]:
         conn = self.conns[self.turn % len(self.conns)]
@@ -150,8 +161,12 @@ async def enrol_all(urls: list[str], tls: ssl.SSLContext, agents: list[tuple[str
     return made
 
 
-async def _login(agent: Agent, password: str, phase: Phase) -> int:
-    """Nonce then login, as the agent client does: after a 503 + Retry-After, wait and start again (a fresh nonce)."""
+async def login(agent: Agent, password: str, phase: Phase) -> int:
+    """Nonce then login, as the agent client does: after a 503 + Retry-After, wait and start again (a fresh nonce).
+
+    Returns:
+        The login's HTTP status (or the nonce's when that failed); on 200 the agent keeps its tokens.
+    """
     while True:
         began = time.perf_counter()
         status, data = await agent.post(phase, "/nonce", {"device_id": agent.device_id}, auth=False)
@@ -168,7 +183,10 @@ async def _login(agent: Agent, password: str, phase: Phase) -> int:
             phase.retried += 1
             await asyncio.sleep(float(headers["retry-after"]) * random.uniform(1.0, 1.5))  # noqa: S311 - jitter
             continue
-        agent.token = json.loads(data)["access_token"] if status == 200 else ""
+        if status == 200:
+            agent.keep(json.loads(data))
+        else:
+            agent.token = ""
         return status
 
 
@@ -176,7 +194,7 @@ async def _shift_start(agent: Agent, password: str, at: float, start: float, pha
     await asyncio.sleep(max(0.0, at - (time.perf_counter() - start)))
     arrived = time.perf_counter()
     try:
-        if await _login(agent, password, phase) != 200:
+        if await login(agent, password, phase) != 200:
             return
         began = time.perf_counter()
         status, _ = await agent.post(phase, "/next", {})

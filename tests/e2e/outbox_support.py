@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import http.server
-import re
 import sqlite3
 import ssl
 import threading
@@ -27,16 +26,6 @@ def relaxed_policy(root: Path) -> Path:
     data.setdefault("strategy", {})["windows"] = ALWAYS_OPEN
     policy.write_text(tomli_w.dumps(data), encoding="utf-8")
     return policy
-
-
-def set_session_settings(data_dir: Path, *, access_token_ttl_s: int) -> None:
-    """Give the installation a short access-token life (``[sessions]`` in settings.toml)."""
-    settings = data_dir / "settings.toml"
-    text, count = re.subn(
-        r"(?m)^access_token_ttl_s = \d+$", f"access_token_ttl_s = {access_token_ttl_s}", settings.read_text("utf-8")
-    )
-    assert count == 1, "init writes the [sessions] defaults"
-    settings.write_text(text, encoding="utf-8")
 
 
 def db_rows(data_dir: Path, query: str, *args: object) -> list[tuple[object, ...]]:

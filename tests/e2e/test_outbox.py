@@ -22,10 +22,11 @@ from agent_client.app import StartOptions
 from agent_client.config import load_deployment_config
 from owner_server.demo.sample import generate_contacts
 from tests.agent_client.agent_fakes import say_no_call
+from tests.support.multi_server import set_session_settings
 
 from .client_support import TIMEOUT_MS, real_controller
 from .conftest import AGENT_PASSWORD, CONTACTS, REPO, free_port, prepare_installation, running_server
-from .outbox_support import DroppingProxy, db_rows, relaxed_policy, set_session_settings, stored_outcomes
+from .outbox_support import DroppingProxy, db_rows, relaxed_policy, stored_outcomes
 
 pytestmark = pytest.mark.e2e
 

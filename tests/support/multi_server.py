@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import re
 import socket
 import ssl
 import subprocess
@@ -42,6 +43,7 @@ __all__ = [
     "scalar",
     "seed",
     "serve",
+    "set_session_settings",
 ]
 
 AGENT_PASSWORD = "several-processes-pw-1"  # noqa: S105 - throwaway agents of a test installation
@@ -99,6 +101,7 @@ def seed(
     contacts: int,
     agents: dict[str, int],
     outsourcer_per_hour: dict[str, int] | None = None,
+    outsourcer_per_day: dict[str, int] | None = None,
 ) -> Seeded:
     """Init a data dir on ``database_url`` with one campaign of encrypted contacts and agents per outsourcer.
 
@@ -109,6 +112,7 @@ def seed(
         contacts: How many contacts.
         agents: Outsourcer name → how many agents (logins ``<outsourcer>-<n>``, lower case).
         outsourcer_per_hour: Outsourcer name → its own (tighter) records-per-hour limit.
+        outsourcer_per_day: Outsourcer name → its own (tighter) records-per-day limit.
 
     Every agent has the password :data:`AGENT_PASSWORD`, hashed once (one salt for all: a throwaway
     installation; 3,000 separate Argon2id hashes would take minutes of start-up).
@@ -130,9 +134,9 @@ def seed(
             add_campaign(inst, session, name="Multi", people=people, policy=policy)
             for org, count in agents.items():
                 admin.add_outsourcer(session, name=org, actor="admin:test")
-                limit = (outsourcer_per_hour or {}).get(org)
-                if limit is not None:
-                    set_limits(session, name=org, per_hour=limit, per_day=None, clear=False, actor="admin:test")
+                hour, day = (outsourcer_per_hour or {}).get(org), (outsourcer_per_day or {}).get(org)
+                if hour is not None or day is not None:
+                    set_limits(session, name=org, per_hour=hour, per_day=day, clear=False, actor="admin:test")
                 made[org] = []
                 for n in range(count):
                     login = f"{org.lower()}-{n}"
@@ -148,6 +152,16 @@ def seed(
     finally:
         inst.close()
     return Seeded(data_dir=data_dir, agents=made)
+
+
+def set_session_settings(data_dir: Path, *, access_token_ttl_s: int) -> None:
+    """Give the installation a short access-token life (``[sessions]`` in settings.toml)."""
+    settings = data_dir / "settings.toml"
+    text, count = re.subn(
+        r"(?m)^access_token_ttl_s = \d+$", f"access_token_ttl_s = {access_token_ttl_s}", settings.read_text("utf-8")
+    )
+    assert count == 1, "init writes the [sessions] defaults"
+    settings.write_text(text, encoding="utf-8")
 
 
 def _wait_tls(port: int, ca: Path, proc: subprocess.Popen[bytes], timeout_s: float = 60.0) -> None:

@@ -35,11 +35,18 @@ def _free_port() -> int:
 
 
 class PgCluster:
-    """Start, use and remove a private PostgreSQL cluster."""
+    """Start, use and remove a private PostgreSQL cluster.
 
-    def __init__(self, bin_dir: Path) -> None:
+    Args:
+        bin_dir: Holds initdb and pg_ctl.
+        root: A new directory for the cluster (its data dir, socket and log); default a temp dir.
+    """
+
+    def __init__(self, bin_dir: Path, root: Path | None = None) -> None:
         self.bin_dir = bin_dir
-        self.root = Path(tempfile.mkdtemp(prefix="custos-pg-"))
+        if root is not None:
+            root.mkdir(parents=True)
+        self.root = root if root is not None else Path(tempfile.mkdtemp(prefix="custos-pg-"))
         self.data = self.root / "data"
         self.port = _free_port()
         self._as_postgres = os.geteuid() == 0
@@ -58,11 +65,13 @@ class PgCluster:
         opts = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off"
         self._run("pg_ctl", "-D", str(self.data), "-o", opts, "-l", str(self.root / "log"), "-w", "start")
 
-    def stop(self) -> None:
+    def stop(self, remove: bool = True) -> None:
+        """Stop the server (immediate shutdown) and, when ``remove``, delete the cluster's directory."""
         try:
             self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
         finally:
-            shutil.rmtree(self.root, ignore_errors=True)
+            if remove:
+                shutil.rmtree(self.root, ignore_errors=True)
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql+psycopg://custos@127.0.0.1:{self.port}/{database}"
