@@ -11,11 +11,12 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from owner_server.api.login_gate import LoginGate
+from owner_server.api.sqlite_agent import sqlite_agent_transaction
 from owner_server.audit.watermark import load_watermark_key
-from owner_server.core.db import is_sqlite, read_only, sqlite_writer
+from owner_server.core.db import is_sqlite
 from owner_server.core.deferred import deferred_commit, request_transaction
 from owner_server.core.settings import Settings
-from owner_server.identity.bearer import AgentPrincipal, authenticate, confirm
+from owner_server.identity.bearer import AgentPrincipal, authenticate
 from owner_server.telephony.runtime import Telephony
 from owner_server.telephony.settings import TelephonySettings
 from owner_server.vault.keys import KeyService
@@ -63,7 +64,8 @@ class ServerState:
         On SQLite the token is resolved first by one statement in its own read
         transaction (no write lock, no ``BEGIN``: a refused token never waits for
         or takes the write lock). Then, on the same session and pooled
-        connection, holding the process's writer turn,
+        connection (:mod:`owner_server.api.sqlite_agent`: a
+        :class:`~owner_server.core.pinned.PinnedSession`), holding the process's writer turn,
         :func:`~owner_server.identity.bearer.confirm` begins the write
         transaction (``BEGIN IMMEDIATE``) and runs the same statement again
         under the write lock, so whatever changed in between (token
@@ -84,12 +86,12 @@ class ServerState:
             AuthError: Unknown, revoked or expired token, or revoked device.
             ForbiddenError: Suspended account, or an address outside the site's networks.
         """
+        if is_sqlite(self.engine):  # one pooled connection, no ORM transaction unless a cold path uses it
+            with sqlite_agent_transaction(self.engine, token=token, address=address) as pair:
+                yield pair
+            return
         with Session(self.engine, expire_on_commit=False) as session:
             if not is_sqlite(self.engine):
                 with deferred_commit(session):
                     yield session, authenticate(session, token=token, address=address)
                 return
-            with read_only(snapshot=False):  # one statement, its own read transaction: no BEGIN, no COMMIT
-                authenticate(session, token=token)  # a refusal ends here: the session closes, nothing was begun
-            with sqlite_writer(self.engine), deferred_commit(session):
-                yield session, confirm(session, token=token, address=address)

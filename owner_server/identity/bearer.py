@@ -30,6 +30,7 @@ from sqlmodel import Session
 
 from owner_server.core.db import begin_write
 from owner_server.core.deferred import DeferredError
+from owner_server.core.pinned import PinnedSession
 from owner_server.core.txn_memo import AGENT_CONFIRMED, remember
 from owner_server.identity.login_rules import alert_outside_network
 from owner_server.identity.outsourcers import address_allowed
@@ -260,7 +261,9 @@ def confirm(session: Session, *, token: str, address: str | None = None, now: da
 
     ``BEGIN IMMEDIATE`` on the session's connection (:func:`~owner_server.core.db.begin_write`:
     the session's transaction began in ``read_only(snapshot=False)``, its one
-    read was its own implicit read transaction), then the same statement, so
+    read was its own implicit read transaction; for a
+    :class:`~owner_server.core.pinned.PinnedSession`, :meth:`~owner_server.core.pinned.PinnedSession.begin_write`
+    on its connection), then the same statement, so
     everything that may have changed meanwhile is read as it is now, under the
     write lock: the token revoked or expired, the device revoked, the agent
     suspended or moved to another campaign, the outsourcer's terms, the
@@ -278,12 +281,16 @@ def confirm(session: Session, *, token: str, address: str | None = None, now: da
         The agent as it stands now, with this request's address.
 
     Raises:
-        RuntimeError: The session's transaction did not begin in ``read_only(snapshot=False)``.
+        RuntimeError: The session's transaction did not begin in ``read_only(snapshot=False)`` (a pinned session:
+            a transaction was begun already).
         AuthError: The token was revoked or expired, or the device revoked, meanwhile.
         ForbiddenError: The agent was suspended meanwhile.
         DeferredError: ``address_not_allowed`` (alerted).
     """
-    begin_write(session)
+    if isinstance(session, PinnedSession):
+        session.begin_write()  # the pinned connection's own transaction: no ORM transaction (core/pinned.py)
+    else:
+        begin_write(session)
     agent = authenticate(session, token=token, address=address, now=now)
     remember(session, AGENT_CONFIRMED, agent.user_id)
     return agent
