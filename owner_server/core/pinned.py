@@ -28,6 +28,8 @@ from typing import Any
 from sqlalchemy.engine import Connection, Engine, RootTransaction
 from sqlmodel import Session
 
+from owner_server.core import prebuilt
+from owner_server.core.db import read_only
 from owner_server.core.deferred import DeferredError
 
 __all__ = ["PinnedSession", "pinned_commit", "pinned_session"]
@@ -63,9 +65,17 @@ class PinnedSession(Session):
         Raises:
             RuntimeError: A transaction was begun already (on the connection or by the ORM).
         """
-        if self.write is not None or self.pinned.in_transaction() or self.in_transaction():
+        pinned = self.pinned
+        if self.write is not None or pinned.in_transaction() or self.in_transaction():
             raise RuntimeError("begin_write: the pinned connection is in a transaction already")
-        self.write = self.pinned.begin()
+        with read_only(snapshot=False):  # SQLAlchemy's transaction, no BEGIN sent by the engine's begin hook ...
+            write = pinned.begin()
+        try:
+            prebuilt.send(pinned, "BEGIN IMMEDIATE")  # ... but this one, on the cursor (counted like every statement)
+        except BaseException:
+            write.rollback()
+            raise
+        self.write = write
 
     def transaction_key(self) -> RootTransaction | None:
         """The write transaction (what values remembered for one transaction are kept beside), or None."""
@@ -87,9 +97,15 @@ def pinned_session(engine: Engine) -> Iterator[PinnedSession]:
         try:
             yield session
         finally:
-            session.close()
+            if _orm_used(session):
+                session.close()
     finally:
         connection.close()
+
+
+def _orm_used(session: PinnedSession) -> bool:
+    """Whether the ORM holds anything of the session: a transaction, loaded or pending objects."""
+    return session.in_transaction() or bool(session.identity_map) or bool(session.new) or bool(session.deleted)
 
 
 @contextmanager
@@ -122,6 +138,6 @@ def _commit(session: PinnedSession) -> None:
     write = session.write
     if write is None:
         raise RuntimeError("pinned_commit: begin_write was not called")
-    if session.in_transaction():
-        session.commit()  # the ORM's part: flushed; rollback_only leaves the connection's transaction open
+    if _orm_used(session):
+        session.commit()  # the ORM's part flushed (rollback_only: the connection's transaction stays open)
     write.commit()

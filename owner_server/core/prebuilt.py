@@ -39,7 +39,7 @@ from sqlmodel import Session
 
 from owner_server.core.prebuilt_result import PrebuiltResult, Processor, RowShape, row_shape
 
-__all__ = ["MAX_PLANS", "run"]
+__all__ = ["MAX_PLANS", "run", "send"]
 
 #: Plans kept per dialect; statements beyond are run through ``Connection.execute`` (they are not prebuilt).
 MAX_PLANS = 512
@@ -197,6 +197,18 @@ def run(session: Session, stmt: Executable, params: Params | Sequence[Params] | 
     except (KeyError, IndexError, TypeError):
         return conn.execute(stmt, params)  # SQLAlchemy's own error for a missing or malformed value
     return _execute(conn, dialect, plan, bound, many)
+
+
+def send(conn: Connection, sql: str) -> None:
+    """Send one SQL text without parameters on the DB-API cursor of ``conn`` (e.g. SQLite's ``BEGIN IMMEDIATE``).
+
+    Reported to the engine's cursor-execute listeners like :func:`run`'s statements; the
+    connection's transaction state in SQLAlchemy is the caller's to keep right.
+
+    Raises:
+        sqlalchemy.exc.DBAPIError: The driver's error (e.g. ``OperationalError: database is locked``).
+    """
+    _execute(conn, conn.dialect, _Plan(sql, [], False, []), (), False)
 
 
 def _execute(conn: Connection, dialect: Dialect, plan: _Plan, bound: Any, many: bool) -> PrebuiltResult:
