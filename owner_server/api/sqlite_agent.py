@@ -1,8 +1,9 @@
 """SQLite: an agent request's transaction on one pooled connection (``ServerState.agent_transaction``).
 
 The token is read first by one statement in its own implicit read
-transaction (no ``BEGIN``, no write lock: a refused token stops there, never
-waiting for or taking the write lock). Then, holding the process's writer
+transaction (:func:`~owner_server.identity.bearer.refuse_unusable`: the token's,
+device's and agent's flags; no ``BEGIN``, no write lock: a refused token stops
+there, never waiting for or taking the write lock). Then, holding the process's writer
 turn (:func:`~owner_server.core.db.sqlite_writer`), ``BEGIN IMMEDIATE`` on the
 same connection and the same statement again under the write lock
 (:func:`~owner_server.identity.bearer.confirm`); the caller's work (limits,
@@ -22,7 +23,7 @@ from sqlmodel import Session
 
 from owner_server.core.db import read_only, sqlite_writer
 from owner_server.core.pinned import pinned_commit, pinned_session
-from owner_server.identity.bearer import AgentPrincipal, authenticate, confirm
+from owner_server.identity.bearer import AgentPrincipal, confirm, refuse_unusable
 
 __all__ = ["sqlite_agent_transaction"]
 
@@ -45,6 +46,6 @@ def sqlite_agent_transaction(engine: Engine, *, token: str, address: str) -> Ite
     """
     with pinned_session(engine) as session:
         with read_only(snapshot=False):  # one statement, its own read transaction: no BEGIN, no write lock
-            authenticate(session, token=token)  # a refusal ends here: nothing was begun
+            refuse_unusable(session, token=token)  # a refusal ends here: nothing was begun
         with sqlite_writer(engine), pinned_commit(session):
             yield session, confirm(session, token=token, address=address)

@@ -105,7 +105,8 @@ def pinned_session(engine: Engine) -> Iterator[PinnedSession]:
 
 def _orm_used(session: PinnedSession) -> bool:
     """Whether the ORM holds anything of the session: a transaction, loaded or pending objects."""
-    return session.in_transaction() or bool(session.identity_map) or bool(session.new) or bool(session.deleted)
+    # ``_new``/``_deleted``: the dicts behind ``Session.new``/``deleted`` (those build a set per call)
+    return session.in_transaction() or bool(session.identity_map) or bool(session._new) or bool(session._deleted)
 
 
 @contextmanager
