@@ -66,6 +66,10 @@ class PinnedSession(Session):
             RuntimeError: A transaction was begun already (on the connection or by the ORM).
         """
         pinned = self.pinned
+        if self.write is None and pinned.in_transaction() and not self.in_transaction():
+            dbapi = pinned.connection.dbapi_connection
+            if not getattr(dbapi, "in_transaction", True):  # a fallback read's autobegun shell, no BEGIN sent:
+                pinned.commit()  # (read_only(snapshot=False)); ended, a no-op at the driver
         if self.write is not None or pinned.in_transaction() or self.in_transaction():
             raise RuntimeError("begin_write: the pinned connection is in a transaction already")
         with read_only(snapshot=False):  # SQLAlchemy's transaction, no BEGIN sent by the engine's begin hook ...

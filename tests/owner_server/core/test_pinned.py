@@ -6,7 +6,7 @@ import pytest
 from sqlmodel import select
 
 from owner_server.core import prebuilt
-from owner_server.core.db import session_scope, sqlite_writer
+from owner_server.core.db import read_only, session_scope, sqlite_writer
 from owner_server.core.pinned import pinned_commit, pinned_session
 from owner_server.models import Outsourcer
 from owner_server.models._common import table_of
@@ -55,3 +55,20 @@ def test_begin_write_once_and_commit_only_after_it(installation):
             pass
     with pinned_session(engine) as session:
         assert not session.pinned.in_transaction()  # the pooled connection came back with no transaction open
+
+
+def test_a_read_through_the_engine_before_the_write_does_not_stop_it(installation):
+    """With ``echo`` on, prebuilt statements go through ``Connection.execute``: it begins SQLAlchemy's transaction."""
+    engine = installation.engine
+    engine.echo = True
+    try:
+        with pinned_session(engine) as session:
+            with read_only(snapshot=False):
+                prebuilt.run(session, _COUNT).all()  # autobegun on the connection, no BEGIN sent
+            with sqlite_writer(engine):
+                session.begin_write()
+                with pinned_commit(session):
+                    session.add(Outsourcer(name="Echoed"))
+    finally:
+        engine.echo = False
+    assert _names(engine) == ["Echoed"]
