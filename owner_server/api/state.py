@@ -11,11 +11,12 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from owner_server.api.login_gate import LoginGate
+from owner_server.api.sqlite_agent import sqlite_agent_transaction
 from owner_server.audit.watermark import load_watermark_key
-from owner_server.core.db import is_sqlite, read_only, sqlite_writer
+from owner_server.core.db import is_sqlite
 from owner_server.core.deferred import deferred_commit, request_transaction
 from owner_server.core.settings import Settings
-from owner_server.identity.bearer import AgentPrincipal, authenticate, authenticate_locked, confirm
+from owner_server.identity.bearer import AgentPrincipal, authenticate_locked
 from owner_server.telephony.runtime import Telephony
 from owner_server.telephony.settings import TelephonySettings
 from owner_server.vault.keys import KeyService
@@ -60,12 +61,14 @@ class ServerState:
     def agent_transaction(self, *, token: str, address: str) -> Iterator[tuple[Session, AgentPrincipal]]:
         """One agent request's write transaction, with the agent the bearer token authenticates.
 
-        On SQLite the token is resolved first by one statement in its own read
-        transaction (no write lock, no ``BEGIN``: a refused token never waits for
-        or takes the write lock). Then, on the same session and pooled
-        connection, holding the process's writer turn,
+        On SQLite the token is checked first by one narrow statement in its own read
+        transaction (:func:`~owner_server.identity.bearer.refuse_unusable`; no write
+        lock, no ``BEGIN``: a refused token never waits for or takes the write lock).
+        Then, on the same session and pooled
+        connection (:mod:`owner_server.api.sqlite_agent`: a
+        :class:`~owner_server.core.pinned.PinnedSession`), holding the process's writer turn,
         :func:`~owner_server.identity.bearer.confirm` begins the write
-        transaction (``BEGIN IMMEDIATE``) and runs the same statement again
+        transaction (``BEGIN IMMEDIATE``) and authenticates the token in full
         under the write lock, so whatever changed in between (token
         revoked or expired, agent suspended or moved, device revoked, campaign
         or outsourcer changed) is what the caller's work sees; everything the
@@ -88,12 +91,9 @@ class ServerState:
             AuthError: Unknown, revoked or expired token, or revoked device.
             ForbiddenError: Suspended account, or an address outside the site's networks.
         """
-        with Session(self.engine, expire_on_commit=False) as session:
-            if not is_sqlite(self.engine):
-                with deferred_commit(session):
-                    yield session, authenticate_locked(session, token=token, address=address)
-                return
-            with read_only(snapshot=False):  # one statement, its own read transaction: no BEGIN, no COMMIT
-                authenticate(session, token=token)  # a refusal ends here: the session closes, nothing was begun
-            with sqlite_writer(self.engine), deferred_commit(session):
-                yield session, confirm(session, token=token, address=address)
+        if is_sqlite(self.engine):  # one pooled connection, no ORM transaction unless a cold path uses it
+            with sqlite_agent_transaction(self.engine, token=token, address=address) as pair:
+                yield pair
+            return
+        with Session(self.engine, expire_on_commit=False) as session, deferred_commit(session):
+            yield session, authenticate_locked(session, token=token, address=address)

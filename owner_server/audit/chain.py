@@ -18,6 +18,7 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlmodel import Session
 
 from owner_server.core import prebuilt
+from owner_server.core.txn_memo import current_transaction
 from owner_server.models import AuditEntry, AuditHead
 from owner_server.models._common import table_of, utcnow
 
@@ -90,7 +91,7 @@ def lock_head(session: Session) -> _Head:
     The lock holds until the transaction ends, so the head read once stays
     the head for every entry the transaction appends.
     """
-    transaction = session.get_transaction()
+    transaction = current_transaction(session)
     held = session.info.get(_HEAD_KEY)
     if held is not None and transaction is not None and held[0] is transaction:
         head: _Head = held[1]
@@ -101,7 +102,9 @@ def lock_head(session: Session) -> _Head:
         head = _Head(0, GENESIS_HASH)
     else:
         head = _Head(int(found[0]), str(found[1]))
-    session.info[_HEAD_KEY] = (session.get_transaction(), head)
+    transaction = current_transaction(session)  # begun by the read, if it was not before
+    if transaction is not None:
+        session.info[_HEAD_KEY] = (transaction, head)
     return head
 
 

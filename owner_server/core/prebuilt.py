@@ -41,7 +41,7 @@ from sqlmodel import Session
 
 from owner_server.core.prebuilt_result import PrebuiltResult, Processor, RowShape, row_shape
 
-__all__ = ["MAX_PLANS", "run"]
+__all__ = ["MAX_PLANS", "run", "send"]
 
 #: Plans kept per dialect; statements beyond are run through ``Connection.execute`` (they are not prebuilt).
 MAX_PLANS = 512
@@ -56,37 +56,54 @@ _FALLBACK = None
 class _Plan:
     """One statement compiled for one dialect: its SQL, how to bind its values, how to read its rows."""
 
-    __slots__ = ("column_types", "named", "shapes", "slots", "sql")
+    __slots__ = (
+        "coded",
+        "column_types",
+        "indexed",
+        "named",
+        "names",
+        "pairs",
+        "processed",
+        "required",
+        "shapes",
+        "sql",
+    )
 
-    def __init__(self, sql: str, slots: list[_Slot], named: bool, column_types: list[Any]) -> None:
+    def __init__(self, sql: str, slots: list[_Slot], named: bool, column_types: list[Any], coded: bool = True) -> None:
         self.sql = sql
-        self.slots = slots
         self.named = named
         self.column_types = column_types
-        self.shapes: dict[tuple[Any, ...], RowShape] = {}
+        #: Whether the driver's cursor description carries type codes (sqlite3's are all None: one shape).
+        self.coded = coded
+        self.shapes: dict[Any, RowShape] = {}
+        self.names = [slot[0] for slot in slots]
+        self.pairs = [(key, default) for _name, key, _index, default, _process in slots]
+        self.required = frozenset(key for _name, key, _index, default, _process in slots if default is _REQUIRED)
+        self.indexed = [(i, slot[2]) for i, slot in enumerate(slots) if slot[2] is not None]
+        self.processed = [(i, slot[4]) for i, slot in enumerate(slots) if slot[4] is not None]
 
     def bind(self, params: Params) -> Any:
         """The DB-API parameters (tuple for ``qmark``, dict for ``pyformat``); KeyError for a missing value."""
-        values = []
-        for _name, key, index, default, process in self.slots:
-            value = params.get(key, default)
-            if value is _REQUIRED:
-                raise KeyError(key)
-            if index is not None:
-                value = value[index]
-            values.append(value if process is None else process(value))
+        if not params.keys() >= self.required:
+            raise KeyError(min(self.required - params.keys()))
+        get = params.get
+        values = [get(key, default) for key, default in self.pairs]
+        for i, index in self.indexed:
+            values[i] = values[i][index]
+        for i, process in self.processed:
+            values[i] = process(values[i])
         if self.named:
-            return {slot[0]: v for slot, v in zip(self.slots, values, strict=True)}
+            return dict(zip(self.names, values, strict=True))
         return tuple(values)
 
     def shape(self, dialect: Dialect, description: Sequence[Sequence[Any]]) -> RowShape:
         """The row shape for this cursor description (built once per set of DB-API type codes)."""
-        codes = tuple(d[1] for d in description)
+        codes: Any = tuple(d[1] for d in description) if self.coded else len(description)
         found = self.shapes.get(codes)
         if found is None:
             types = self.column_types
             assert not types or len(types) == len(description), "result columns differ from selected_columns"
-            pairs = zip(types, codes, strict=False)
+            pairs = zip(types, [d[1] for d in description], strict=False)
             processors = [t.dialect_impl(dialect).result_processor(dialect, c) for t, c in pairs]
             found = self.shapes[codes] = row_shape(description, processors)
         return found
@@ -156,13 +173,23 @@ def _expand(dialect: Dialect, stmt: Any, compiled: SQLCompiler, lengths: dict[st
         slots.append((name, key, index, default, bind.type.dialect_impl(dialect).bind_processor(dialect)))
     columns = getattr(stmt, "selected_columns", None)
     types = [c.type for c in columns] if columns is not None else []
-    return _Plan(state.statement, slots, state.positiontup is None, types)
+    return _Plan(state.statement, slots, state.positiontup is None, types, coded=dialect.name != "sqlite")
+
+
+#: The dialect last planned for and its entries (a lookup in the weak dictionary saved per statement).
+_LAST: tuple[Dialect | None, dict[tuple[Any, ...], _Entry]] = (None, {})
 
 
 def _plan(dialect: Dialect, stmt: Any, first: Params, many: bool) -> _Plan | None:
-    entries = _ENTRIES.get(dialect)
-    if entries is None:
-        entries = _ENTRIES.setdefault(dialect, {})
+    global _LAST  # noqa: PLW0603  # one tuple, replaced whole (atomic for threads)
+    last = _LAST
+    if last[0] is dialect:
+        entries = last[1]
+    else:
+        entries = _ENTRIES.get(dialect)  # type: ignore[assignment]
+        if entries is None:
+            entries = _ENTRIES.setdefault(dialect, {})
+        _LAST = (dialect, entries)
     names = tuple(first) if stmt.is_dml else None  # an INSERT's or UPDATE's columns follow the names given
     key = (id(stmt), many, names)
     entry = entries.get(key)
@@ -174,6 +201,10 @@ def _plan(dialect: Dialect, stmt: Any, first: Params, many: bool) -> _Plan | Non
     compiled = entry.compiled
     if compiled is None:
         return _FALLBACK
+    if not entry.expanding:
+        found = entry.plans.get(())
+        if found is not None:
+            return found
     try:
         lengths = tuple(len(first.get(k, d)) for k, d in zip(entry.expanding, entry.defaults, strict=True))
     except TypeError:  # not a list (or a required one missing): SQLAlchemy decides
@@ -204,7 +235,7 @@ def run(session: Session, stmt: Executable, params: Params | Sequence[Params] | 
         fallback paths (module docstring) SQLAlchemy's ``CursorResult``.
     """
     conn = session.connection()
-    many = params is not None and not isinstance(params, Mapping)
+    many = params is not None and type(params) is not dict and not isinstance(params, Mapping)
     sets: Sequence[Params] = params if many else [params or {}]  # type: ignore[assignment,list-item]
     if many and len(sets) == 1:
         many = False
@@ -217,6 +248,18 @@ def run(session: Session, stmt: Executable, params: Params | Sequence[Params] | 
     except (KeyError, IndexError, TypeError):
         return conn.execute(stmt, params)  # SQLAlchemy's own error for a missing or malformed value
     return _execute(conn, dialect, plan, bound, many)
+
+
+def send(conn: Connection, sql: str) -> None:
+    """Send one SQL text without parameters on the DB-API cursor of ``conn`` (e.g. SQLite's ``BEGIN IMMEDIATE``).
+
+    Reported to the engine's cursor-execute listeners like :func:`run`'s statements; the
+    connection's transaction state in SQLAlchemy is the caller's to keep right.
+
+    Raises:
+        sqlalchemy.exc.DBAPIError: The driver's error (e.g. ``OperationalError: database is locked``).
+    """
+    _execute(conn, conn.dialect, _Plan(sql, [], False, []), (), False)
 
 
 def _execute(conn: Connection, dialect: Dialect, plan: _Plan, bound: Any, many: bool) -> PrebuiltResult:

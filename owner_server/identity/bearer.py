@@ -32,6 +32,7 @@ from sqlmodel import Session
 
 from owner_server.core.db import begin_write
 from owner_server.core.deferred import DeferredError
+from owner_server.core.pinned import PinnedSession
 from owner_server.core.txn_memo import AGENT_CONFIRMED, remember
 from owner_server.identity.login_rules import alert_outside_network
 from owner_server.identity.outsourcers import address_allowed
@@ -44,6 +45,7 @@ from shared.errors import AuthError, ErrorCode, ForbiddenError
 __all__ = [
     "AGENT_BY_TOKEN",
     "AGENT_BY_TOKEN_LOCKED",
+    "TOKEN_GATE",
     "AgentCampaign",
     "AgentOutsourcer",
     "AgentPrincipal",
@@ -51,6 +53,7 @@ __all__ = [
     "authenticate_locked",
     "confirm",
     "principal_for",
+    "refuse_unusable",
 ]
 
 _OUTSIDE = "this computer's address is outside the networks your organisation may work from"
@@ -104,6 +107,24 @@ AGENT_BY_TOKEN = _by_token(locked=False)
 #: the nullable side of an outer join). After a wait for that lock only the agent's columns are re-read
 #: (READ COMMITTED's recheck): :func:`authenticate_locked` runs :data:`AGENT_BY_TOKEN` again for the rest.
 AGENT_BY_TOKEN_LOCKED = _by_token(locked=True)
+
+
+#: What refuses a token, and nothing else (:func:`refuse_unusable`, SQLite's read before the write lock): the token's,
+#: device's and agent's flags, the columns :func:`_refuse` decides on.
+TOKEN_GATE = (
+    select(
+        _TOKEN.c.revoked,
+        _TOKEN.c.expires_at,
+        _DEVICE.c.id.label("device_id"),
+        _DEVICE.c.revoked.label("device_revoked"),
+        _USER.c.id.label("user_id"),
+        _USER.c.suspended,
+    )
+    .select_from(_TOKEN)
+    .outerjoin(_USER, _USER.c.id == _TOKEN.c.user_id)
+    .outerjoin(_DEVICE, _DEVICE.c.id == _TOKEN.c.device_id)
+    .where(_TOKEN.c.token_hash == bindparam("b_token_hash"))
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -314,12 +335,43 @@ def authenticate_locked(
     return agent
 
 
+def refuse_unusable(session: Session, *, token: str, now: datetime | None = None) -> None:
+    """Refuse a token :func:`authenticate` would refuse, by one narrower statement (:data:`TOKEN_GATE`); else nothing.
+
+    SQLite's read before the write lock (``api/sqlite_agent.py``): the same
+    refusals as :func:`authenticate`'s, in the same order, without reading
+    the outsourcer and campaign or building the principal (the read under
+    the lock, :func:`confirm`, does, and checks the address).
+
+    Args:
+        session: The request's session (its transaction not begun: the statement is its own read transaction).
+        token: The bearer token.
+        now: The time of the request (UTC); the clock when None.
+
+    Raises:
+        AuthError: Unknown, revoked or expired token, or revoked device.
+        ForbiddenError: Suspended account.
+    """
+    row = claim_sql.run(session, TOKEN_GATE, {"b_token_hash": token_hash(token)}).first()
+    if row is None:
+        raise AuthError("not logged in")
+    revoked, expires_at, device_id, device_revoked, user_id, suspended = row
+    _refuse(
+        revoked=revoked,
+        expired=expires_at < (now or utcnow()),
+        suspended=None if user_id is None else suspended,
+        device_revoked=None if device_id is None else device_revoked,
+    )
+
+
 def confirm(session: Session, *, token: str, address: str | None = None, now: datetime | None = None) -> AgentPrincipal:
     """SQLite: begin the write transaction and authenticate again in it, after :func:`authenticate` read before it.
 
     ``BEGIN IMMEDIATE`` on the session's connection (:func:`~owner_server.core.db.begin_write`:
     the session's transaction began in ``read_only(snapshot=False)``, its one
-    read was its own implicit read transaction), then the same statement, so
+    read was its own implicit read transaction; for a
+    :class:`~owner_server.core.pinned.PinnedSession`, :meth:`~owner_server.core.pinned.PinnedSession.begin_write`
+    on its connection), then the same statement, so
     everything that may have changed meanwhile is read as it is now, under the
     write lock: the token revoked or expired, the device revoked, the agent
     suspended or moved to another campaign, the outsourcer's terms, the
@@ -337,12 +389,16 @@ def confirm(session: Session, *, token: str, address: str | None = None, now: da
         The agent as it stands now, with this request's address.
 
     Raises:
-        RuntimeError: The session's transaction did not begin in ``read_only(snapshot=False)``.
+        RuntimeError: The session's transaction did not begin in ``read_only(snapshot=False)`` (a pinned session:
+            a transaction was begun already).
         AuthError: The token was revoked or expired, or the device revoked, meanwhile.
         ForbiddenError: The agent was suspended meanwhile.
         DeferredError: ``address_not_allowed`` (alerted).
     """
-    begin_write(session)
+    if isinstance(session, PinnedSession):
+        session.begin_write()  # the pinned connection's own transaction: no ORM transaction (core/pinned.py)
+    else:
+        begin_write(session)
     agent = authenticate(session, token=token, address=address, now=now)
     remember(session, AGENT_CONFIRMED, agent.user_id)
     return agent

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import event
 from sqlmodel import select, update
 
-from owner_server.api import state as state_module
+from owner_server.api import sqlite_agent
 from owner_server.core.db import session_scope
 from owner_server.identity import bearer
 from owner_server.models import AccessToken, Alert, AuditEntry, Campaign, Lease, Outsourcer, User
@@ -36,7 +36,7 @@ def _between_read_and_write(monkeypatch, change) -> None:
         change()
         return real(session, **kwargs)
 
-    monkeypatch.setattr(state_module, "confirm", confirm_after_change)
+    monkeypatch.setattr(sqlite_agent, "confirm", confirm_after_change)
 
 
 def _next(agent: Agent, token: str):
